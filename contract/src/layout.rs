@@ -1,0 +1,444 @@
+//! Descriptor and completion layouts.
+//!
+//! Both are fixed-size, little-endian structures in host memory. A
+//! submission descriptor is [`crate::DESCRIPTOR_BYTES`] (64) bytes; a
+//! completion entry is [`crate::COMPLETION_BYTES`] (16) bytes, which the card
+//! writes in one 16-byte DMA beat, so a host never sees half of one. Each
+//! carries its layout version.
+//!
+//! The tables [`DESCRIPTOR_FIELDS`] and [`COMPLETION_FIELDS`] are the
+//! definition; [`Descriptor`] and [`Completion`] encode and decode through
+//! them, and the RTL's decoders take their offsets from them.
+
+use crate::{Opcode, COMPLETION_BYTES, COMPLETION_VERSION, DESCRIPTOR_BYTES, DESCRIPTOR_VERSION};
+
+/// One field of a fixed layout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LayoutField {
+    /// Field name, lower case.
+    pub name: &'static str,
+    /// Byte offset from the start of the structure.
+    pub offset: usize,
+    /// Size in bytes (1, 2, 4, 8 or 16).
+    pub size: usize,
+    /// What it holds.
+    pub summary: &'static str,
+}
+
+impl LayoutField {
+    /// Bit offset of the field in the structure read as one little-endian
+    /// integer (how the RTL sees a descriptor).
+    pub const fn bit_offset(&self) -> usize {
+        self.offset * 8
+    }
+
+    /// Width of the field in bits.
+    pub const fn bits(&self) -> usize {
+        self.size * 8
+    }
+
+    fn read(&self, bytes: &[u8]) -> u128 {
+        let mut v = [0u8; 16];
+        v[..self.size].copy_from_slice(&bytes[self.offset..self.offset + self.size]);
+        u128::from_le_bytes(v)
+    }
+
+    fn write(&self, bytes: &mut [u8], value: u128) {
+        bytes[self.offset..self.offset + self.size]
+            .copy_from_slice(&value.to_le_bytes()[..self.size]);
+    }
+}
+
+const fn lf(name: &'static str, offset: usize, size: usize, summary: &'static str) -> LayoutField {
+    LayoutField {
+        name,
+        offset,
+        size,
+        summary,
+    }
+}
+
+/// Descriptor fields, by name.
+pub mod desc {
+    use super::{lf, LayoutField};
+    /// Layout version, [`crate::DESCRIPTOR_VERSION`].
+    pub const VERSION: LayoutField = lf("version", 0, 1, "descriptor layout version (1)");
+    /// Operation code.
+    pub const OPCODE: LayoutField = lf("opcode", 1, 1, "operation code");
+    /// Flags; none are defined yet.
+    pub const FLAGS: LayoutField = lf("flags", 2, 2, "flags; none defined, must be zero");
+    /// Host tag, returned in the completion.
+    pub const JOB_ID: LayoutField = lf(
+        "job_id",
+        4,
+        4,
+        "host's tag for the job, returned in its completion",
+    );
+    /// Input address.
+    pub const SRC_ADDR: LayoutField = lf("src_addr", 8, 8, "bus address (IOVA) of the input");
+    /// Output address.
+    pub const DST_ADDR: LayoutField = lf("dst_addr", 16, 8, "bus address (IOVA) of the output");
+    /// Input length.
+    pub const SRC_LEN: LayoutField = lf("src_len", 24, 4, "input length in bytes");
+    /// Output capacity.
+    pub const DST_LEN: LayoutField = lf("dst_len", 28, 4, "output buffer capacity in bytes");
+    /// Auxiliary input address.
+    pub const AUX_ADDR: LayoutField = lf(
+        "aux_addr",
+        32,
+        8,
+        "bus address of auxiliary input (IV, AAD, ...; operation-specific)",
+    );
+    /// Auxiliary input length.
+    pub const AUX_LEN: LayoutField = lf("aux_len", 40, 4, "auxiliary input length in bytes");
+    /// Key slot.
+    pub const KEY_SLOT: LayoutField = lf("key_slot", 44, 2, "key slot index (operation-specific)");
+    /// Reserved.
+    pub const RESERVED0: LayoutField = lf("reserved0", 46, 2, "reserved, must be zero");
+    /// Operation-specific parameters.
+    pub const PARAMS: LayoutField = lf("params", 48, 16, "operation-specific parameters");
+}
+
+/// Every descriptor field, in offset order.
+pub const DESCRIPTOR_FIELDS: &[LayoutField] = &[
+    desc::VERSION,
+    desc::OPCODE,
+    desc::FLAGS,
+    desc::JOB_ID,
+    desc::SRC_ADDR,
+    desc::DST_ADDR,
+    desc::SRC_LEN,
+    desc::DST_LEN,
+    desc::AUX_ADDR,
+    desc::AUX_LEN,
+    desc::KEY_SLOT,
+    desc::RESERVED0,
+    desc::PARAMS,
+];
+
+/// Completion fields, by name.
+pub mod cqe {
+    use super::{lf, LayoutField};
+    /// The job's host tag.
+    pub const JOB_ID: LayoutField = lf("job_id", 0, 4, "job_id of the descriptor");
+    /// Output length.
+    pub const OUT_LEN: LayoutField =
+        lf("out_len", 4, 4, "bytes written to the output (0 on error)");
+    /// Cycles the job took.
+    pub const CYCLES: LayoutField = lf(
+        "cycles",
+        8,
+        4,
+        "card cycles from the descriptor's arrival to the completion write (saturates)",
+    );
+    /// Status code.
+    pub const STATUS: LayoutField = lf("status", 12, 2, "status code");
+    /// Layout version.
+    pub const VERSION: LayoutField = lf("version", 14, 1, "completion layout version (1)");
+    /// Flags; bit 0 is the phase.
+    pub const FLAGS: LayoutField = lf(
+        "flags",
+        15,
+        1,
+        "bit 0: phase, which the card inverts on each pass through the ring (1 on the first pass)",
+    );
+}
+
+/// Every completion field, in offset order.
+pub const COMPLETION_FIELDS: &[LayoutField] = &[
+    cqe::JOB_ID,
+    cqe::OUT_LEN,
+    cqe::CYCLES,
+    cqe::STATUS,
+    cqe::VERSION,
+    cqe::FLAGS,
+];
+
+/// A submission descriptor.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Descriptor {
+    /// Layout version.
+    pub version: u8,
+    /// Raw operation code (see [`Opcode`]).
+    pub opcode: u8,
+    /// Flags.
+    pub flags: u16,
+    /// Host tag.
+    pub job_id: u32,
+    /// Input bus address.
+    pub src_addr: u64,
+    /// Output bus address.
+    pub dst_addr: u64,
+    /// Input length.
+    pub src_len: u32,
+    /// Output capacity.
+    pub dst_len: u32,
+    /// Auxiliary input bus address.
+    pub aux_addr: u64,
+    /// Auxiliary input length.
+    pub aux_len: u32,
+    /// Key slot.
+    pub key_slot: u16,
+    /// Reserved.
+    pub reserved0: u16,
+    /// Operation parameters.
+    pub params: [u8; 16],
+}
+
+/// Why a byte string is not a well-formed descriptor of this contract.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DescriptorError {
+    /// The version byte is not [`DESCRIPTOR_VERSION`].
+    Version(u8),
+    /// The opcode is unknown.
+    Opcode(u8),
+}
+
+impl Descriptor {
+    /// A NOP descriptor with the given tag.
+    pub fn nop(job_id: u32) -> Descriptor {
+        Descriptor {
+            version: DESCRIPTOR_VERSION,
+            opcode: Opcode::Nop as u8,
+            job_id,
+            ..Descriptor::default()
+        }
+    }
+
+    /// A COPY descriptor.
+    pub fn copy(
+        job_id: u32,
+        src_addr: u64,
+        src_len: u32,
+        dst_addr: u64,
+        dst_len: u32,
+    ) -> Descriptor {
+        Descriptor {
+            version: DESCRIPTOR_VERSION,
+            opcode: Opcode::Copy as u8,
+            job_id,
+            src_addr,
+            src_len,
+            dst_addr,
+            dst_len,
+            ..Descriptor::default()
+        }
+    }
+
+    /// Encode into the wire layout.
+    pub fn to_bytes(&self) -> [u8; DESCRIPTOR_BYTES] {
+        let mut b = [0u8; DESCRIPTOR_BYTES];
+        desc::VERSION.write(&mut b, self.version.into());
+        desc::OPCODE.write(&mut b, self.opcode.into());
+        desc::FLAGS.write(&mut b, self.flags.into());
+        desc::JOB_ID.write(&mut b, self.job_id.into());
+        desc::SRC_ADDR.write(&mut b, self.src_addr.into());
+        desc::DST_ADDR.write(&mut b, self.dst_addr.into());
+        desc::SRC_LEN.write(&mut b, self.src_len.into());
+        desc::DST_LEN.write(&mut b, self.dst_len.into());
+        desc::AUX_ADDR.write(&mut b, self.aux_addr.into());
+        desc::AUX_LEN.write(&mut b, self.aux_len.into());
+        desc::KEY_SLOT.write(&mut b, self.key_slot.into());
+        desc::RESERVED0.write(&mut b, self.reserved0.into());
+        desc::PARAMS.write(&mut b, u128::from_le_bytes(self.params));
+        b
+    }
+
+    /// Decode from the wire layout. Any byte pattern decodes; use
+    /// [`Descriptor::check`] to see whether the card would accept it.
+    pub fn from_bytes(b: &[u8; DESCRIPTOR_BYTES]) -> Descriptor {
+        Descriptor {
+            version: desc::VERSION.read(b) as u8,
+            opcode: desc::OPCODE.read(b) as u8,
+            flags: desc::FLAGS.read(b) as u16,
+            job_id: desc::JOB_ID.read(b) as u32,
+            src_addr: desc::SRC_ADDR.read(b) as u64,
+            dst_addr: desc::DST_ADDR.read(b) as u64,
+            src_len: desc::SRC_LEN.read(b) as u32,
+            dst_len: desc::DST_LEN.read(b) as u32,
+            aux_addr: desc::AUX_ADDR.read(b) as u64,
+            aux_len: desc::AUX_LEN.read(b) as u32,
+            key_slot: desc::KEY_SLOT.read(b) as u16,
+            reserved0: desc::RESERVED0.read(b) as u16,
+            params: (desc::PARAMS.read(b)).to_le_bytes(),
+        }
+    }
+
+    /// The status the card gives this descriptor before running it: the
+    /// reference for the RTL's descriptor checks, in the order the card
+    /// applies them. `None` means the card runs the job.
+    pub fn precheck(&self) -> Option<crate::Status> {
+        use crate::Status;
+        if self.version != DESCRIPTOR_VERSION {
+            return Some(Status::BadVersion);
+        }
+        let Some(op) = Opcode::from_u8(self.opcode) else {
+            return Some(Status::BadOpcode);
+        };
+        let used = op.fields_used();
+        let values: [(&LayoutField, u128); 9] = [
+            (&desc::FLAGS, self.flags.into()),
+            (&desc::SRC_ADDR, self.src_addr.into()),
+            (&desc::DST_ADDR, self.dst_addr.into()),
+            (&desc::SRC_LEN, self.src_len.into()),
+            (&desc::DST_LEN, self.dst_len.into()),
+            (&desc::AUX_ADDR, self.aux_addr.into()),
+            (&desc::AUX_LEN, self.aux_len.into()),
+            (&desc::KEY_SLOT, self.key_slot.into()),
+            (&desc::RESERVED0, self.reserved0.into()),
+        ];
+        let params_set = self.params != [0; 16];
+        if params_set
+            || values
+                .iter()
+                .any(|(f, v)| *v != 0 && !used.contains(&f.name))
+        {
+            return Some(Status::ReservedField);
+        }
+        if op == Opcode::Copy {
+            if self.src_len > crate::MAX_JOB_BYTES {
+                return Some(Status::LengthTooLarge);
+            }
+            if self.dst_len < self.src_len {
+                return Some(Status::OutputTooSmall);
+            }
+        }
+        None
+    }
+}
+
+/// A completion entry.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Completion {
+    /// The job's host tag.
+    pub job_id: u32,
+    /// Bytes written to the output.
+    pub out_len: u32,
+    /// Card cycles the job took.
+    pub cycles: u32,
+    /// Raw status code (see [`crate::Status`]).
+    pub status: u16,
+    /// Layout version.
+    pub version: u8,
+    /// Flags; bit 0 is the phase.
+    pub flags: u8,
+}
+
+impl Completion {
+    /// Bit 0 of `flags`: the phase.
+    pub const PHASE: u8 = 1;
+
+    /// The phase bit.
+    pub fn phase(&self) -> bool {
+        self.flags & Self::PHASE != 0
+    }
+
+    /// The status, if this contract defines it.
+    pub fn status(&self) -> Option<crate::Status> {
+        crate::Status::from_u16(self.status)
+    }
+
+    /// Decode from the wire layout.
+    pub fn from_bytes(b: &[u8; COMPLETION_BYTES]) -> Completion {
+        Completion {
+            job_id: cqe::JOB_ID.read(b) as u32,
+            out_len: cqe::OUT_LEN.read(b) as u32,
+            cycles: cqe::CYCLES.read(b) as u32,
+            status: cqe::STATUS.read(b) as u16,
+            version: cqe::VERSION.read(b) as u8,
+            flags: cqe::FLAGS.read(b) as u8,
+        }
+    }
+
+    /// Encode into the wire layout.
+    pub fn to_bytes(&self) -> [u8; COMPLETION_BYTES] {
+        let mut b = [0u8; COMPLETION_BYTES];
+        cqe::JOB_ID.write(&mut b, self.job_id.into());
+        cqe::OUT_LEN.write(&mut b, self.out_len.into());
+        cqe::CYCLES.write(&mut b, self.cycles.into());
+        cqe::STATUS.write(&mut b, self.status.into());
+        cqe::VERSION.write(&mut b, self.version.into());
+        cqe::FLAGS.write(&mut b, self.flags.into());
+        b
+    }
+
+    /// Whether `version` is the one this contract defines.
+    pub fn version_ok(&self) -> bool {
+        self.version == COMPLETION_VERSION
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Status;
+
+    fn check_table(fields: &[LayoutField], total: usize) {
+        let mut next = 0;
+        for f in fields {
+            assert_eq!(f.offset, next, "gap or overlap before {}", f.name);
+            assert_eq!(f.offset % f.size, 0, "{} is not naturally aligned", f.name);
+            next = f.offset + f.size;
+        }
+        assert_eq!(next, total);
+    }
+
+    #[test]
+    fn tables_cover_the_structures_exactly() {
+        check_table(DESCRIPTOR_FIELDS, DESCRIPTOR_BYTES);
+        check_table(COMPLETION_FIELDS, COMPLETION_BYTES);
+    }
+
+    #[test]
+    fn descriptor_round_trips_and_is_little_endian() {
+        let mut d = Descriptor::copy(0x0403_0201, 0x1122_3344_5566_7788, 7, 0x99, 9);
+        d.params[15] = 0xee;
+        let b = d.to_bytes();
+        assert_eq!(&b[4..8], &[1, 2, 3, 4]);
+        assert_eq!(b[8], 0x88);
+        assert_eq!(b[63], 0xee);
+        assert_eq!(Descriptor::from_bytes(&b), d);
+    }
+
+    #[test]
+    fn completion_round_trips() {
+        let c = Completion {
+            job_id: 7,
+            out_len: 8,
+            cycles: 9,
+            status: Status::DmaReadError as u16,
+            version: COMPLETION_VERSION,
+            flags: Completion::PHASE,
+        };
+        let b = c.to_bytes();
+        assert_eq!(b[15], 1);
+        assert_eq!(Completion::from_bytes(&b), c);
+        assert!(c.phase());
+        assert_eq!(c.status(), Some(Status::DmaReadError));
+    }
+
+    #[test]
+    fn precheck_classes() {
+        assert_eq!(Descriptor::nop(1).precheck(), None);
+        assert_eq!(Descriptor::copy(1, 0, 10, 0, 10).precheck(), None);
+        let mut d = Descriptor::nop(1);
+        d.version = 2;
+        assert_eq!(d.precheck(), Some(Status::BadVersion));
+        let mut d = Descriptor::nop(1);
+        d.opcode = 0x7f;
+        assert_eq!(d.precheck(), Some(Status::BadOpcode));
+        let mut d = Descriptor::nop(1);
+        d.src_len = 1;
+        assert_eq!(d.precheck(), Some(Status::ReservedField));
+        let mut d = Descriptor::copy(1, 0, 10, 0, 10);
+        d.key_slot = 1;
+        assert_eq!(d.precheck(), Some(Status::ReservedField));
+        let mut d = Descriptor::copy(1, 0, 10, 0, 10);
+        d.params[3] = 1;
+        assert_eq!(d.precheck(), Some(Status::ReservedField));
+        let d = Descriptor::copy(1, 0, crate::MAX_JOB_BYTES + 1, 0, u32::MAX);
+        assert_eq!(d.precheck(), Some(Status::LengthTooLarge));
+        let d = Descriptor::copy(1, 0, 10, 0, 9);
+        assert_eq!(d.precheck(), Some(Status::OutputTooSmall));
+    }
+}
