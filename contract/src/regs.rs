@@ -349,7 +349,7 @@ pub const FAULT_ADDR_LO: Register = reg(
     0x034,
     Access::Ro,
     0,
-    "bits 31:0 of the bus address of the first DMA fault since FAULT was last clear",
+    "bits 31:0 of the bus address (16-byte aligned) of the first beat whose DMA failed since FAULT was last clear",
     &[],
 );
 /// High half of the address of the first DMA fault.

@@ -1,0 +1,803 @@
+//! The job dispatcher: fetches descriptors from the submission ring, checks
+//! them, runs the job, and writes a completion.
+//!
+//! It owns the card's DMA master port (see `docs/card-ports.md`). Jobs run in
+//! submission order, one at a time. COPY moves data at one 16-byte beat per
+//! cycle in each direction for any source and destination alignment: read
+//! beats are aligned to the source, and a 32-byte window (the previous and
+//! the current beat) is shifted by the difference of the two alignments to
+//! form destination-aligned beats, written with byte strobes on the first
+//! and last beat. Read bursts are requested ahead of the data, up to 256
+//! beats each and never across a 4 KiB boundary.
+//!
+//! Descriptor field offsets and status codes come from `hsm_contract` as
+//! [`Constant`]s.
+
+use hsm_contract::layout::{cqe, desc, LayoutField};
+use hsm_contract::{Opcode, Status};
+use rust_hdl::prelude::*;
+
+/// Dispatcher states.
+#[derive(Copy, Clone, Debug, PartialEq, LogicState)]
+pub enum DispState {
+    /// Waiting for descriptors.
+    Idle,
+    /// Requesting a descriptor.
+    FetchReq,
+    /// Receiving the descriptor's four beats.
+    FetchData,
+    /// Checking the descriptor.
+    Decode,
+    /// Moving COPY data.
+    CopyRun,
+    /// Waiting one cycle for the last data write's error response.
+    Drain,
+    /// Writing the completion (waits for ring space).
+    Complete,
+    /// Waiting one cycle for the completion write's error response.
+    CompleteDrain,
+    /// After a soft reset: discarding read beats still in flight.
+    Flush,
+}
+
+fn off(f: &LayoutField) -> Constant<Bits<10>> {
+    Constant::new((f.bit_offset() as u64).into())
+}
+
+fn status(s: Status) -> Constant<Bits<16>> {
+    Constant::new((s as u16 as u64).into())
+}
+
+fn opcode(o: Opcode) -> Constant<Bits<8>> {
+    Constant::new((o as u8 as u64).into())
+}
+
+/// The job dispatcher and COPY data mover.
+#[derive(LogicBlock)]
+pub struct Dispatcher {
+    /// Card clock.
+    pub clock: Signal<In, Clock>,
+    /// Synchronous hard reset.
+    pub reset: Signal<In, Bit>,
+    /// Soft reset pulse from the register block.
+    pub soft_reset: Signal<In, Bit>,
+    /// Queue enabled.
+    pub queue_enable: Signal<In, Bit>,
+    /// Pulse: reset ring indices and phase.
+    pub queue_reset: Signal<In, Bit>,
+    /// Submission ring base.
+    pub sq_base: Signal<In, Bits<64>>,
+    /// Submission ring size, log2.
+    pub sq_log2: Signal<In, Bits<5>>,
+    /// Submission ring tail.
+    pub sq_tail: Signal<In, Bits<16>>,
+    /// Completion ring base.
+    pub cq_base: Signal<In, Bits<64>>,
+    /// Completion ring size, log2.
+    pub cq_log2: Signal<In, Bits<5>>,
+    /// Completion ring head.
+    pub cq_head: Signal<In, Bits<16>>,
+    /// Next descriptor index to fetch.
+    pub sq_head: Signal<Out, Bits<16>>,
+    /// Next completion index to write.
+    pub cq_tail: Signal<Out, Bits<16>>,
+    /// Work in progress that needs no host action.
+    pub busy: Signal<Out, Bit>,
+    /// Pulse: a completion was written.
+    pub job_done: Signal<Out, Bit>,
+    /// Pulse: a DMA read returned an error.
+    pub dma_read_fault: Signal<Out, Bit>,
+    /// Pulse: a DMA write returned an error.
+    pub dma_write_fault: Signal<Out, Bit>,
+    /// The address involved in a fault pulse.
+    pub fault_addr: Signal<Out, Bits<64>>,
+    /// DMA read request valid.
+    pub dmar_req_valid: Signal<Out, Bit>,
+    /// DMA read request accepted.
+    pub dmar_req_ready: Signal<In, Bit>,
+    /// DMA read request address (16-byte aligned).
+    pub dmar_req_addr: Signal<Out, Bits<64>>,
+    /// DMA read request length in beats (1 to 256).
+    pub dmar_req_beats: Signal<Out, Bits<9>>,
+    /// DMA read beat valid.
+    pub dmar_data_valid: Signal<In, Bit>,
+    /// DMA read beat accepted.
+    pub dmar_data_ready: Signal<Out, Bit>,
+    /// DMA read beat.
+    pub dmar_data: Signal<In, Bits<128>>,
+    /// DMA read beat error.
+    pub dmar_data_err: Signal<In, Bit>,
+    /// DMA write beat valid.
+    pub dmaw_valid: Signal<Out, Bit>,
+    /// DMA write beat accepted.
+    pub dmaw_ready: Signal<In, Bit>,
+    /// DMA write beat address (16-byte aligned).
+    pub dmaw_addr: Signal<Out, Bits<64>>,
+    /// DMA write beat data.
+    pub dmaw_data: Signal<Out, Bits<128>>,
+    /// DMA write byte enables.
+    pub dmaw_strb: Signal<Out, Bits<16>>,
+    /// DMA write error for the beat accepted at the previous edge.
+    pub dmaw_err: Signal<In, Bit>,
+
+    state: DFF<DispState>,
+    sq_head_r: DFF<Bits<16>>,
+    cq_tail_r: DFF<Bits<16>>,
+    phase: DFF<Bit>,
+    desc_r: DFF<Bits<512>>,
+    beats: DFF<Bits<3>>,
+    job_cycles: DFF<Bits<32>>,
+    job_id: DFF<Bits<32>>,
+    job_status: DFF<Bits<16>>,
+    out_len: DFF<Bits<32>>,
+    rd_err: DFF<Bit>,
+    wr_err: DFF<Bit>,
+    outstanding: DFF<Bits<18>>,
+    rd_addr: DFF<Bits<64>>,
+    rx_addr: DFF<Bits<64>>,
+    wr_addr: DFF<Bits<64>>,
+    last_wr_addr: DFF<Bits<64>>,
+    req_left: DFF<Bits<17>>,
+    in_left: DFF<Bits<17>>,
+    out_left: DFF<Bits<17>>,
+    hold: DFF<Bits<128>>,
+    shift: DFF<Bits<4>>,
+    prime: DFF<Bit>,
+    first_in: DFF<Bit>,
+    first_out: DFF<Bit>,
+    first_mask: DFF<Bits<16>>,
+    last_mask: DFF<Bits<16>>,
+
+    sq_mask: Signal<Local, Bits<16>>,
+    cq_mask: Signal<Local, Bits<16>>,
+    cq_full: Signal<Local, Bit>,
+    work: Signal<Local, Bit>,
+    d_version: Signal<Local, Bits<8>>,
+    d_opcode: Signal<Local, Bits<8>>,
+    d_flags: Signal<Local, Bits<16>>,
+    d_job_id: Signal<Local, Bits<32>>,
+    d_src_addr: Signal<Local, Bits<64>>,
+    d_dst_addr: Signal<Local, Bits<64>>,
+    d_src_len: Signal<Local, Bits<32>>,
+    d_dst_len: Signal<Local, Bits<32>>,
+    d_aux_addr: Signal<Local, Bits<64>>,
+    d_aux_len: Signal<Local, Bits<32>>,
+    d_key_slot: Signal<Local, Bits<16>>,
+    d_reserved0: Signal<Local, Bits<16>>,
+    d_params: Signal<Local, Bits<128>>,
+    is_nop: Signal<Local, Bit>,
+    is_copy: Signal<Local, Bit>,
+    common_rsvd: Signal<Local, Bit>,
+    data_fields: Signal<Local, Bit>,
+    s_off: Signal<Local, Bits<4>>,
+    d_off: Signal<Local, Bits<4>>,
+    t_in: Signal<Local, Bits<6>>,
+    t_out: Signal<Local, Bits<6>>,
+    n_in: Signal<Local, Bits<17>>,
+    n_out: Signal<Local, Bits<17>>,
+    last_idx: Signal<Local, Bits<4>>,
+    btb: Signal<Local, Bits<9>>,
+    req_beats: Signal<Local, Bits<9>>,
+    req_fire: Signal<Local, Bit>,
+    rx_fire: Signal<Local, Bit>,
+    prime_pending: Signal<Local, Bit>,
+    flush: Signal<Local, Bit>,
+    in_avail: Signal<Local, Bit>,
+    want_emit: Signal<Local, Bit>,
+    cur: Signal<Local, Bits<128>>,
+    window: Signal<Local, Bits<256>>,
+    strb_first: Signal<Local, Bits<16>>,
+    strb_last: Signal<Local, Bits<16>>,
+    cqe: Signal<Local, Bits<128>>,
+    out_busy: Signal<Local, Bit>,
+
+    o_version: Constant<Bits<10>>,
+    o_opcode: Constant<Bits<10>>,
+    o_flags: Constant<Bits<10>>,
+    o_job_id: Constant<Bits<10>>,
+    o_src_addr: Constant<Bits<10>>,
+    o_dst_addr: Constant<Bits<10>>,
+    o_src_len: Constant<Bits<10>>,
+    o_dst_len: Constant<Bits<10>>,
+    o_aux_addr: Constant<Bits<10>>,
+    o_aux_len: Constant<Bits<10>>,
+    o_key_slot: Constant<Bits<10>>,
+    o_reserved0: Constant<Bits<10>>,
+    o_params: Constant<Bits<10>>,
+    c_job_id: Constant<Bits<10>>,
+    c_out_len: Constant<Bits<10>>,
+    c_cycles: Constant<Bits<10>>,
+    c_status: Constant<Bits<10>>,
+    c_version: Constant<Bits<10>>,
+    c_flags: Constant<Bits<10>>,
+    desc_version: Constant<Bits<8>>,
+    cqe_version: Constant<Bits<8>>,
+    op_nop: Constant<Bits<8>>,
+    op_copy: Constant<Bits<8>>,
+    max_len: Constant<Bits<32>>,
+    st_ok: Constant<Bits<16>>,
+    st_bad_version: Constant<Bits<16>>,
+    st_bad_opcode: Constant<Bits<16>>,
+    st_reserved: Constant<Bits<16>>,
+    st_too_large: Constant<Bits<16>>,
+    st_too_small: Constant<Bits<16>>,
+    st_dma_read: Constant<Bits<16>>,
+    st_dma_write: Constant<Bits<16>>,
+}
+
+impl Default for Dispatcher {
+    fn default() -> Self {
+        Self {
+            clock: Default::default(),
+            reset: Default::default(),
+            soft_reset: Default::default(),
+            queue_enable: Default::default(),
+            queue_reset: Default::default(),
+            sq_base: Default::default(),
+            sq_log2: Default::default(),
+            sq_tail: Default::default(),
+            cq_base: Default::default(),
+            cq_log2: Default::default(),
+            cq_head: Default::default(),
+            sq_head: Default::default(),
+            cq_tail: Default::default(),
+            busy: Default::default(),
+            job_done: Default::default(),
+            dma_read_fault: Default::default(),
+            dma_write_fault: Default::default(),
+            fault_addr: Default::default(),
+            dmar_req_valid: Default::default(),
+            dmar_req_ready: Default::default(),
+            dmar_req_addr: Default::default(),
+            dmar_req_beats: Default::default(),
+            dmar_data_valid: Default::default(),
+            dmar_data_ready: Default::default(),
+            dmar_data: Default::default(),
+            dmar_data_err: Default::default(),
+            dmaw_valid: Default::default(),
+            dmaw_ready: Default::default(),
+            dmaw_addr: Default::default(),
+            dmaw_data: Default::default(),
+            dmaw_strb: Default::default(),
+            dmaw_err: Default::default(),
+            state: Default::default(),
+            sq_head_r: Default::default(),
+            cq_tail_r: Default::default(),
+            phase: Default::default(),
+            desc_r: Default::default(),
+            beats: Default::default(),
+            job_cycles: Default::default(),
+            job_id: Default::default(),
+            job_status: Default::default(),
+            out_len: Default::default(),
+            rd_err: Default::default(),
+            wr_err: Default::default(),
+            outstanding: Default::default(),
+            rd_addr: Default::default(),
+            rx_addr: Default::default(),
+            wr_addr: Default::default(),
+            last_wr_addr: Default::default(),
+            req_left: Default::default(),
+            in_left: Default::default(),
+            out_left: Default::default(),
+            hold: Default::default(),
+            shift: Default::default(),
+            prime: Default::default(),
+            first_in: Default::default(),
+            first_out: Default::default(),
+            first_mask: Default::default(),
+            last_mask: Default::default(),
+            sq_mask: Default::default(),
+            cq_mask: Default::default(),
+            cq_full: Default::default(),
+            work: Default::default(),
+            d_version: Default::default(),
+            d_opcode: Default::default(),
+            d_flags: Default::default(),
+            d_job_id: Default::default(),
+            d_src_addr: Default::default(),
+            d_dst_addr: Default::default(),
+            d_src_len: Default::default(),
+            d_dst_len: Default::default(),
+            d_aux_addr: Default::default(),
+            d_aux_len: Default::default(),
+            d_key_slot: Default::default(),
+            d_reserved0: Default::default(),
+            d_params: Default::default(),
+            is_nop: Default::default(),
+            is_copy: Default::default(),
+            common_rsvd: Default::default(),
+            data_fields: Default::default(),
+            s_off: Default::default(),
+            d_off: Default::default(),
+            t_in: Default::default(),
+            t_out: Default::default(),
+            n_in: Default::default(),
+            n_out: Default::default(),
+            last_idx: Default::default(),
+            btb: Default::default(),
+            req_beats: Default::default(),
+            req_fire: Default::default(),
+            rx_fire: Default::default(),
+            prime_pending: Default::default(),
+            flush: Default::default(),
+            in_avail: Default::default(),
+            want_emit: Default::default(),
+            cur: Default::default(),
+            window: Default::default(),
+            strb_first: Default::default(),
+            strb_last: Default::default(),
+            cqe: Default::default(),
+            out_busy: Default::default(),
+            o_version: off(&desc::VERSION),
+            o_opcode: off(&desc::OPCODE),
+            o_flags: off(&desc::FLAGS),
+            o_job_id: off(&desc::JOB_ID),
+            o_src_addr: off(&desc::SRC_ADDR),
+            o_dst_addr: off(&desc::DST_ADDR),
+            o_src_len: off(&desc::SRC_LEN),
+            o_dst_len: off(&desc::DST_LEN),
+            o_aux_addr: off(&desc::AUX_ADDR),
+            o_aux_len: off(&desc::AUX_LEN),
+            o_key_slot: off(&desc::KEY_SLOT),
+            o_reserved0: off(&desc::RESERVED0),
+            o_params: off(&desc::PARAMS),
+            c_job_id: off(&cqe::JOB_ID),
+            c_out_len: off(&cqe::OUT_LEN),
+            c_cycles: off(&cqe::CYCLES),
+            c_status: off(&cqe::STATUS),
+            c_version: off(&cqe::VERSION),
+            c_flags: off(&cqe::FLAGS),
+            desc_version: Constant::new((hsm_contract::DESCRIPTOR_VERSION as u64).into()),
+            cqe_version: Constant::new((hsm_contract::COMPLETION_VERSION as u64).into()),
+            op_nop: opcode(Opcode::Nop),
+            op_copy: opcode(Opcode::Copy),
+            max_len: Constant::new((hsm_contract::MAX_JOB_BYTES as u64).into()),
+            st_ok: status(Status::Ok),
+            st_bad_version: status(Status::BadVersion),
+            st_bad_opcode: status(Status::BadOpcode),
+            st_reserved: status(Status::ReservedField),
+            st_too_large: status(Status::LengthTooLarge),
+            st_too_small: status(Status::OutputTooSmall),
+            st_dma_read: status(Status::DmaReadError),
+            st_dma_write: status(Status::DmaWriteError),
+        }
+    }
+}
+
+impl Logic for Dispatcher {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(
+            self,
+            clock,
+            state,
+            sq_head_r,
+            cq_tail_r,
+            phase,
+            desc_r,
+            beats,
+            job_cycles,
+            job_id,
+            job_status,
+            out_len,
+            rd_err,
+            wr_err,
+            outstanding,
+            rd_addr,
+            rx_addr,
+            wr_addr,
+            last_wr_addr,
+            req_left,
+            in_left,
+            out_left,
+            hold,
+            shift,
+            prime,
+            first_in,
+            first_out,
+            first_mask,
+            last_mask
+        );
+        // Ring arithmetic.
+        self.sq_mask.next = bit_cast::<16, 17>(
+            (bits::<17>(1) << bit_cast::<17, 5>(self.sq_log2.val())) - bits::<17>(1),
+        );
+        self.cq_mask.next = bit_cast::<16, 17>(
+            (bits::<17>(1) << bit_cast::<17, 5>(self.cq_log2.val())) - bits::<17>(1),
+        );
+        self.cq_full.next =
+            ((self.cq_tail_r.q.val() + 1) & self.cq_mask.val()) == self.cq_head.val();
+        self.work.next = self.queue_enable.val() & (self.sq_head_r.q.val() != self.sq_tail.val());
+
+        // Descriptor fields, at the contract's offsets.
+        self.d_version.next = self
+            .desc_r
+            .q
+            .val()
+            .get_bits::<8>(self.o_version.val().index());
+        self.d_opcode.next = self
+            .desc_r
+            .q
+            .val()
+            .get_bits::<8>(self.o_opcode.val().index());
+        self.d_flags.next = self
+            .desc_r
+            .q
+            .val()
+            .get_bits::<16>(self.o_flags.val().index());
+        self.d_job_id.next = self
+            .desc_r
+            .q
+            .val()
+            .get_bits::<32>(self.o_job_id.val().index());
+        self.d_src_addr.next = self
+            .desc_r
+            .q
+            .val()
+            .get_bits::<64>(self.o_src_addr.val().index());
+        self.d_dst_addr.next = self
+            .desc_r
+            .q
+            .val()
+            .get_bits::<64>(self.o_dst_addr.val().index());
+        self.d_src_len.next = self
+            .desc_r
+            .q
+            .val()
+            .get_bits::<32>(self.o_src_len.val().index());
+        self.d_dst_len.next = self
+            .desc_r
+            .q
+            .val()
+            .get_bits::<32>(self.o_dst_len.val().index());
+        self.d_aux_addr.next = self
+            .desc_r
+            .q
+            .val()
+            .get_bits::<64>(self.o_aux_addr.val().index());
+        self.d_aux_len.next = self
+            .desc_r
+            .q
+            .val()
+            .get_bits::<32>(self.o_aux_len.val().index());
+        self.d_key_slot.next = self
+            .desc_r
+            .q
+            .val()
+            .get_bits::<16>(self.o_key_slot.val().index());
+        self.d_reserved0.next = self
+            .desc_r
+            .q
+            .val()
+            .get_bits::<16>(self.o_reserved0.val().index());
+        self.d_params.next = self
+            .desc_r
+            .q
+            .val()
+            .get_bits::<128>(self.o_params.val().index());
+        self.is_nop.next = self.d_opcode.val() == self.op_nop.val();
+        self.is_copy.next = self.d_opcode.val() == self.op_copy.val();
+        // Fields no operation of this contract uses.
+        self.common_rsvd.next = self.d_flags.val().any()
+            | self.d_aux_addr.val().any()
+            | self.d_aux_len.val().any()
+            | self.d_key_slot.val().any()
+            | self.d_reserved0.val().any()
+            | self.d_params.val().any();
+        // Fields COPY uses and NOP does not.
+        self.data_fields.next = self.d_src_addr.val().any()
+            | self.d_dst_addr.val().any()
+            | self.d_src_len.val().any()
+            | self.d_dst_len.val().any();
+
+        // COPY geometry.
+        self.s_off.next = self.d_src_addr.val().get_bits::<4>(0);
+        self.d_off.next = self.d_dst_addr.val().get_bits::<4>(0);
+        // Beats touched by the source and the destination: len / 16, plus
+        // 0 to 2 for the partial beats at either end. The low nibble of the
+        // destination sum is the position of the last byte in its beat.
+        self.t_in.next = bit_cast::<6, 4>(self.s_off.val())
+            + bit_cast::<6, 4>(self.d_src_len.val().get_bits::<4>(0))
+            + bits::<6>(15);
+        self.t_out.next = bit_cast::<6, 4>(self.d_off.val())
+            + bit_cast::<6, 4>(self.d_src_len.val().get_bits::<4>(0))
+            + bits::<6>(15);
+        self.n_in.next = self.d_src_len.val().get_bits::<17>(4);
+        if self.t_in.val() >= bits::<6>(32) {
+            self.n_in.next = self.d_src_len.val().get_bits::<17>(4) + 2;
+        } else if self.t_in.val() >= bits::<6>(16) {
+            self.n_in.next = self.d_src_len.val().get_bits::<17>(4) + 1;
+        }
+        self.n_out.next = self.d_src_len.val().get_bits::<17>(4);
+        if self.t_out.val() >= bits::<6>(32) {
+            self.n_out.next = self.d_src_len.val().get_bits::<17>(4) + 2;
+        } else if self.t_out.val() >= bits::<6>(16) {
+            self.n_out.next = self.d_src_len.val().get_bits::<17>(4) + 1;
+        }
+        self.last_idx.next = self.t_out.val().get_bits::<4>(0);
+
+        // Read request sizing: up to 256 beats, never across 4 KiB.
+        self.btb.next = bits::<9>(256) - bit_cast::<9, 8>(self.rd_addr.q.val().get_bits::<8>(4));
+        if self.req_left.q.val() < bit_cast::<17, 9>(self.btb.val()) {
+            self.req_beats.next = self.req_left.q.val().get_bits::<9>(0);
+        } else {
+            self.req_beats.next = self.btb.val();
+        }
+
+        // Data path of the mover.
+        self.prime_pending.next = self.prime.q.val() & self.first_in.q.val();
+        self.flush.next = !self.in_left.q.val().any() & self.out_left.q.val().any();
+        self.in_avail.next = self.in_left.q.val().any() & self.dmar_data_valid.val();
+        self.want_emit.next = (self.in_avail.val() & !self.prime_pending.val()) | self.flush.val();
+        if self.in_avail.val() {
+            self.cur.next = self.dmar_data.val();
+        } else {
+            self.cur.next = bits::<128>(0);
+        }
+        self.window.next =
+            (bit_cast::<256, 128>(self.cur.val()) << 128) | bit_cast::<256, 128>(self.hold.q.val());
+        if self.first_out.q.val() {
+            self.strb_first.next = self.first_mask.q.val();
+        } else {
+            self.strb_first.next = bits::<16>(0xffff);
+        }
+        if self.out_left.q.val() == bits::<17>(1) {
+            self.strb_last.next = self.last_mask.q.val();
+        } else {
+            self.strb_last.next = bits::<16>(0xffff);
+        }
+
+        // The completion entry, at the contract's offsets.
+        self.cqe.next = (bit_cast::<128, 32>(self.job_id.q.val()) << self.c_job_id.val())
+            | (bit_cast::<128, 32>(self.out_len.q.val()) << self.c_out_len.val())
+            | (bit_cast::<128, 32>(self.job_cycles.q.val()) << self.c_cycles.val())
+            | (bit_cast::<128, 16>(self.job_status.q.val()) << self.c_status.val())
+            | (bit_cast::<128, 8>(self.cqe_version.val()) << self.c_version.val())
+            | (bit_cast::<128, 1>(self.phase.q.val().into()) << self.c_flags.val());
+
+        // Defaults.
+        self.dmar_req_valid.next = false;
+        self.dmar_req_addr.next = self.rd_addr.q.val();
+        self.dmar_req_beats.next = self.req_beats.val();
+        self.dmar_data_ready.next = false;
+        self.dmaw_valid.next = false;
+        self.dmaw_addr.next = self.wr_addr.q.val();
+        self.dmaw_data.next =
+            bit_cast::<128, 256>(self.window.val() >> (bit_cast::<8, 4>(self.shift.q.val()) << 3));
+        self.dmaw_strb.next = self.strb_first.val() & self.strb_last.val();
+        self.job_done.next = false;
+        self.dma_read_fault.next = false;
+        self.dma_write_fault.next = false;
+        self.fault_addr.next = self.rx_addr.q.val();
+        self.req_fire.next = false;
+        self.rx_fire.next = false;
+        self.out_busy.next = true;
+        self.sq_head.next = self.sq_head_r.q.val();
+        self.cq_tail.next = self.cq_tail_r.q.val();
+        if !self.job_cycles.q.val().all() {
+            self.job_cycles.d.next = self.job_cycles.q.val() + 1;
+        }
+        // The first write error of a job raises the fault, wherever it lands.
+        if self.dmaw_err.val() {
+            self.wr_err.d.next = true;
+            if !self.wr_err.q.val() {
+                self.dma_write_fault.next = true;
+                self.fault_addr.next = self.last_wr_addr.q.val();
+            }
+        }
+
+        match self.state.q.val() {
+            DispState::Idle => {
+                self.job_cycles.d.next = bits::<32>(0);
+                self.out_busy.next = self.work.val();
+                if self.work.val() {
+                    self.state.d.next = DispState::FetchReq;
+                    self.rd_addr.d.next =
+                        self.sq_base.val() + (bit_cast::<64, 16>(self.sq_head_r.q.val()) << 6);
+                    self.rx_addr.d.next =
+                        self.sq_base.val() + (bit_cast::<64, 16>(self.sq_head_r.q.val()) << 6);
+                    self.req_left.d.next = bits::<17>(4);
+                    self.beats.d.next = bits::<3>(0);
+                    self.rd_err.d.next = false;
+                    self.wr_err.d.next = false;
+                }
+            }
+            DispState::FetchReq => {
+                self.dmar_req_valid.next = true;
+                self.dmar_req_beats.next = bits::<9>(4);
+                if self.dmar_req_ready.val() {
+                    self.req_fire.next = true;
+                    self.state.d.next = DispState::FetchData;
+                    self.req_left.d.next = bits::<17>(0);
+                    self.sq_head_r.d.next = (self.sq_head_r.q.val() + 1) & self.sq_mask.val();
+                }
+            }
+            DispState::FetchData => {
+                self.dmar_data_ready.next = true;
+                if self.dmar_data_valid.val() {
+                    self.rx_fire.next = true;
+                    self.desc_r.d.next = (bit_cast::<512, 128>(self.dmar_data.val()) << 384)
+                        | (self.desc_r.q.val() >> 128);
+                    self.beats.d.next = self.beats.q.val() + 1;
+                    if self.dmar_data_err.val() {
+                        self.rd_err.d.next = true;
+                        self.dma_read_fault.next = true;
+                    }
+                    if self.beats.q.val() == bits::<3>(3) {
+                        self.state.d.next = DispState::Decode;
+                    }
+                }
+            }
+            DispState::Decode => {
+                self.job_id.d.next = self.d_job_id.val();
+                self.out_len.d.next = bits::<32>(0);
+                self.state.d.next = DispState::Complete;
+                if self.rd_err.q.val() {
+                    self.job_id.d.next = !bits::<32>(0);
+                    self.job_status.d.next = self.st_dma_read.val();
+                } else if self.d_version.val() != self.desc_version.val() {
+                    self.job_status.d.next = self.st_bad_version.val();
+                } else if !self.is_nop.val() & !self.is_copy.val() {
+                    self.job_status.d.next = self.st_bad_opcode.val();
+                } else if self.common_rsvd.val() | (self.is_nop.val() & self.data_fields.val()) {
+                    self.job_status.d.next = self.st_reserved.val();
+                } else if self.is_copy.val() & (self.d_src_len.val() > self.max_len.val()) {
+                    self.job_status.d.next = self.st_too_large.val();
+                } else if self.is_copy.val() & (self.d_dst_len.val() < self.d_src_len.val()) {
+                    self.job_status.d.next = self.st_too_small.val();
+                } else {
+                    self.job_status.d.next = self.st_ok.val();
+                    if self.is_copy.val() & self.d_src_len.val().any() {
+                        self.state.d.next = DispState::CopyRun;
+                        self.out_len.d.next = self.d_src_len.val();
+                        self.rd_addr.d.next = (self.d_src_addr.val() >> 4) << 4;
+                        self.rx_addr.d.next = (self.d_src_addr.val() >> 4) << 4;
+                        self.wr_addr.d.next = (self.d_dst_addr.val() >> 4) << 4;
+                        self.req_left.d.next = self.n_in.val();
+                        self.in_left.d.next = self.n_in.val();
+                        self.out_left.d.next = self.n_out.val();
+                        self.shift.d.next = self.s_off.val() - self.d_off.val();
+                        self.prime.d.next = self.s_off.val() >= self.d_off.val();
+                        self.first_in.d.next = true;
+                        self.first_out.d.next = true;
+                        self.first_mask.d.next =
+                            bits::<16>(0xffff) << bit_cast::<16, 4>(self.d_off.val());
+                        self.last_mask.d.next = bits::<16>(0xffff)
+                            >> (bits::<16>(15) - bit_cast::<16, 4>(self.last_idx.val()));
+                    }
+                }
+            }
+            DispState::CopyRun => {
+                // Request bursts ahead of the data.
+                if self.req_left.q.val().any() {
+                    self.dmar_req_valid.next = true;
+                    if self.dmar_req_ready.val() {
+                        self.req_fire.next = true;
+                        self.rd_addr.d.next =
+                            self.rd_addr.q.val() + (bit_cast::<64, 9>(self.req_beats.val()) << 4);
+                        self.req_left.d.next =
+                            self.req_left.q.val() - bit_cast::<17, 9>(self.req_beats.val());
+                    }
+                }
+                // Realign read beats into write beats.
+                self.dmaw_valid.next = self.want_emit.val();
+                self.dmar_data_ready.next =
+                    self.in_left.q.val().any() & (self.prime_pending.val() | self.dmaw_ready.val());
+                if self.in_left.q.val().any()
+                    & (self.prime_pending.val() | self.dmaw_ready.val())
+                    & self.dmar_data_valid.val()
+                {
+                    self.rx_fire.next = true;
+                    self.hold.d.next = self.dmar_data.val();
+                    self.in_left.d.next = self.in_left.q.val() - 1;
+                    self.first_in.d.next = false;
+                    self.rx_addr.d.next = self.rx_addr.q.val() + 16;
+                    if self.dmar_data_err.val() & !self.rd_err.q.val() {
+                        self.rd_err.d.next = true;
+                        self.dma_read_fault.next = true;
+                    }
+                }
+                if self.want_emit.val() & self.dmaw_ready.val() {
+                    self.wr_addr.d.next = self.wr_addr.q.val() + 16;
+                    self.last_wr_addr.d.next = self.wr_addr.q.val();
+                    self.out_left.d.next = self.out_left.q.val() - 1;
+                    self.first_out.d.next = false;
+                }
+                if !self.req_left.q.val().any()
+                    & !self.in_left.q.val().any()
+                    & !self.out_left.q.val().any()
+                {
+                    self.state.d.next = DispState::Drain;
+                }
+            }
+            DispState::Drain => {
+                self.state.d.next = DispState::Complete;
+                if self.rd_err.q.val() {
+                    self.job_status.d.next = self.st_dma_read.val();
+                    self.out_len.d.next = bits::<32>(0);
+                } else if self.wr_err.q.val() | self.dmaw_err.val() {
+                    self.job_status.d.next = self.st_dma_write.val();
+                    self.out_len.d.next = bits::<32>(0);
+                }
+            }
+            DispState::Complete => {
+                self.out_busy.next = !self.cq_full.val();
+                if !self.cq_full.val() {
+                    self.dmaw_valid.next = true;
+                    self.dmaw_addr.next =
+                        self.cq_base.val() + (bit_cast::<64, 16>(self.cq_tail_r.q.val()) << 4);
+                    self.dmaw_data.next = self.cqe.val();
+                    self.dmaw_strb.next = bits::<16>(0xffff);
+                    if self.dmaw_ready.val() {
+                        self.last_wr_addr.d.next =
+                            self.cq_base.val() + (bit_cast::<64, 16>(self.cq_tail_r.q.val()) << 4);
+                        self.cq_tail_r.d.next = (self.cq_tail_r.q.val() + 1) & self.cq_mask.val();
+                        if self.cq_tail_r.q.val() == self.cq_mask.val() {
+                            self.phase.d.next = !self.phase.q.val();
+                        }
+                        self.job_done.next = true;
+                        self.state.d.next = DispState::CompleteDrain;
+                    }
+                }
+            }
+            DispState::CompleteDrain => {
+                self.state.d.next = DispState::Idle;
+                if self.dmaw_err.val() {
+                    self.dma_write_fault.next = true;
+                    self.fault_addr.next = self.last_wr_addr.q.val();
+                }
+            }
+            DispState::Flush => {
+                self.dmar_data_ready.next = true;
+                if self.dmar_data_valid.val() {
+                    self.rx_fire.next = true;
+                }
+                if !self.outstanding.q.val().any() {
+                    self.state.d.next = DispState::Idle;
+                }
+            }
+        }
+
+        // Read beats requested but not yet received.
+        if self.req_fire.val() & !self.rx_fire.val() {
+            self.outstanding.d.next =
+                self.outstanding.q.val() + bit_cast::<18, 9>(self.dmar_req_beats.val());
+        }
+        if self.req_fire.val() & self.rx_fire.val() {
+            self.outstanding.d.next =
+                self.outstanding.q.val() + bit_cast::<18, 9>(self.dmar_req_beats.val()) - 1;
+        }
+        if !self.req_fire.val() & self.rx_fire.val() {
+            self.outstanding.d.next = self.outstanding.q.val() - 1;
+        }
+        self.busy.next = self.out_busy.val();
+
+        if self.queue_reset.val() {
+            self.sq_head_r.d.next = bits::<16>(0);
+            self.cq_tail_r.d.next = bits::<16>(0);
+            self.phase.d.next = true;
+        }
+        if self.soft_reset.val() {
+            self.sq_head_r.d.next = bits::<16>(0);
+            self.cq_tail_r.d.next = bits::<16>(0);
+            self.phase.d.next = true;
+            self.req_left.d.next = bits::<17>(0);
+            self.in_left.d.next = bits::<17>(0);
+            self.out_left.d.next = bits::<17>(0);
+            self.state.d.next = DispState::Flush;
+        }
+        if self.reset.val() {
+            self.state.d.next = DispState::Idle;
+            self.sq_head_r.d.next = bits::<16>(0);
+            self.cq_tail_r.d.next = bits::<16>(0);
+            self.phase.d.next = true;
+            self.outstanding.d.next = bits::<18>(0);
+            self.req_left.d.next = bits::<17>(0);
+            self.in_left.d.next = bits::<17>(0);
+            self.out_left.d.next = bits::<17>(0);
+            self.rd_err.d.next = false;
+            self.wr_err.d.next = false;
+        }
+    }
+}

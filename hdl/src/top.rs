@@ -1,0 +1,156 @@
+//! The card's top level: the register block and the dispatcher, wired to
+//! the register port and the DMA port described in `docs/card-ports.md`.
+
+use crate::dispatcher::Dispatcher;
+use crate::regs::RegisterFile;
+use rust_hdl::prelude::*;
+
+/// The whole card, as exported to Verilog (module `top`).
+#[derive(LogicBlock)]
+pub struct HsmCard {
+    /// Card clock.
+    pub clock: Signal<In, Clock>,
+    /// Synchronous reset, active high.
+    pub reset: Signal<In, Bit>,
+    /// Test-mode strap, sampled during reset.
+    pub test_mode_strap: Signal<In, Bit>,
+    /// Register byte address.
+    pub reg_addr: Signal<In, Bits<12>>,
+    /// Register write data.
+    pub reg_wdata: Signal<In, Bits<32>>,
+    /// Register write strobe.
+    pub reg_write: Signal<In, Bit>,
+    /// Register read strobe.
+    pub reg_read: Signal<In, Bit>,
+    /// Register read data.
+    pub reg_rdata: Signal<Out, Bits<32>>,
+    /// Register read data valid.
+    pub reg_rvalid: Signal<Out, Bit>,
+    /// DMA read request valid.
+    pub dmar_req_valid: Signal<Out, Bit>,
+    /// DMA read request ready.
+    pub dmar_req_ready: Signal<In, Bit>,
+    /// DMA read request address.
+    pub dmar_req_addr: Signal<Out, Bits<64>>,
+    /// DMA read request beats.
+    pub dmar_req_beats: Signal<Out, Bits<9>>,
+    /// DMA read beat valid.
+    pub dmar_data_valid: Signal<In, Bit>,
+    /// DMA read beat ready.
+    pub dmar_data_ready: Signal<Out, Bit>,
+    /// DMA read beat data.
+    pub dmar_data: Signal<In, Bits<128>>,
+    /// DMA read beat error.
+    pub dmar_data_err: Signal<In, Bit>,
+    /// DMA write beat valid.
+    pub dmaw_valid: Signal<Out, Bit>,
+    /// DMA write beat ready.
+    pub dmaw_ready: Signal<In, Bit>,
+    /// DMA write beat address.
+    pub dmaw_addr: Signal<Out, Bits<64>>,
+    /// DMA write beat data.
+    pub dmaw_data: Signal<Out, Bits<128>>,
+    /// DMA write byte enables.
+    pub dmaw_strb: Signal<Out, Bits<16>>,
+    /// DMA write error (for the beat accepted at the previous edge).
+    pub dmaw_err: Signal<In, Bit>,
+    /// MSI-X message pulse.
+    pub irq: Signal<Out, Bit>,
+    /// The card has work it can progress without the host.
+    pub busy: Signal<Out, Bit>,
+
+    regs: RegisterFile,
+    disp: Dispatcher,
+}
+
+impl HsmCard {
+    /// A card reporting `build_hash` in its identity registers.
+    pub fn new(build_hash: u64) -> Self {
+        Self {
+            clock: Default::default(),
+            reset: Default::default(),
+            test_mode_strap: Default::default(),
+            reg_addr: Default::default(),
+            reg_wdata: Default::default(),
+            reg_write: Default::default(),
+            reg_read: Default::default(),
+            reg_rdata: Default::default(),
+            reg_rvalid: Default::default(),
+            dmar_req_valid: Default::default(),
+            dmar_req_ready: Default::default(),
+            dmar_req_addr: Default::default(),
+            dmar_req_beats: Default::default(),
+            dmar_data_valid: Default::default(),
+            dmar_data_ready: Default::default(),
+            dmar_data: Default::default(),
+            dmar_data_err: Default::default(),
+            dmaw_valid: Default::default(),
+            dmaw_ready: Default::default(),
+            dmaw_addr: Default::default(),
+            dmaw_data: Default::default(),
+            dmaw_strb: Default::default(),
+            dmaw_err: Default::default(),
+            irq: Default::default(),
+            busy: Default::default(),
+            regs: RegisterFile::new(build_hash),
+            disp: Dispatcher::default(),
+        }
+    }
+}
+
+impl Default for HsmCard {
+    fn default() -> Self {
+        Self::new(crate::BUILD_HASH)
+    }
+}
+
+impl Logic for HsmCard {
+    #[hdl_gen]
+    fn update(&mut self) {
+        self.regs.clock.next = self.clock.val();
+        self.regs.reset.next = self.reset.val();
+        self.regs.test_mode_strap.next = self.test_mode_strap.val();
+        self.regs.reg_addr.next = self.reg_addr.val();
+        self.regs.reg_wdata.next = self.reg_wdata.val();
+        self.regs.reg_write.next = self.reg_write.val();
+        self.regs.reg_read.next = self.reg_read.val();
+        self.reg_rdata.next = self.regs.reg_rdata.val();
+        self.reg_rvalid.next = self.regs.reg_rvalid.val();
+        self.irq.next = self.regs.irq.val();
+
+        self.disp.clock.next = self.clock.val();
+        self.disp.reset.next = self.reset.val();
+        self.disp.soft_reset.next = self.regs.soft_reset.val();
+        self.disp.queue_enable.next = self.regs.queue_enable.val();
+        self.disp.queue_reset.next = self.regs.queue_reset.val();
+        self.disp.sq_base.next = self.regs.sq_base.val();
+        self.disp.sq_log2.next = self.regs.sq_log2.val();
+        self.disp.sq_tail.next = self.regs.sq_tail.val();
+        self.disp.cq_base.next = self.regs.cq_base.val();
+        self.disp.cq_log2.next = self.regs.cq_log2.val();
+        self.disp.cq_head.next = self.regs.cq_head.val();
+        self.regs.sq_head.next = self.disp.sq_head.val();
+        self.regs.cq_tail.next = self.disp.cq_tail.val();
+        self.regs.disp_busy.next = self.disp.busy.val();
+        self.regs.job_done.next = self.disp.job_done.val();
+        self.regs.dma_read_fault.next = self.disp.dma_read_fault.val();
+        self.regs.dma_write_fault.next = self.disp.dma_write_fault.val();
+        self.regs.fault_addr_in.next = self.disp.fault_addr.val();
+        self.busy.next = self.disp.busy.val();
+
+        self.dmar_req_valid.next = self.disp.dmar_req_valid.val();
+        self.disp.dmar_req_ready.next = self.dmar_req_ready.val();
+        self.dmar_req_addr.next = self.disp.dmar_req_addr.val();
+        self.dmar_req_beats.next = self.disp.dmar_req_beats.val();
+        self.disp.dmar_data_valid.next = self.dmar_data_valid.val();
+        self.dmar_data_ready.next = self.disp.dmar_data_ready.val();
+        self.disp.dmar_data.next = self.dmar_data.val();
+        self.disp.dmar_data_err.next = self.dmar_data_err.val();
+        self.dmaw_valid.next = self.disp.dmaw_valid.val();
+        self.disp.dmaw_ready.next = self.dmaw_ready.val();
+        self.dmaw_addr.next = self.disp.dmaw_addr.val();
+        self.dmaw_data.next = self.disp.dmaw_data.val();
+        self.dmaw_strb.next = self.disp.dmaw_strb.val();
+        self.disp.dmaw_err.next = self.dmaw_err.val();
+    }
+}

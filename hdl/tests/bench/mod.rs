@@ -1,0 +1,292 @@
+//! A test bench for the card in rust-hdl's own simulator: host memory and
+//! a DMA responder that follow `docs/card-ports.md`, and register access.
+#![allow(dead_code)]
+
+use hsm_contract::{regs, Completion, Descriptor, COMPLETION_BYTES, DESCRIPTOR_BYTES};
+use hsm_hdl::HsmCard;
+use rust_hdl::prelude::*;
+use std::collections::VecDeque;
+
+/// Bus address where the bench's host memory starts.
+pub const MEM_BASE: u64 = 0x0000_0010_0000_0000;
+
+/// The card plus a flat host memory window at [`MEM_BASE`].
+pub struct Bench {
+    pub card: Box<HsmCard>,
+    pub mem: Vec<u8>,
+    /// Read bursts accepted: (address, beats left, cycle at which data may start).
+    reads: VecDeque<(u64, u64, u64)>,
+    pub read_latency: u64,
+    write_err_next: bool,
+    pub cycle: u64,
+    pub irqs: u64,
+    /// Whether the host side accepts write beats (to test back-pressure).
+    pub write_ready: bool,
+    /// Alternate read-data valid on and off (to test stalls).
+    pub read_gaps: bool,
+}
+
+impl Bench {
+    pub fn new(mem_len: usize, test_mode: bool) -> Bench {
+        let mut card = Box::new(HsmCard::new(0x0123_4567_89ab_cdef));
+        card.connect_all();
+        let mut b = Bench {
+            card,
+            mem: vec![0; mem_len],
+            reads: VecDeque::new(),
+            read_latency: 3,
+            write_err_next: false,
+            cycle: 0,
+            irqs: 0,
+            write_ready: true,
+            read_gaps: false,
+        };
+        b.card.test_mode_strap.next = test_mode;
+        b.card.reset.next = true;
+        b.tick();
+        b.tick();
+        b.card.reset.next = false;
+        b.card.test_mode_strap.next = false;
+        b.tick();
+        b
+    }
+
+    fn index(&self, addr: u64, len: u64) -> Option<usize> {
+        if addr >= MEM_BASE && addr + len <= MEM_BASE + self.mem.len() as u64 {
+            Some((addr - MEM_BASE) as usize)
+        } else {
+            None
+        }
+    }
+
+    /// One clock cycle: drive inputs, settle, transfer, rising edge.
+    pub fn tick(&mut self) {
+        let gap = self.read_gaps && self.cycle % 2 == 1;
+        let beat = match self.reads.front() {
+            Some(&(addr, _, ready_at)) if ready_at <= self.cycle && !gap => Some(addr),
+            _ => None,
+        };
+        let (data, err) = match beat {
+            Some(addr) => match self.index(addr, 16) {
+                Some(i) => {
+                    let mut b = [0u8; 16];
+                    b.copy_from_slice(&self.mem[i..i + 16]);
+                    (u128::from_le_bytes(b), false)
+                }
+                None => (0, true),
+            },
+            None => (0, false),
+        };
+        let c = &mut self.card;
+        c.clock.next = false.into();
+        c.dmar_req_ready.next = true;
+        c.dmaw_ready.next = self.write_ready;
+        c.dmaw_err.next = self.write_err_next;
+        c.dmar_data_valid.next = beat.is_some();
+        c.dmar_data.next = to_bits128(data);
+        c.dmar_data_err.next = err;
+        assert!(
+            simulate(&mut *self.card, 200),
+            "combinational logic did not settle"
+        );
+
+        let c = &self.card;
+        // Sample the handshakes before the edge.
+        if c.dmar_req_valid.val() {
+            let addr = c.dmar_req_addr.val().to_u64();
+            let beats = c.dmar_req_beats.val().to_u64();
+            assert_eq!(addr % 16, 0, "unaligned read request");
+            assert!((1..=256).contains(&beats), "burst of {beats} beats");
+            assert_eq!(
+                addr / 4096,
+                (addr + beats * 16 - 1) / 4096,
+                "burst crosses 4 KiB"
+            );
+            self.reads
+                .push_back((addr, beats, self.cycle + self.read_latency));
+        }
+        if beat.is_some() && c.dmar_data_ready.val() {
+            let front = self.reads.front_mut().unwrap();
+            front.0 += 16;
+            front.1 -= 1;
+            if front.1 == 0 {
+                self.reads.pop_front();
+            }
+        }
+        let write = (c.dmaw_valid.val() && self.write_ready).then(|| {
+            (
+                c.dmaw_addr.val().to_u64(),
+                from_bits128(c.dmaw_data.val()).to_le_bytes(),
+                c.dmaw_strb.val().to_u64(),
+            )
+        });
+        let irq = c.irq.val();
+        self.write_err_next = false;
+        if let Some((addr, data, strb)) = write {
+            assert_eq!(addr % 16, 0, "unaligned write beat");
+            match self.index(addr, 16) {
+                Some(i) => {
+                    for (k, byte) in data.iter().enumerate() {
+                        if strb & (1 << k) != 0 {
+                            self.mem[i + k] = *byte;
+                        }
+                    }
+                }
+                None => self.write_err_next = true,
+            }
+        }
+        if irq {
+            self.irqs += 1;
+        }
+        self.card.clock.next = true.into();
+        assert!(
+            simulate(&mut *self.card, 200),
+            "sequential logic did not settle"
+        );
+        self.card.reg_read.next = false;
+        self.card.reg_write.next = false;
+        self.cycle += 1;
+    }
+
+    pub fn read(&mut self, r: &regs::Register) -> u32 {
+        self.read_at(r.offset)
+    }
+
+    pub fn read_at(&mut self, offset: u32) -> u32 {
+        self.card.reg_addr.next = (offset as u64).into();
+        self.card.reg_read.next = true;
+        self.tick();
+        assert!(
+            self.card.reg_rvalid.val(),
+            "no read data one cycle after reg_read"
+        );
+        self.card.reg_rdata.val().to_u64() as u32
+    }
+
+    pub fn write(&mut self, r: &regs::Register, v: u32) {
+        self.card.reg_addr.next = (r.offset as u64).into();
+        self.card.reg_wdata.next = (v as u64).into();
+        self.card.reg_write.next = true;
+        self.tick();
+    }
+
+    pub fn run_until_idle(&mut self, max: u64) -> u64 {
+        let start = self.cycle;
+        while (self.card.busy.val() || !self.reads.is_empty()) && self.cycle - start < max {
+            self.tick();
+        }
+        assert!(
+            self.cycle - start < max,
+            "card still busy after {max} cycles"
+        );
+        self.cycle - start
+    }
+
+    pub fn put(&mut self, addr: u64, bytes: &[u8]) {
+        let i = self
+            .index(addr, bytes.len() as u64)
+            .expect("address in bench memory");
+        self.mem[i..i + bytes.len()].copy_from_slice(bytes);
+    }
+
+    pub fn get(&self, addr: u64, len: usize) -> Vec<u8> {
+        let i = self
+            .index(addr, len as u64)
+            .expect("address in bench memory");
+        self.mem[i..i + len].to_vec()
+    }
+}
+
+pub fn to_bits128(v: u128) -> Bits<128> {
+    let lo: Bits<128> = ((v as u64) as u64).into();
+    let hi: Bits<128> = ((v >> 64) as u64).into();
+    (hi << 64) | lo
+}
+
+pub fn from_bits128(b: Bits<128>) -> u128 {
+    let lo = b.get_bits::<64>(0).to_u64() as u128;
+    let hi = b.get_bits::<64>(64).to_u64() as u128;
+    (hi << 64) | lo
+}
+
+/// A queue pair in bench memory: SQ at `MEM_BASE`, CQ right after it, data
+/// area after that.
+pub struct Rings {
+    pub sq_log2: u32,
+    pub cq_log2: u32,
+    pub sq_tail: u32,
+    pub cq_head: u32,
+    pub phase: bool,
+}
+
+pub const SQ_ADDR: u64 = MEM_BASE;
+pub const CQ_ADDR: u64 = MEM_BASE + 0x10_0000;
+pub const DATA_ADDR: u64 = MEM_BASE + 0x20_0000;
+
+impl Rings {
+    pub fn setup(b: &mut Bench, sq_log2: u32, cq_log2: u32) -> Rings {
+        b.write(&regs::SQ_BASE_LO, SQ_ADDR as u32);
+        b.write(&regs::SQ_BASE_HI, (SQ_ADDR >> 32) as u32);
+        b.write(&regs::SQ_SIZE_LOG2, sq_log2);
+        b.write(&regs::CQ_BASE_LO, CQ_ADDR as u32);
+        b.write(&regs::CQ_BASE_HI, (CQ_ADDR >> 32) as u32);
+        b.write(&regs::CQ_SIZE_LOG2, cq_log2);
+        b.write(&regs::CONTROL, regs::control::QUEUE_ENABLE.mask());
+        assert_eq!(b.read(&regs::FAULT), 0, "ring configuration refused");
+        Rings {
+            sq_log2,
+            cq_log2,
+            sq_tail: 0,
+            cq_head: 0,
+            phase: true,
+        }
+    }
+
+    /// Write descriptors and ring the doorbell once.
+    pub fn submit(&mut self, b: &mut Bench, descs: &[Descriptor]) {
+        for d in descs {
+            let at = SQ_ADDR + self.sq_tail as u64 * DESCRIPTOR_BYTES as u64;
+            b.put(at, &d.to_bytes());
+            self.sq_tail = (self.sq_tail + 1) & ((1 << self.sq_log2) - 1);
+        }
+        b.write(&regs::SQ_TAIL, self.sq_tail);
+    }
+
+    /// Collect every new completion and return the CQ entries to the card.
+    pub fn reap(&mut self, b: &mut Bench) -> Vec<Completion> {
+        let mut out = Vec::new();
+        loop {
+            let at = CQ_ADDR + self.cq_head as u64 * COMPLETION_BYTES as u64;
+            let raw: [u8; COMPLETION_BYTES] = b.get(at, COMPLETION_BYTES).try_into().unwrap();
+            let c = Completion::from_bytes(&raw);
+            if c.phase() != self.phase {
+                break;
+            }
+            out.push(c);
+            self.cq_head = (self.cq_head + 1) & ((1 << self.cq_log2) - 1);
+            if self.cq_head == 0 {
+                self.phase = !self.phase;
+            }
+        }
+        if !out.is_empty() {
+            b.write(&regs::CQ_HEAD, self.cq_head);
+        }
+        out
+    }
+
+    /// Submit and run until every job has completed.
+    pub fn run(&mut self, b: &mut Bench, descs: &[Descriptor]) -> Vec<Completion> {
+        self.submit(b, descs);
+        let mut out = Vec::new();
+        while out.len() < descs.len() {
+            b.run_until_idle(10_000_000);
+            let got = self.reap(b);
+            assert!(
+                !got.is_empty() || b.card.busy.val(),
+                "card idle with jobs outstanding"
+            );
+            out.extend(got);
+        }
+        out
+    }
+}

@@ -1,0 +1,438 @@
+//! Block-level tests of the card in rust-hdl's simulator.
+
+mod bench;
+
+use bench::*;
+use hsm_contract::{regs, Descriptor, Opcode, Status, COMPLETION_VERSION};
+
+fn pattern(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+#[test]
+fn identity_registers_come_from_the_contract() {
+    let mut b = Bench::new(4096, true);
+    assert_eq!(b.read(&regs::ID), hsm_contract::DESIGN_ID);
+    assert_eq!(
+        b.read(&regs::CONTRACT_VERSION),
+        hsm_contract::CONTRACT_VERSION
+    );
+    assert_eq!(b.read(&regs::BUILD_HASH_LO), 0x89ab_cdef);
+    assert_eq!(b.read(&regs::BUILD_HASH_HI), 0x0123_4567);
+    assert_eq!(b.read(&regs::CAPABILITIES), regs::CAPABILITIES.reset);
+    let st = b.read(&regs::STATUS);
+    assert_eq!(regs::status::TEST_MODE.get(st), 1);
+    assert_eq!(regs::status::QUEUE_ENABLED.get(st), 0);
+    b.write(&regs::SCRATCH, 0xdead_beef);
+    assert_eq!(b.read(&regs::SCRATCH), 0xdead_beef);
+    // Unmapped offsets read as zero.
+    assert_eq!(b.read_at(0xffc), 0);
+
+    let b2 = &mut Bench::new(4096, false);
+    assert_eq!(regs::status::TEST_MODE.get(b2.read(&regs::STATUS)), 0);
+}
+
+#[test]
+fn cycle_counter_reads_consistently() {
+    let mut b = Bench::new(4096, false);
+    let lo1 = b.read(&regs::CYCLES_LO);
+    let hi1 = b.read(&regs::CYCLES_HI);
+    for _ in 0..10 {
+        b.tick();
+    }
+    let lo2 = b.read(&regs::CYCLES_LO);
+    let hi2 = b.read(&regs::CYCLES_HI);
+    let (c1, c2) = (
+        ((hi1 as u64) << 32) | lo1 as u64,
+        ((hi2 as u64) << 32) | lo2 as u64,
+    );
+    assert!(c2 > c1 + 10 && c2 < c1 + 20, "{c1} -> {c2}");
+}
+
+#[test]
+fn nop_batch_completes_in_order_across_ring_wraps() {
+    let mut b = Bench::new(4 << 20, false);
+    let mut r = Rings::setup(&mut b, 3, 2);
+    let mut done = Vec::new();
+    for batch in 0..5u32 {
+        let descs: Vec<_> = (0..7).map(|i| Descriptor::nop(batch * 100 + i)).collect();
+        done.extend(r.run(&mut b, &descs));
+    }
+    assert_eq!(done.len(), 35);
+    for (n, c) in done.iter().enumerate() {
+        let want = (n as u32 / 7) * 100 + n as u32 % 7;
+        assert_eq!(c.job_id, want);
+        assert_eq!(c.status(), Some(Status::Ok));
+        assert_eq!(c.version, COMPLETION_VERSION);
+        assert_eq!(c.out_len, 0);
+        assert!(
+            c.cycles > 0 && c.cycles < 40,
+            "NOP took {} cycles",
+            c.cycles
+        );
+    }
+    let jobs = b.read(&regs::JOBS_LO);
+    assert_eq!(jobs, 35);
+    assert_eq!(b.read(&regs::SQ_HEAD), r.sq_tail);
+    assert_eq!(b.read(&regs::CQ_TAIL), r.cq_head);
+}
+
+#[test]
+fn copy_any_length_any_alignment() {
+    let mut b = Bench::new(4 << 20, false);
+    let mut r = Rings::setup(&mut b, 4, 4);
+    let mut id = 0;
+    for &len in &[
+        0usize, 1, 2, 15, 16, 17, 31, 32, 33, 100, 4095, 4096, 4097, 9000,
+    ] {
+        for (so, dof) in [
+            (0u64, 0u64),
+            (3, 0),
+            (0, 5),
+            (7, 7),
+            (15, 1),
+            (1, 15),
+            (9, 4),
+        ] {
+            id += 1;
+            let src = DATA_ADDR + 0x1000 * (id % 8) + so + 0x3000;
+            let dst = DATA_ADDR + 0x10_0000 + dof + 0x5000 * (id % 3);
+            let data = pattern(len, id);
+            b.put(src, &data);
+            // Guard bytes around the destination must survive.
+            b.put(dst - 16, &[0xa5; 16]);
+            b.put(dst, &vec![0xa5; len + 32]);
+            let c = r.run(
+                &mut b,
+                &[Descriptor::copy(
+                    id as u32, src, len as u32, dst, len as u32,
+                )],
+            );
+            assert_eq!(
+                c[0].status(),
+                Some(Status::Ok),
+                "len {len} src+{so} dst+{dof}"
+            );
+            assert_eq!(c[0].out_len, len as u32);
+            assert_eq!(b.get(dst, len), data, "len {len} src+{so} dst+{dof}");
+            assert_eq!(
+                b.get(dst - 16, 16),
+                vec![0xa5; 16],
+                "bytes before dst clobbered"
+            );
+            assert_eq!(
+                b.get(dst + len as u64, 32),
+                vec![0xa5; 32],
+                "bytes after dst clobbered"
+            );
+        }
+    }
+}
+
+#[test]
+fn copy_streams_one_beat_per_cycle() {
+    let mut b = Bench::new(4 << 20, false);
+    let mut r = Rings::setup(&mut b, 2, 2);
+    let len = 256 * 1024;
+    let data = pattern(len, 99);
+    b.put(DATA_ADDR + 3, &data);
+    let c = r.run(
+        &mut b,
+        &[Descriptor::copy(
+            1,
+            DATA_ADDR + 3,
+            len as u32,
+            DATA_ADDR + 0x10_0009,
+            len as u32,
+        )],
+    );
+    assert_eq!(c[0].status(), Some(Status::Ok));
+    assert_eq!(b.get(DATA_ADDR + 0x10_0009, len), data);
+    let bytes_per_cycle = len as f64 / c[0].cycles as f64;
+    assert!(
+        bytes_per_cycle > 15.0,
+        "{bytes_per_cycle:.2} bytes/cycle ({} cycles)",
+        c[0].cycles
+    );
+}
+
+#[test]
+fn copy_survives_backpressure_and_read_gaps() {
+    let mut b = Bench::new(4 << 20, false);
+    let mut r = Rings::setup(&mut b, 2, 2);
+    b.read_gaps = true;
+    let len = 5000;
+    let data = pattern(len, 5);
+    b.put(DATA_ADDR + 11, &data);
+    r.submit(
+        &mut b,
+        &[Descriptor::copy(
+            9,
+            DATA_ADDR + 11,
+            len as u32,
+            DATA_ADDR + 0x8002,
+            len as u32,
+        )],
+    );
+    // Stall the write channel on and off while the job runs.
+    for i in 0..4000 {
+        b.write_ready = i % 3 != 0;
+        b.tick();
+    }
+    b.write_ready = true;
+    b.run_until_idle(100_000);
+    let c = r.reap(&mut b);
+    assert_eq!(c.len(), 1);
+    assert_eq!(c[0].status(), Some(Status::Ok));
+    assert_eq!(b.get(DATA_ADDR + 0x8002, len), data);
+}
+
+fn random_descriptor(seed: u64) -> Descriptor {
+    let p = pattern(64, seed);
+    let mut d = Descriptor::from_bytes(&p.try_into().unwrap());
+    // Mostly well-formed, with one thing wrong at a time.
+    d.version = hsm_contract::DESCRIPTOR_VERSION;
+    d.opcode = if seed % 2 == 0 {
+        Opcode::Copy as u8
+    } else {
+        Opcode::Nop as u8
+    };
+    d.src_addr = DATA_ADDR + (seed % 64);
+    d.dst_addr = DATA_ADDR + 0x8_0000 + (seed % 16);
+    d.src_len = (seed % 300) as u32;
+    d.dst_len = d.src_len + (seed % 5) as u32;
+    d.flags = 0;
+    d.aux_addr = 0;
+    d.aux_len = 0;
+    d.key_slot = 0;
+    d.reserved0 = 0;
+    d.params = [0; 16];
+    if d.opcode == Opcode::Nop as u8 {
+        d.src_addr = 0;
+        d.dst_addr = 0;
+        d.src_len = 0;
+        d.dst_len = 0;
+    }
+    match (seed / 2) % 12 {
+        0 => d.version = (seed >> 8) as u8 | 2,
+        1 => d.opcode = 0x10 + (seed >> 8) as u8 % 200,
+        2 => d.flags = 1 << (seed % 16),
+        3 => d.aux_addr = seed | 1,
+        4 => d.aux_len = 7,
+        5 => d.key_slot = 3,
+        6 => d.reserved0 = 0x8000,
+        7 => d.params[(seed % 16) as usize] = 1,
+        8 => d.src_len = hsm_contract::MAX_JOB_BYTES + 1 + (seed % 1000) as u32,
+        9 => d.dst_len = d.src_len.wrapping_sub(1),
+        10 => d.src_len = 1,
+        _ => {}
+    }
+    d
+}
+
+#[test]
+fn descriptor_checks_match_the_contract_and_the_card_keeps_serving() {
+    let mut b = Bench::new(4 << 20, false);
+    let mut r = Rings::setup(&mut b, 5, 5);
+    let descs: Vec<_> = (0..240u64).map(random_descriptor).collect();
+    let mut classes = std::collections::HashSet::new();
+    for chunk in descs.chunks(24) {
+        let done = r.run(&mut b, chunk);
+        for (d, c) in chunk.iter().zip(&done) {
+            let want = d.precheck().unwrap_or(Status::Ok);
+            assert_eq!(c.job_id, d.job_id);
+            assert_eq!(c.status(), Some(want), "{d:?}");
+            classes.insert(want);
+        }
+    }
+    for s in [
+        Status::Ok,
+        Status::BadVersion,
+        Status::BadOpcode,
+        Status::ReservedField,
+        Status::LengthTooLarge,
+        Status::OutputTooSmall,
+    ] {
+        assert!(classes.contains(&s), "no descriptor exercised {s:?}");
+    }
+}
+
+#[test]
+fn dma_faults_give_error_completions_and_fault_bits() {
+    let mut b = Bench::new(4 << 20, false);
+    let mut r = Rings::setup(&mut b, 2, 2);
+    b.write(&regs::IRQ_ENABLE, regs::irq::FAULT.mask());
+    let c = r.run(&mut b, &[Descriptor::copy(1, 0x40, 64, DATA_ADDR, 64)]);
+    assert_eq!(c[0].status(), Some(Status::DmaReadError));
+    assert_eq!(c[0].out_len, 0);
+    let f = b.read(&regs::FAULT);
+    assert_eq!(regs::fault::DMA_READ.get(f), 1);
+    assert_eq!(b.read(&regs::FAULT_ADDR_LO), 0x40);
+    assert_eq!(b.irqs, 1);
+    b.write(&regs::FAULT, f);
+    assert_eq!(b.read(&regs::FAULT), 0);
+    b.write(&regs::IRQ_STATUS, u32::MAX);
+
+    let c = r.run(
+        &mut b,
+        &[Descriptor::copy(2, DATA_ADDR, 64, 0x7000_0000, 64)],
+    );
+    assert_eq!(c[0].status(), Some(Status::DmaWriteError));
+    assert_eq!(c[0].out_len, 0);
+    assert_eq!(regs::fault::DMA_WRITE.get(b.read(&regs::FAULT)), 1);
+    assert_eq!(b.read(&regs::FAULT_ADDR_LO), 0x7000_0000);
+    assert_eq!(b.irqs, 2);
+    b.write(&regs::FAULT, u32::MAX);
+
+    let c = r.run(
+        &mut b,
+        &[Descriptor::copy(3, DATA_ADDR, 64, DATA_ADDR + 4096, 64)],
+    );
+    assert_eq!(c[0].status(), Some(Status::Ok));
+}
+
+#[test]
+fn bad_ring_configuration_is_refused() {
+    let mut b = Bench::new(4096, false);
+    b.write(&regs::SQ_SIZE_LOG2, 17);
+    b.write(&regs::CQ_SIZE_LOG2, 2);
+    b.write(&regs::CONTROL, regs::control::QUEUE_ENABLE.mask());
+    assert_eq!(regs::fault::RING_CONFIG.get(b.read(&regs::FAULT)), 1);
+    assert_eq!(regs::status::QUEUE_ENABLED.get(b.read(&regs::STATUS)), 0);
+    b.write(&regs::FAULT, u32::MAX);
+    b.write(&regs::SQ_SIZE_LOG2, 2);
+    b.write(&regs::SQ_BASE_LO, 0x20);
+    b.write(&regs::CONTROL, regs::control::QUEUE_ENABLE.mask());
+    assert_eq!(
+        regs::fault::RING_CONFIG.get(b.read(&regs::FAULT)),
+        1,
+        "misaligned SQ accepted"
+    );
+    b.write(&regs::SQ_BASE_LO, 0x40);
+    b.write(&regs::CONTROL, regs::control::QUEUE_ENABLE.mask());
+    assert_eq!(regs::status::QUEUE_ENABLED.get(b.read(&regs::STATUS)), 1);
+    // A doorbell past the ring is ignored and flagged.
+    b.write(&regs::FAULT, u32::MAX);
+    b.write(&regs::SQ_TAIL, 4);
+    assert_eq!(regs::fault::DOORBELL.get(b.read(&regs::FAULT)), 1);
+    assert_eq!(b.read(&regs::SQ_TAIL), 0);
+    // Ring registers are read-only while the queue runs.
+    b.write(&regs::SQ_SIZE_LOG2, 3);
+    assert_eq!(b.read(&regs::SQ_SIZE_LOG2), 2);
+}
+
+#[test]
+fn completion_interrupts_coalesce() {
+    let mut b = Bench::new(4 << 20, false);
+    let mut r = Rings::setup(&mut b, 4, 4);
+    r.run(&mut b, &[Descriptor::nop(1)]);
+    assert_eq!(b.irqs, 0, "interrupt while disabled");
+    b.write(&regs::IRQ_STATUS, u32::MAX);
+    b.write(&regs::IRQ_ENABLE, regs::irq::COMPLETION.mask());
+    r.run(
+        &mut b,
+        &[Descriptor::nop(2), Descriptor::nop(3), Descriptor::nop(4)],
+    );
+    assert_eq!(b.irqs, 1, "one message until the status is cleared");
+    assert_eq!(regs::irq::COMPLETION.get(b.read(&regs::IRQ_STATUS)), 1);
+    b.write(&regs::IRQ_STATUS, regs::irq::COMPLETION.mask());
+    r.run(&mut b, &[Descriptor::nop(5)]);
+    assert_eq!(b.irqs, 2);
+}
+
+#[test]
+fn soft_reset_mid_job_drains_and_recovers() {
+    let mut b = Bench::new(8 << 20, false);
+    let mut r = Rings::setup(&mut b, 2, 2);
+    b.read_latency = 20;
+    r.submit(
+        &mut b,
+        &[Descriptor::copy(
+            1,
+            DATA_ADDR,
+            200_000,
+            DATA_ADDR + 0x10_0000,
+            200_000,
+        )],
+    );
+    for _ in 0..100 {
+        b.tick();
+    }
+    b.write(&regs::CONTROL, regs::control::SOFT_RESET.mask());
+    b.run_until_idle(100_000);
+    assert_eq!(regs::status::QUEUE_ENABLED.get(b.read(&regs::STATUS)), 0);
+    b.read_latency = 3;
+    let mut r = Rings::setup(&mut b, 2, 2);
+    let data = pattern(100, 1);
+    b.put(DATA_ADDR + 1, &data);
+    let c = r.run(
+        &mut b,
+        &[Descriptor::copy(
+            7,
+            DATA_ADDR + 1,
+            100,
+            DATA_ADDR + 0x30_0000,
+            100,
+        )],
+    );
+    assert_eq!(c[0].job_id, 7);
+    assert_eq!(c[0].status(), Some(Status::Ok));
+    assert_eq!(b.get(DATA_ADDR + 0x30_0000, 100), data);
+}
+
+#[test]
+fn completion_ring_full_stalls_until_host_returns_entries() {
+    let mut b = Bench::new(4 << 20, false);
+    let mut r = Rings::setup(&mut b, 4, 2);
+    // 4-entry CQ holds 3 completions; submit 6.
+    r.submit(&mut b, &(0..6).map(Descriptor::nop).collect::<Vec<_>>());
+    b.run_until_idle(10_000);
+    assert_eq!(b.read(&regs::CQ_TAIL), 3);
+    let first = r.reap(&mut b);
+    assert_eq!(
+        first.iter().map(|c| c.job_id).collect::<Vec<_>>(),
+        [0, 1, 2]
+    );
+    b.run_until_idle(10_000);
+    let rest = r.reap(&mut b);
+    assert_eq!(rest.iter().map(|c| c.job_id).collect::<Vec<_>>(), [3, 4, 5]);
+}
+
+#[test]
+fn verilog_export_is_deterministic() {
+    assert_eq!(hsm_hdl::verilog(), hsm_hdl::verilog());
+}
+
+#[test]
+fn verilog_is_lint_clean() {
+    let dir = std::env::temp_dir().join(format!("hsm-lint-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("card.v");
+    std::fs::write(&file, hsm_hdl::verilog()).unwrap();
+    let out = std::process::Command::new("verilator")
+        .args([
+            "--lint-only",
+            "-Wall",
+            "-Wno-WIDTH",
+            "-Wno-DECLFILENAME",
+            "-Wno-UNUSEDPARAM",
+        ])
+        .arg(&file)
+        .current_dir(&dir)
+        .output()
+        .expect("verilator 5.006 or later is needed (apt-get install verilator)");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        out.status.success(),
+        "verilator lint failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
