@@ -72,7 +72,7 @@ impl Status {
             Status::LengthTooLarge => "a length is over 1 MiB; split the job",
             Status::OutputTooSmall => "dst_len is smaller than the output; nothing was written",
             Status::DmaReadError => {
-                "the card could not read the job's input (unmapped address); see FAULT_ADDR"
+                "the card could not read the job's input (unmapped address); see FAULT_ADDR. If the descriptor itself could not be read, the completion's job_id is 0xffffffff"
             }
             Status::DmaWriteError => {
                 "the card could not write the job's output (unmapped address); see FAULT_ADDR"
