@@ -102,6 +102,7 @@ pub struct RegisterFile {
 
     rd: Signal<Local, Bits<32>>,
     wr: Signal<Local, Bit>,
+    do_srst: Signal<Local, Bit>,
     status_v: Signal<Local, Bits<32>>,
     control_v: Signal<Local, Bits<32>>,
     sq_mask: Signal<Local, Bits<17>>,
@@ -219,6 +220,7 @@ impl RegisterFile {
             irq_st: Default::default(),
             rd: Default::default(),
             wr: Default::default(),
+            do_srst: Default::default(),
             status_v: Default::default(),
             control_v: Default::default(),
             sq_mask: Default::default(),
@@ -525,8 +527,13 @@ impl Logic for RegisterFile {
         self.irq_q.d.next = !(self.irq_st.q.val() & self.irq_en.q.val()).any()
             & (self.i_next.val() & self.ie_next.val()).any();
 
-        // Soft reset: queues, interrupts and faults.
-        if self.srst.q.val() {
+        // Soft reset: queues, interrupts and faults, at the edge of the
+        // CONTROL write itself, so that the next register write is kept.
+        // The dispatcher sees the pulse in the following cycle.
+        self.do_srst.next = self.wr.val()
+            & (self.reg_addr.val() == self.a_control.val())
+            & self.reg_wdata.val().get_bit(self.b_srst.val().index());
+        if self.do_srst.val() {
             self.qen.d.next = false;
             self.qrst.d.next = false;
             self.sq_base_r.d.next = bits::<64>(0);

@@ -436,3 +436,13 @@ fn verilog_is_lint_clean() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn register_write_right_after_soft_reset_is_kept() {
+    let mut b = Bench::new(4096, false);
+    b.write(&regs::SQ_BASE_LO, 0x1000);
+    b.write(&regs::CONTROL, regs::control::SOFT_RESET.mask());
+    b.write(&regs::SQ_BASE_LO, 0x3000);
+    assert_eq!(b.read(&regs::SQ_BASE_LO), 0x3000);
+    assert_eq!(b.read(&regs::CONTROL), 0, "SOFT_RESET reads 0");
+}
