@@ -1,1 +1,225 @@
-fn main() {}
+//! `hsmctl`: the operator's tool for the HSM card.
+//!
+//! Noun-verb commands (`hsmctl sim start`, `hsmctl info`), `--json` for
+//! scripts, documented exit codes, errors that say what to do.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use hsm_driver::{Card, DeviceSpec};
+
+mod bench;
+mod sim;
+
+/// Exit codes, shared by every command.
+pub mod exit {
+    /// Success.
+    pub const OK: u8 = 0;
+    /// Any other error.
+    pub const ERROR: u8 = 1;
+    /// Bad command line (clap's own code).
+    pub const USAGE: u8 = 2;
+    /// The device is unavailable: no card, card busy, wrong card, VFIO
+    /// not set up.
+    pub const UNAVAILABLE: u8 = 3;
+    /// A job completed with an error status.
+    pub const JOB_FAILED: u8 = 4;
+}
+
+const EXIT_CODES_HELP: &str = "\
+Exit codes:
+  0  success
+  1  error (anything not listed below)
+  2  usage error (bad command line)
+  3  device unavailable: no card at the socket or PCI address, the card is
+     busy with another client, not this design, or VFIO is not set up
+  4  a job on the card failed (its status code is printed)
+
+Devices (--device):
+  sim:SOCKET           a simulated card served at a Unix socket
+  vfio:DDDD:BB:DD.F    a card bound to vfio-pci, e.g. vfio:0000:01:00.0
+  default: the local simulated card at $HSM_SIM_SOCKET, else
+  $XDG_RUNTIME_DIR/hsm/card.sock, else /tmp/hsm-$UID/card.sock";
+
+/// Operate the HSM card.
+#[derive(Parser, Debug)]
+#[command(name = "hsmctl", version, about, after_help = EXIT_CODES_HELP)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Which card to talk to.
+#[derive(clap::Args, Debug, Clone)]
+pub struct DeviceArg {
+    /// The card: `sim:SOCKET` or `vfio:PCI-ADDRESS` [default: the local simulated card]
+    #[arg(long, short = 'd', value_name = "DEV")]
+    device: Option<DeviceSpec>,
+}
+
+impl DeviceArg {
+    /// The device named, or the default.
+    pub fn spec(&self) -> DeviceSpec {
+        self.device.clone().unwrap_or_default()
+    }
+
+    /// Open the card.
+    pub fn open(&self) -> anyhow::Result<Card> {
+        let spec = self.spec();
+        Card::open(&spec).with_context(|| format!("opening {spec}"))
+    }
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run and manage the simulated card
+    #[command(subcommand, after_help = EXIT_CODES_HELP)]
+    Sim(sim::SimCommand),
+    /// Show the card's identity: design, contract version, build, capabilities, status
+    #[command(after_help = EXIT_CODES_HELP)]
+    Info {
+        #[command(flatten)]
+        device: DeviceArg,
+        /// Print one JSON object
+        #[arg(long)]
+        json: bool,
+    },
+    /// Measure the card: copy throughput, per-job cycles, driver cost per job
+    #[command(after_help = EXIT_CODES_HELP)]
+    Bench(bench::BenchArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            // --help and --version print and succeed; usage errors exit 2.
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            });
+        }
+    };
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) if is_broken_pipe(&e) => ExitCode::from(exit::OK),
+        Err(e) => {
+            eprintln!("hsmctl: error: {e:#}");
+            ExitCode::from(exit_code_for(&e))
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Sim(cmd) => sim::run(cmd),
+        Command::Info { device, json } => info(&device, json),
+        Command::Bench(args) => bench::run(&args),
+    }
+}
+
+fn info(device: &DeviceArg, json: bool) -> anyhow::Result<ExitCode> {
+    let card = device.open()?;
+    let id = card.identify().context("reading the identity registers")?;
+    if json {
+        print_json(&serde_json::to_value(&id)?)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let caps = &id.capabilities;
+    let mut ops = Vec::new();
+    if caps.op_nop {
+        ops.push("NOP");
+    }
+    if caps.op_copy {
+        ops.push("COPY");
+    }
+    let st = &id.status;
+    let mut flags = Vec::new();
+    for (on, name) in [
+        (st.test_mode, "test-mode"),
+        (st.queue_enabled, "queue-enabled"),
+        (st.busy, "busy"),
+        (st.fault, "fault"),
+    ] {
+        if on {
+            flags.push(name);
+        }
+    }
+    let text = format!(
+        "device:           {}\n\
+         design:           {} ({:#010x})\n\
+         contract version: {}.{}\n\
+         build hash:       {:016x}\n\
+         test mode:        {}\n\
+         operations:       {}\n\
+         rings:            up to 2^{} entries\n\
+         DMA beat:         {} bytes\n\
+         status:           {:#010x} ({})\n\
+         cycles:           {}\n\
+         jobs completed:   {}\n",
+        id.device,
+        id.design_name,
+        id.design_id,
+        id.contract_major,
+        id.contract_minor,
+        id.build_hash,
+        if id.test_mode {
+            "yes (plaintext key import/export allowed)"
+        } else {
+            "no"
+        },
+        ops.join(", "),
+        caps.ring_max_log2,
+        caps.dma_beat_bytes,
+        st.raw,
+        if flags.is_empty() {
+            "idle".to_string()
+        } else {
+            flags.join(", ")
+        },
+        id.cycles,
+        id.jobs_completed,
+    );
+    print_out(&text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Write text to stdout (errors, such as a closed pipe, are returned).
+pub fn print_out(text: &str) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()
+}
+
+/// Write a JSON value and a newline to stdout.
+pub fn print_json(v: &serde_json::Value) -> std::io::Result<()> {
+    print_out(&format!("{}\n", serde_json::to_string_pretty(v)?))
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn exit_code_for(e: &anyhow::Error) -> u8 {
+    for c in e.chain() {
+        if let Some(d) = c.downcast_ref::<hsm_driver::Error>() {
+            if d.is_device_unavailable() {
+                return exit::UNAVAILABLE;
+            }
+            if matches!(d, hsm_driver::Error::JobFailed { .. }) {
+                return exit::JOB_FAILED;
+            }
+        }
+        if c.downcast_ref::<sim::NotRunning>().is_some() {
+            return exit::UNAVAILABLE;
+        }
+    }
+    exit::ERROR
+}

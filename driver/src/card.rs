@@ -1,0 +1,422 @@
+//! The card API, the same over every transport.
+
+use std::sync::Arc;
+
+use hsm_contract::regs;
+use hsm_contract::Descriptor;
+
+use crate::dma::DmaBuffer;
+use crate::error::{Error, Result};
+use crate::queue::{JobCompletion, QueueConfig, QueuePair};
+use crate::spec::DeviceSpec;
+use crate::transport::Transport;
+
+/// The card's capabilities register, decoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Capabilities {
+    /// The raw `CAPABILITIES` value.
+    pub raw: u32,
+    /// NOP jobs are supported.
+    pub op_nop: bool,
+    /// COPY jobs are supported.
+    pub op_copy: bool,
+    /// Largest ring size, log2 of entries.
+    pub ring_max_log2: u32,
+    /// DMA beat size in bytes.
+    pub dma_beat_bytes: u32,
+}
+
+impl Capabilities {
+    /// Decode a `CAPABILITIES` value.
+    pub fn from_raw(raw: u32) -> Capabilities {
+        use regs::capabilities as c;
+        Capabilities {
+            raw,
+            op_nop: c::OP_NOP.get(raw) != 0,
+            op_copy: c::OP_COPY.get(raw) != 0,
+            ring_max_log2: c::RING_MAX_LOG2.get(raw),
+            dma_beat_bytes: 1u32 << c::DMA_BEAT_LOG2.get(raw).min(31),
+        }
+    }
+}
+
+/// The card's status register, decoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct CardStatus {
+    /// The raw `STATUS` value.
+    pub raw: u32,
+    /// The card came out of reset in test mode.
+    pub test_mode: bool,
+    /// The job queue is enabled.
+    pub queue_enabled: bool,
+    /// The dispatcher has work.
+    pub busy: bool,
+    /// A fault bit is set.
+    pub fault: bool,
+}
+
+impl CardStatus {
+    /// Decode a `STATUS` value.
+    pub fn from_raw(raw: u32) -> CardStatus {
+        use regs::status as s;
+        CardStatus {
+            raw,
+            test_mode: s::TEST_MODE.get(raw) != 0,
+            queue_enabled: s::QUEUE_ENABLED.get(raw) != 0,
+            busy: s::BUSY.get(raw) != 0,
+            fault: s::FAULT.get(raw) != 0,
+        }
+    }
+}
+
+/// The card's sticky fault bits and the first fault address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Faults {
+    /// The raw `FAULT` value.
+    pub raw: u32,
+    /// A DMA read failed.
+    pub dma_read: bool,
+    /// A DMA write failed.
+    pub dma_write: bool,
+    /// The ring configuration was rejected.
+    pub ring_config: bool,
+    /// A doorbell named an index outside its ring.
+    pub doorbell: bool,
+    /// Bus address of the first DMA fault (`FAULT_ADDR`).
+    pub addr: u64,
+}
+
+/// Who the card is: everything its identity registers say.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Identity {
+    /// The device it was read from (`sim:...`, `vfio:...`).
+    pub device: String,
+    /// The `ID` register.
+    pub design_id: u32,
+    /// The `ID` register as ASCII ("HSM1").
+    pub design_name: String,
+    /// Contract major version.
+    pub contract_major: u16,
+    /// Contract minor version.
+    pub contract_minor: u16,
+    /// Build hash: the first 8 bytes of SHA-256 over the RTL's source.
+    #[serde(serialize_with = "ser_hex64")]
+    pub build_hash: u64,
+    /// Capabilities.
+    pub capabilities: Capabilities,
+    /// The card is in test mode (chosen at reset).
+    pub test_mode: bool,
+    /// The status register.
+    pub status: CardStatus,
+    /// Card cycles since reset.
+    pub cycles: u64,
+    /// Completions written since reset.
+    pub jobs_completed: u64,
+}
+
+fn ser_hex64<S: serde::Serializer>(v: &u64, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(&format!("{v:016x}"))
+}
+
+/// An open card: identity checked, optionally with its queue running.
+pub struct Card {
+    t: Arc<dyn Transport>,
+    caps: Capabilities,
+    queue: Option<QueuePair>,
+}
+
+impl Card {
+    /// Open the card named by `spec` and check that it is this design
+    /// with a compatible contract version.
+    ///
+    /// # Errors
+    /// The transport's connection errors ([`Error::NoSimCard`],
+    /// [`Error::CardBusy`], [`Error::Vfio`], ...), [`Error::WrongDevice`],
+    /// [`Error::IncompatibleContract`].
+    pub fn open(spec: &DeviceSpec) -> Result<Card> {
+        let t: Box<dyn Transport> = match spec {
+            DeviceSpec::Sim(socket) => {
+                Box::new(crate::vfio_user::VfioUserTransport::connect(socket)?)
+            }
+            DeviceSpec::Vfio(addr) => Box::new(crate::vfio::VfioTransport::open(*addr)?),
+        };
+        Card::from_transport(t)
+    }
+
+    /// Use a card reached through `t`, after checking its `ID` and the
+    /// major contract version.
+    ///
+    /// # Errors
+    /// [`Error::WrongDevice`], [`Error::IncompatibleContract`], transport
+    /// errors.
+    pub fn from_transport(t: Box<dyn Transport>) -> Result<Card> {
+        let t: Arc<dyn Transport> = Arc::from(t);
+        let id = t.read32(regs::ID.offset)?;
+        if id != hsm_contract::DESIGN_ID {
+            return Err(Error::WrongDevice {
+                device: t.device().into(),
+                id,
+                expected: hsm_contract::DESIGN_ID,
+            });
+        }
+        let v = t.read32(regs::CONTRACT_VERSION.offset)?;
+        let (major, minor) = ((v >> 16) as u16, v as u16);
+        if major != hsm_contract::CONTRACT_MAJOR {
+            return Err(Error::IncompatibleContract {
+                device: t.device().into(),
+                major,
+                minor,
+                driver_major: hsm_contract::CONTRACT_MAJOR,
+                driver_minor: hsm_contract::CONTRACT_MINOR,
+            });
+        }
+        let caps = Capabilities::from_raw(t.read32(regs::CAPABILITIES.offset)?);
+        Ok(Card {
+            t,
+            caps,
+            queue: None,
+        })
+    }
+
+    /// The device, as a user names it.
+    pub fn device(&self) -> &str {
+        self.t.device()
+    }
+
+    /// The transport, for register-level work (diagnostics, tests).
+    pub fn transport(&self) -> &dyn Transport {
+        &*self.t
+    }
+
+    /// Read 64-bit counter `lo`/`hi` (reading `lo` latches `hi`).
+    fn read64(&self, lo: &regs::Register, hi: &regs::Register) -> Result<u64> {
+        let l = self.t.read32(lo.offset)?;
+        let h = self.t.read32(hi.offset)?;
+        Ok(((h as u64) << 32) | l as u64)
+    }
+
+    /// Read every identity register.
+    ///
+    /// # Errors
+    /// Transport errors.
+    pub fn identify(&self) -> Result<Identity> {
+        let design_id = self.t.read32(regs::ID.offset)?;
+        let v = self.t.read32(regs::CONTRACT_VERSION.offset)?;
+        let build_hash = self.read64(&regs::BUILD_HASH_LO, &regs::BUILD_HASH_HI)?;
+        let capabilities = Capabilities::from_raw(self.t.read32(regs::CAPABILITIES.offset)?);
+        let status = CardStatus::from_raw(self.t.read32(regs::STATUS.offset)?);
+        Ok(Identity {
+            device: self.device().into(),
+            design_id,
+            design_name: design_id
+                .to_le_bytes()
+                .iter()
+                .map(|&b| if b.is_ascii_graphic() { b as char } else { '.' })
+                .collect(),
+            contract_major: (v >> 16) as u16,
+            contract_minor: v as u16,
+            build_hash,
+            capabilities,
+            test_mode: status.test_mode,
+            status,
+            cycles: self.cycles()?,
+            jobs_completed: self.jobs_completed()?,
+        })
+    }
+
+    /// The capabilities read when the card was opened.
+    pub fn capabilities(&self) -> Capabilities {
+        self.caps
+    }
+
+    /// Card cycles since reset (`CYCLES`).
+    ///
+    /// # Errors
+    /// Transport errors.
+    pub fn cycles(&self) -> Result<u64> {
+        self.read64(&regs::CYCLES_LO, &regs::CYCLES_HI)
+    }
+
+    /// Completions written since reset (`JOBS`).
+    ///
+    /// # Errors
+    /// Transport errors.
+    pub fn jobs_completed(&self) -> Result<u64> {
+        self.read64(&regs::JOBS_LO, &regs::JOBS_HI)
+    }
+
+    /// The sticky fault bits and first fault address.
+    ///
+    /// # Errors
+    /// Transport errors.
+    pub fn faults(&self) -> Result<Faults> {
+        use regs::fault as f;
+        let raw = self.t.read32(regs::FAULT.offset)?;
+        let addr = self.read64(&regs::FAULT_ADDR_LO, &regs::FAULT_ADDR_HI)?;
+        Ok(Faults {
+            raw,
+            dma_read: f::DMA_READ.get(raw) != 0,
+            dma_write: f::DMA_WRITE.get(raw) != 0,
+            ring_config: f::RING_CONFIG.get(raw) != 0,
+            doorbell: f::DOORBELL.get(raw) != 0,
+            addr,
+        })
+    }
+
+    /// Clear the fault bits that are set.
+    ///
+    /// # Errors
+    /// Transport errors.
+    pub fn clear_faults(&self) -> Result<()> {
+        let raw = self.t.read32(regs::FAULT.offset)?;
+        self.t.write32(regs::FAULT.offset, raw)
+    }
+
+    /// Check the register path: write patterns to `SCRATCH` and read them
+    /// back, then restore its value.
+    ///
+    /// # Errors
+    /// [`Error::Register`] naming the first pattern that did not read back.
+    pub fn scratch_test(&self) -> Result<()> {
+        let off = regs::SCRATCH.offset;
+        let saved = self.t.read32(off)?;
+        let patterns = [0xa5a5_a5a5, 0x5a5a_5a5a, 0, u32::MAX]
+            .into_iter()
+            .chain((0..32).map(|i| 1u32 << i));
+        for p in patterns {
+            self.t.write32(off, p)?;
+            let got = self.t.read32(off)?;
+            if got != p {
+                return Err(Error::Register {
+                    device: self.device().into(),
+                    register: regs::SCRATCH.name,
+                    offset: off,
+                    reason: format!("wrote {p:#010x}, read back {got:#010x}"),
+                });
+            }
+        }
+        self.t.write32(off, saved)
+    }
+
+    /// Soft-reset the job engine (`CONTROL.SOFT_RESET`): queues,
+    /// dispatcher, interrupts and faults. The queue pair is released; the
+    /// next job starts a new one.
+    ///
+    /// # Errors
+    /// Transport errors.
+    pub fn reset(&mut self) -> Result<()> {
+        self.t
+            .write32(regs::CONTROL.offset, regs::control::SOFT_RESET.mask())?;
+        // Wait for the reset to finish (SOFT_RESET reads 0 again) before the
+        // next write, which the reset could otherwise swallow.
+        let mut control = 0;
+        for _ in 0..1000 {
+            control = self.t.read32(regs::CONTROL.offset)?;
+            if regs::control::SOFT_RESET.get(control) == 0 {
+                break;
+            }
+        }
+        if regs::control::SOFT_RESET.get(control) != 0 {
+            return Err(Error::Register {
+                device: self.device().into(),
+                register: regs::CONTROL.name,
+                offset: regs::CONTROL.offset,
+                reason: format!("SOFT_RESET still reads 1 after 1000 reads ({control:#010x})"),
+            });
+        }
+        // The card no longer uses the rings: unmap them.
+        self.queue = None;
+        Ok(())
+    }
+
+    /// Allocate DMA memory the card can reach.
+    ///
+    /// # Errors
+    /// When the memory cannot be allocated or mapped.
+    pub fn alloc_dma(&self, len: usize) -> Result<DmaBuffer> {
+        self.t.alloc_dma(len)
+    }
+
+    /// Soft-reset the card and start its queue pair with `cfg`.
+    ///
+    /// # Errors
+    /// As [`QueuePair`] set-up: bad sizes, rejected configuration,
+    /// interrupt mode without an interrupt, transport errors.
+    pub fn start_queue(&mut self, cfg: QueueConfig) -> Result<&mut QueuePair> {
+        self.reset()?;
+        let q = QueuePair::new(self.t.clone(), cfg, self.caps.ring_max_log2)?;
+        Ok(self.queue.insert(q))
+    }
+
+    /// The queue pair, started with [`QueueConfig::default`] if it is not
+    /// running.
+    ///
+    /// # Errors
+    /// As [`Card::start_queue`].
+    pub fn queue(&mut self) -> Result<&mut QueuePair> {
+        if self.queue.is_none() {
+            self.start_queue(QueueConfig::default())?;
+        }
+        Ok(self.queue.as_mut().expect("queue started above"))
+    }
+
+    /// Run a batch of jobs (see [`QueuePair::run_batch`]).
+    ///
+    /// # Errors
+    /// As [`QueuePair::run_batch`].
+    pub fn run_batch(&mut self, descs: &[Descriptor]) -> Result<Vec<JobCompletion>> {
+        self.queue()?.run_batch(descs)
+    }
+
+    /// Run one NOP job.
+    ///
+    /// # Errors
+    /// Queue errors; [`Error::JobFailed`] when the card fails it.
+    pub fn nop(&mut self) -> Result<JobCompletion> {
+        let q = self.queue()?;
+        let d = Descriptor::nop(q.next_job_id());
+        one(q.run_batch(&[d])?)
+    }
+
+    /// Copy `len` bytes from `src[src_off..]` to `dst[dst_off..]` on the
+    /// card, and wait for it.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when a range is outside its buffer;
+    /// [`Error::JobFailed`] when the card fails the job (for example
+    /// `LENGTH_TOO_LARGE` over 1 MiB); queue errors.
+    pub fn copy(
+        &mut self,
+        src: &DmaBuffer,
+        src_off: usize,
+        len: usize,
+        dst: &mut DmaBuffer,
+        dst_off: usize,
+    ) -> Result<JobCompletion> {
+        let fits = |b: &DmaBuffer, off: usize| off.checked_add(len).is_some_and(|e| e <= b.len());
+        if !fits(src, src_off) || !fits(dst, dst_off) {
+            return Err(Error::InvalidArgument(format!(
+                "copy of {len} bytes from offset {src_off} of a {}-byte buffer to offset {dst_off} of a {}-byte buffer is out of bounds",
+                src.len(),
+                dst.len()
+            )));
+        }
+        let len32 = u32::try_from(len)
+            .map_err(|_| Error::InvalidArgument(format!("copy length {len} is over 4 GiB")))?;
+        let dst_cap = u32::try_from(dst.len() - dst_off).unwrap_or(u32::MAX);
+        let q = self.queue()?;
+        let d = Descriptor::copy(
+            q.next_job_id(),
+            src.iova_at(src_off),
+            len32,
+            dst.iova_at(dst_off),
+            dst_cap,
+        );
+        one(q.run_batch(&[d])?)
+    }
+}
+
+fn one(mut v: Vec<JobCompletion>) -> Result<JobCompletion> {
+    let c = v.pop().expect("run_batch returns one completion per job");
+    c.check()
+}
