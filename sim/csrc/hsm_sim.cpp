@@ -1,0 +1,379 @@
+// The C++ side of the simulated card: owns the Verilated model of module
+// `top`, clocks it, and serves its DMA port from host memory mappings.
+//
+// Everything that happens once per clock cycle lives here, so that the hot
+// loop never crosses the FFI boundary; Rust calls in once per register access
+// or once per chunk of cycles (`hsm_sim_run`). The port protocol is the one in
+// docs/card-ports.md. The functions are not thread-safe: one thread at a time
+// may use a given HsmSim (the Rust wrapper guarantees it).
+
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <memory>
+#include <new>
+#include <vector>
+
+#include "Vtop.h"
+#include "verilated.h"
+#if VM_TRACE
+#include "verilated_vcd_c.h"
+#endif
+
+namespace {
+
+// One host memory range the card may reach, as set by DMA_MAP.
+struct Mapping {
+    uint64_t iova;
+    uint64_t len;
+    uint8_t* host;
+    bool readable;
+    bool writable;
+};
+
+// One accepted read burst, waiting in the request FIFO.
+struct ReadBurst {
+    uint64_t addr;      // bus address of the next beat to return
+    uint32_t beats;     // beats still to return
+    uint64_t ready_at;  // first cycle (total count) at which a beat may be presented
+};
+
+constexpr uint64_t kBeat = 16;
+
+}  // namespace
+
+// Counters the Rust side can read; see HsmSimStats in src/model.rs.
+struct HsmSimStats {
+    uint64_t cycles;
+    uint64_t read_beats;
+    uint64_t read_errors;
+    uint64_t write_beats;
+    uint64_t write_errors;
+    uint64_t irqs;
+};
+
+// What one call to hsm_sim_run did; see RunResult in src/model.rs.
+struct HsmSimRun {
+    uint64_t cycles;
+    uint64_t irqs;
+    uint8_t busy;
+    uint8_t dma_pending;
+};
+
+struct HsmSim {
+    std::unique_ptr<VerilatedContext> ctx;
+    std::unique_ptr<Vtop> top;
+#if VM_TRACE
+    std::unique_ptr<VerilatedVcdC> trace;
+#endif
+    std::vector<Mapping> maps;
+    std::deque<ReadBurst> bursts;
+    uint32_t read_latency = 4;
+    bool write_err_next = false;  // drive dmaw_err during the next cycle
+    uint64_t irqs_pending = 0;    // irq pulses not yet reported by hsm_sim_run
+    HsmSimStats stats{};
+};
+
+namespace {
+
+// The mapping that holds [addr, addr + len), or nullptr.
+const Mapping* find_mapping(const HsmSim* s, uint64_t addr, uint64_t len) {
+    for (const Mapping& m : s->maps) {
+        if (addr >= m.iova && addr - m.iova <= m.len && len <= m.len - (addr - m.iova)) {
+            return &m;
+        }
+    }
+    return nullptr;
+}
+
+void dump(HsmSim* s, uint64_t half_cycle) {
+#if VM_TRACE
+    if (s->trace) s->trace->dump(half_cycle);
+#else
+    (void)s;
+    (void)half_cycle;
+#endif
+}
+
+bool dma_pending(const HsmSim* s) {
+    const Vtop* t = s->top.get();
+    return !s->bursts.empty() || s->write_err_next || t->dmar_req_valid || t->dmaw_valid;
+}
+
+// One clock cycle with the DMA port serviced. The inputs the host side drives
+// (ready signals, read data, write error) are set before the falling-edge
+// evaluation, so that the card's combinational outputs settle on them; the
+// handshakes are sampled just before the rising edge, where the card samples
+// them too, and their effects applied after it.
+void cycle(HsmSim* s) {
+    Vtop* t = s->top.get();
+    const uint64_t now = s->stats.cycles;
+
+    // Read data channel: the oldest burst presents its next beat once its
+    // latency has passed.
+    bool presenting = false;
+    bool beat_err = false;
+    uint8_t beat[kBeat];
+    std::memset(beat, 0, sizeof beat);
+    if (!s->bursts.empty() && s->bursts.front().ready_at <= now) {
+        const ReadBurst& b = s->bursts.front();
+        presenting = true;
+        const Mapping* m = find_mapping(s, b.addr, kBeat);
+        if (m != nullptr && m->readable) {
+            std::memcpy(beat, m->host + (b.addr - m->iova), kBeat);
+        } else {
+            beat_err = true;
+        }
+    }
+    t->dmar_data_valid = presenting;
+    t->dmar_data_err = beat_err;
+    for (int w = 0; w < 4; ++w) {
+        uint32_t word;
+        std::memcpy(&word, beat + 4 * w, 4);  // byte 0 in bits 7:0 (little-endian host)
+        t->dmar_data[w] = word;
+    }
+    t->dmar_req_ready = 1;
+    t->dmaw_ready = 1;
+    t->dmaw_err = s->write_err_next;
+    s->write_err_next = false;
+
+    t->clock = 0;
+    t->eval();
+    dump(s, 2 * now);
+
+    const bool req_fire = t->dmar_req_valid && t->dmar_req_ready;
+    const uint64_t req_addr = t->dmar_req_addr;
+    const uint32_t req_beats = t->dmar_req_beats;
+    const bool data_fire = presenting && t->dmar_data_ready;
+    const bool write_fire = t->dmaw_valid && t->dmaw_ready;
+    uint64_t write_addr = 0;
+    uint16_t write_strb = 0;
+    uint8_t write_data[kBeat];
+    if (write_fire) {
+        write_addr = t->dmaw_addr;
+        write_strb = t->dmaw_strb;
+        for (int w = 0; w < 4; ++w) {
+            uint32_t word = t->dmaw_data[w];
+            std::memcpy(write_data + 4 * w, &word, 4);
+        }
+    }
+
+    t->clock = 1;
+    t->eval();
+    dump(s, 2 * now + 1);
+    s->stats.cycles = now + 1;
+
+    if (data_fire) {
+        ReadBurst& b = s->bursts.front();
+        s->stats.read_beats++;
+        if (beat_err) s->stats.read_errors++;
+        b.addr += kBeat;
+        if (--b.beats == 0) s->bursts.pop_front();
+    }
+    if (req_fire) {
+        // A burst of 0 is out of protocol (1 to 256); the 9-bit field cannot
+        // exceed 511, so the FIFO entry is always bounded.
+        uint32_t beats = req_beats == 0 ? 1 : req_beats;
+        s->bursts.push_back(ReadBurst{req_addr, beats, now + 1 + s->read_latency});
+    }
+    if (write_fire) {
+        s->stats.write_beats++;
+        const Mapping* m = find_mapping(s, write_addr, kBeat);
+        if (m != nullptr && m->writable) {
+            uint8_t* dst = m->host + (write_addr - m->iova);
+            for (unsigned i = 0; i < kBeat; ++i) {
+                if (write_strb & (1u << i)) dst[i] = write_data[i];
+            }
+        } else {
+            s->stats.write_errors++;
+            s->write_err_next = true;
+        }
+    }
+    if (t->irq) {
+        s->stats.irqs++;
+        s->irqs_pending++;
+    }
+}
+
+// Clock until reg_rvalid (the strobe was given in the cycle before), at most
+// `limit` cycles. Returns whether it came.
+bool wait_rvalid(HsmSim* s, uint32_t limit) {
+    for (uint32_t i = 0; i < limit; ++i) {
+        if (s->top->reg_rvalid) return true;
+        cycle(s);
+    }
+    return s->top->reg_rvalid;
+}
+
+constexpr uint32_t kRegTimeout = 1000;
+
+}  // namespace
+
+extern "C" {
+
+// Creates the model, with a VCD trace written to `trace_path` when it is not
+// null. Returns null on failure, with a message in err[0..err_len).
+HsmSim* hsm_sim_create(const char* trace_path, char* err, size_t err_len) {
+    HsmSim* s = new (std::nothrow) HsmSim();
+    if (s == nullptr) {
+        std::snprintf(err, err_len, "out of memory");
+        return nullptr;
+    }
+    s->ctx.reset(new VerilatedContext());
+    s->ctx->fatalOnError(false);
+#if VM_TRACE
+    if (trace_path != nullptr) s->ctx->traceEverOn(true);
+#endif
+    s->top.reset(new Vtop(s->ctx.get(), "top"));
+    if (trace_path != nullptr) {
+#if VM_TRACE
+        s->trace.reset(new VerilatedVcdC());
+        s->top->trace(s->trace.get(), 99);
+        s->trace->open(trace_path);
+        if (!s->trace->isOpen()) {
+            std::snprintf(err, err_len, "cannot open trace file");
+            delete s;
+            return nullptr;
+        }
+#else
+        std::snprintf(err, err_len, "this build of hsm-sim has no trace support (enable its trace feature)");
+        delete s;
+        return nullptr;
+#endif
+    }
+    Vtop* t = s->top.get();
+    t->clock = 0;
+    t->reset = 1;
+    t->test_mode_strap = 0;
+    t->reg_read = 0;
+    t->reg_write = 0;
+    t->reg_addr = 0;
+    t->reg_wdata = 0;
+    t->dmar_req_ready = 0;
+    t->dmar_data_valid = 0;
+    t->dmar_data_err = 0;
+    t->dmaw_ready = 0;
+    t->dmaw_err = 0;
+    t->eval();
+    return s;
+}
+
+// Destroys the model, flushing and closing the trace.
+void hsm_sim_destroy(HsmSim* s) {
+    if (s == nullptr) return;
+#if VM_TRACE
+    if (s->trace) s->trace->close();
+#endif
+    s->top->final();
+    delete s;
+}
+
+// Holds reset (with the test-mode strap) for `cycles` cycles, then releases
+// it. Read bursts in flight are dropped; mappings stay.
+void hsm_sim_reset(HsmSim* s, int test_mode, uint32_t cycles) {
+    Vtop* t = s->top.get();
+    t->reset = 1;
+    t->test_mode_strap = test_mode != 0;
+    t->reg_read = 0;
+    t->reg_write = 0;
+    for (uint32_t i = 0; i < cycles; ++i) cycle(s);
+    s->bursts.clear();
+    s->write_err_next = false;
+    t->reset = 0;
+    cycle(s);
+    s->bursts.clear();
+    s->irqs_pending = 0;
+}
+
+// Reads the register at BAR0 offset `addr`. Returns 0, or -1 when the card
+// did not answer within 1000 cycles.
+int hsm_sim_reg_read(HsmSim* s, uint32_t addr, uint32_t* value) {
+    Vtop* t = s->top.get();
+    t->reg_addr = addr & 0xfff;
+    t->reg_read = 1;
+    cycle(s);
+    t->reg_read = 0;
+    if (!wait_rvalid(s, kRegTimeout)) return -1;
+    *value = t->reg_rdata;
+    return 0;
+}
+
+// Writes `value` to the register at BAR0 offset `addr` (a one-cycle strobe).
+void hsm_sim_reg_write(HsmSim* s, uint32_t addr, uint32_t value) {
+    Vtop* t = s->top.get();
+    t->reg_addr = addr & 0xfff;
+    t->reg_wdata = value;
+    t->reg_write = 1;
+    cycle(s);
+    t->reg_write = 0;
+}
+
+// Clocks one cycle, serving DMA.
+void hsm_sim_tick(HsmSim* s) { cycle(s); }
+
+// Clocks up to `max_cycles` cycles. Stops early, before clocking, when irq
+// pulses are waiting to be reported, or when `busy` is low and no DMA is
+// pending. Reports the cycles run, the irq pulses seen (including those seen
+// during register accesses since the last call), and the final state.
+void hsm_sim_run(HsmSim* s, uint64_t max_cycles, HsmSimRun* out) {
+    uint64_t n = 0;
+    while (n < max_cycles && s->irqs_pending == 0 && (s->top->busy || dma_pending(s))) {
+        cycle(s);
+        ++n;
+    }
+    out->cycles = n;
+    out->irqs = s->irqs_pending;
+    s->irqs_pending = 0;
+    out->busy = s->top->busy;
+    out->dma_pending = dma_pending(s);
+}
+
+// Clocks exactly `cycles` cycles whatever the card's state (for benchmarks
+// and tests). Irq pulses are kept for the next hsm_sim_run.
+void hsm_sim_clock(HsmSim* s, uint64_t cycles) {
+    for (uint64_t i = 0; i < cycles; ++i) cycle(s);
+}
+
+// Adds a mapping. Returns 0, or -1 when it overlaps an existing one or is
+// empty or wraps around.
+int hsm_sim_map(HsmSim* s, uint64_t iova, uint64_t len, uint8_t* host, int readable, int writable) {
+    if (len == 0 || iova + len < iova) return -1;
+    for (const Mapping& m : s->maps) {
+        if (iova < m.iova + m.len && m.iova < iova + len) return -1;
+    }
+    s->maps.push_back(Mapping{iova, len, host, readable != 0, writable != 0});
+    return 0;
+}
+
+// Removes the mapping that is exactly [iova, iova + len). Returns 0, or -1
+// when there is none.
+int hsm_sim_unmap(HsmSim* s, uint64_t iova, uint64_t len) {
+    for (size_t i = 0; i < s->maps.size(); ++i) {
+        if (s->maps[i].iova == iova && s->maps[i].len == len) {
+            s->maps.erase(s->maps.begin() + static_cast<std::ptrdiff_t>(i));
+            return 0;
+        }
+    }
+    return -1;
+}
+
+// Removes every mapping.
+void hsm_sim_unmap_all(HsmSim* s) { s->maps.clear(); }
+
+// Sets the read latency: cycles from an accepted request to its first beat.
+void hsm_sim_set_read_latency(HsmSim* s, uint32_t cycles) { s->read_latency = cycles; }
+
+// Copies the counters out.
+void hsm_sim_stats(const HsmSim* s, HsmSimStats* out) { *out = s->stats; }
+
+// Flushes the trace file, if any.
+void hsm_sim_flush_trace(HsmSim* s) {
+#if VM_TRACE
+    if (s->trace) s->trace->flush();
+#else
+    (void)s;
+#endif
+}
+
+}  // extern "C"
