@@ -5,11 +5,12 @@
 //! messages, DMA memory is shared by passing memfds in DMA_MAP messages, and
 //! the completion interrupt arrives on an eventfd registered with SET_IRQS.
 //!
-//! The card serves one client at a time. A second client would connect and
-//! then wait forever for the protocol handshake, so before connecting the
-//! driver asks the card's control socket (`SOCKET.ctl`, one line of text in,
-//! one line of JSON out) whether it is busy, and bounds the handshake with
-//! a timeout.
+//! The card serves one client at a time and refuses a second one with an
+//! EBUSY reply to its handshake. `vfio_user::Client` cannot tell that reply
+//! from a broken connection, so before connecting the driver asks the card's
+//! control socket (`SOCKET.ctl`, one line of text in, one line of JSON out)
+//! whether it is busy, asks again when the handshake fails, and bounds the
+//! handshake with a timeout in case the peer is not a card at all.
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
