@@ -102,14 +102,12 @@ pub fn run(a: &BenchArgs) -> anyhow::Result<ExitCode> {
         host_ns += s.submit_cpu_ns + s.reap_cpu_ns;
         doorbells += s.doorbells;
         nop_cycles_total += c1 - c0;
-        if round + 1 < a.rounds {
-            eprintln!(
-                "bench: round {} of {}: {} cycles per NOP",
-                round + 1,
-                a.rounds,
-                (c1 - c0) as f64 / n as f64
-            );
-        }
+        eprintln!(
+            "bench: round {} of {}: {} cycles per NOP",
+            round + 1,
+            a.rounds,
+            (c1 - c0) as f64 / n as f64
+        );
     }
     let jobs = n as f64 * a.rounds as f64;
     let nop_job_cycles = nop_cycles_total as f64 / jobs;

@@ -198,7 +198,7 @@ impl Bench {
 }
 
 pub fn to_bits128(v: u128) -> Bits<128> {
-    let lo: Bits<128> = ((v as u64) as u64).into();
+    let lo: Bits<128> = (v as u64).into();
     let hi: Bits<128> = ((v >> 64) as u64).into();
     (hi << 64) | lo
 }
