@@ -1,14 +1,12 @@
 #!/usr/bin/env bash
 # Installs the system packages the project needs on Debian: Verilator (the
-# simulated card), a C++ compiler and zlib (Verilator's FST waveforms).
+# simulated card) and a C++ compiler (its model; waveforms are VCD, so no zlib).
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 
 need=()
 command -v verilator >/dev/null 2>&1 || need+=(verilator)
 command -v g++ >/dev/null 2>&1 || need+=(g++)
-command -v make >/dev/null 2>&1 || need+=(make)
-dpkg -s zlib1g-dev >/dev/null 2>&1 || need+=(zlib1g-dev)
 
 if [ ${#need[@]} -gt 0 ]; then
     echo "installing: ${need[*]}" >&2

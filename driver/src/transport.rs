@@ -106,3 +106,19 @@ impl IrqEvent {
         }
     }
 }
+
+/// Waits on a transport's completion interrupt, or fails with
+/// [`Error::NoInterrupt`] naming `device` when it has none.
+pub(crate) fn wait_irq_event(
+    irq: Option<&IrqEvent>,
+    device: &str,
+    timeout: std::time::Duration,
+) -> Result<bool> {
+    match irq {
+        Some(ev) => ev.wait(timeout),
+        None => Err(Error::NoInterrupt {
+            device: device.to_owned(),
+            vector: hsm_contract::IRQ_VECTOR_QUEUE,
+        }),
+    }
+}

@@ -54,7 +54,7 @@ use vfio_ioctls::{VfioContainer, VfioDevice, VfioOps, VfioRegionInfoCap};
 use crate::dma::{DmaBuffer, DmaMapper, HostMemory, IovaAllocator};
 use crate::error::{Error, Result};
 use crate::spec::PciAddress;
-use crate::transport::{IrqEvent, Transport};
+use crate::transport::{wait_irq_event, IrqEvent, Transport};
 
 /// Most DMA mappings the transport keeps at once (the kernel's default
 /// `dma_entry_limit` is 65535 per container; leave headroom).
@@ -519,13 +519,7 @@ impl Transport for VfioTransport {
     }
 
     fn wait_irq(&self, timeout: Duration) -> Result<bool> {
-        match &self.irq {
-            Some(ev) => ev.wait(timeout),
-            None => Err(Error::NoInterrupt {
-                device: self.name.clone(),
-                vector: hsm_contract::IRQ_VECTOR_QUEUE,
-            }),
-        }
+        wait_irq_event(self.irq.as_ref(), &self.name, timeout)
     }
 
     fn reset(&self) -> Result<()> {

@@ -25,7 +25,7 @@ use vfio_bindings::bindings::vfio::{
 
 use crate::dma::{DmaBuffer, DmaMapper, HostMemory, IovaAllocator};
 use crate::error::{Error, Result};
-use crate::transport::{IrqEvent, Transport};
+use crate::transport::{wait_irq_event, IrqEvent, Transport};
 
 /// How long the vfio-user handshake may take before the driver concludes
 /// the card is serving someone else.
@@ -401,13 +401,7 @@ impl Transport for VfioUserTransport {
     }
 
     fn wait_irq(&self, timeout: Duration) -> Result<bool> {
-        match &self.irq {
-            Some(ev) => ev.wait(timeout),
-            None => Err(Error::NoInterrupt {
-                device: self.name.clone(),
-                vector: hsm_contract::IRQ_VECTOR_QUEUE,
-            }),
-        }
+        wait_irq_event(self.irq.as_ref(), &self.name, timeout)
     }
 
     fn reset(&self) -> Result<()> {
