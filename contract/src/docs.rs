@@ -120,6 +120,7 @@ pub fn descriptors_md() -> String {
          `version`, `opcode`, then every field the operation does not use (and `flags`, `reserved0`, `params`) must be zero, \
          then lengths (over 1 MiB: `LENGTH_TOO_LARGE`), then the output capacity (`OUTPUT_TOO_SMALL`). A failed check writes nothing but the completion.\n",
     );
+    crypto_md(&mut out);
     out.push_str("\n## Status codes\n\n| code | name | meaning |\n|---|---|---|\n");
     for s in Status::ALL {
         let _ = writeln!(
@@ -131,6 +132,35 @@ pub fn descriptors_md() -> String {
         );
     }
     out
+}
+
+fn crypto_md(out: &mut String) {
+    use crate::crypto::{policy, KeyAlg, KEY_SLOTS};
+    let _ = writeln!(
+        out,
+        "\n## Key slots\n\nThe card has {KEY_SLOTS} key slots. A slot holds an algorithm, a usage policy, a 32-byte label and the key; no register or DMA path returns key material.\n\n| code | algorithm | key bytes |\n|---|---|---|"
+    );
+    for a in KeyAlg::ALL {
+        let _ = writeln!(out, "| {} | `{}` | {} |", *a as u8, a.name(), a.key_bytes());
+    }
+    out.push_str("\n| policy bit | name |\n|---|---|\n");
+    for (bit, name) in policy::NAMES {
+        let _ = writeln!(out, "| `0x{bit:04x}` | `{name}` |");
+    }
+    out.push_str(
+        "\nThe 64-byte slot record (`SLOT_INFO`): byte 0 algorithm, bytes 2-3 policy, bytes 8-15 the GCM invocation counter, bytes 32-63 the label; other bytes zero.\n\n\
+         `KEY_LOAD` params: byte 0 algorithm, bytes 2-3 policy; `src` holds the key (an XTS pair is the data key then the tweak key, which must differ), `aux` the 32-byte label. Test mode only.\n",
+    );
+    out.push_str(
+        "\n## AES-GCM and XTS-AES jobs\n\n\
+         Every address of a crypto or key job is 16-byte aligned.\n\n\
+         GCM `params`: bytes 0-1 `iv_len` (1 to 128, or 0 with `CARD_IV`), byte 2 `tag_len` (4 to 16 in test mode, 16 otherwise), byte 3 flags (bit 0 `CARD_IV`: the card generates the IV), bytes 4-7 `aad_len` (at most 1 MiB), bytes 8-15 zero.\n\n\
+         GCM `aux`: the IV zero-padded to a multiple of 16 bytes (absent with `CARD_IV`); for decryption the expected tag (16 bytes, the first `tag_len` compared); then the AAD. `aux_len` is exactly their sum.\n\n\
+         GCM `dst`: the ciphertext or plaintext (`src_len` bytes); encryption then writes the tag at `dst + pad16(src_len)` and, with `CARD_IV`, the 12-byte IV at `dst + pad16(src_len) + 16`. \
+         A decryption whose tag does not verify has its plaintext overwritten with zeros and completes with `AUTH_FAILED`.\n\n\
+         In operational mode the card builds each IV (SP 800-38D 8.2.1): the slot index as a 4-byte little-endian fixed field, then the slot's 8-byte invocation counter. Caller IVs and short tags need test mode.\n\n\
+         XTS `params`: the 128-bit tweak (IEEE 1619 data unit number, little-endian). `src_len` is one data unit, 16 bytes to 1 MiB; a partial last block uses ciphertext stealing.\n",
+    );
 }
 
 /// Every generated document: (path relative to the workspace root, contents).

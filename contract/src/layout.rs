@@ -264,10 +264,16 @@ impl Descriptor {
         }
     }
 
-    /// The status the card gives this descriptor before running it: the
-    /// reference for the RTL's descriptor checks, in the order the card
-    /// applies them. `None` means the card runs the job.
-    pub fn precheck(&self) -> Option<crate::Status> {
+    /// The status the card gives this descriptor from the descriptor alone
+    /// (`test_mode`: whether the card runs in test mode): the reference for
+    /// the RTL's checks, in the order the card applies them. `None` means
+    /// the descriptor passes; the card then checks the key slot's state
+    /// (empty or occupied, algorithm, policy) and, for KEY_LOAD, the key.
+    pub fn precheck(&self, test_mode: bool) -> Option<crate::Status> {
+        use crate::crypto::{
+            GcmParams, KeyAlg, KeyLoadParams, KEY_SLOTS, LABEL_BYTES, MAX_IV_BYTES,
+            SLOT_RECORD_BYTES,
+        };
         use crate::Status;
         if self.version != DESCRIPTOR_VERSION {
             return Some(Status::BadVersion);
@@ -275,6 +281,7 @@ impl Descriptor {
         let Some(op) = Opcode::from_u8(self.opcode) else {
             return Some(Status::BadOpcode);
         };
+        // 1. Fields the operation does not use, and reserved bits.
         let used = op.fields_used();
         let values: [(&LayoutField, u128); 9] = [
             (&desc::FLAGS, self.flags.into()),
@@ -287,21 +294,117 @@ impl Descriptor {
             (&desc::KEY_SLOT, self.key_slot.into()),
             (&desc::RESERVED0, self.reserved0.into()),
         ];
-        let params_set = self.params != [0; 16];
-        if params_set
+        let params_used = used.contains(&desc::PARAMS.name);
+        if (!params_used && self.params != [0; 16])
             || values
                 .iter()
                 .any(|(f, v)| *v != 0 && !used.contains(&f.name))
         {
             return Some(Status::ReservedField);
         }
-        if op == Opcode::Copy {
-            if self.src_len > crate::MAX_JOB_BYTES {
-                return Some(Status::LengthTooLarge);
+        let gcm = matches!(op, Opcode::AesGcmEncrypt | Opcode::AesGcmDecrypt);
+        let decrypt = op == Opcode::AesGcmDecrypt;
+        let gp = GcmParams::from_bytes(&self.params);
+        let kp = KeyLoadParams::from_bytes(&self.params);
+        if gcm {
+            match gp {
+                Some(p) if p.flags & !GcmParams::CARD_IV == 0 => {}
+                _ => return Some(Status::ReservedField),
             }
-            if self.dst_len < self.src_len {
-                return Some(Status::OutputTooSmall);
+        }
+        if op == Opcode::KeyLoad {
+            match kp {
+                Some(p) if p.policy & !crate::crypto::policy::ALL == 0 => {}
+                _ => return Some(Status::ReservedField),
             }
+        }
+        // 2. Lengths over the limit.
+        let too_large = |n: u32| n > crate::MAX_JOB_BYTES;
+        match op {
+            Opcode::Copy | Opcode::AesXtsEncrypt | Opcode::AesXtsDecrypt
+                if too_large(self.src_len) =>
+            {
+                return Some(Status::LengthTooLarge)
+            }
+            _ if gcm && (too_large(self.src_len) || too_large(gp.map_or(0, |p| p.aad_len))) => {
+                return Some(Status::LengthTooLarge)
+            }
+            _ => {}
+        }
+        // 3. Alignment: every address a crypto or key job uses.
+        if !matches!(op, Opcode::Nop | Opcode::Copy)
+            && (self.src_addr | self.dst_addr | self.aux_addr) % 16 != 0
+        {
+            return Some(Status::Misaligned);
+        }
+        // 4. The operation's layout.
+        match op {
+            _ if gcm => {
+                let p = gp.expect("checked above");
+                let card_iv = p.flags & GcmParams::CARD_IV != 0;
+                let iv_ok = if card_iv {
+                    !decrypt && p.iv_len == 0
+                } else {
+                    (1..=MAX_IV_BYTES as u16).contains(&p.iv_len)
+                };
+                if !iv_ok {
+                    return Some(Status::BadIvLength);
+                }
+                if !(4..=16).contains(&p.tag_len) {
+                    return Some(Status::BadTagLength);
+                }
+                if self.aux_len as u64 != p.aux_len(decrypt) {
+                    return Some(Status::BadLength);
+                }
+            }
+            Opcode::AesXtsEncrypt | Opcode::AesXtsDecrypt if self.src_len < 16 => {
+                return Some(Status::BadLength)
+            }
+            Opcode::KeyLoad => {
+                let p = kp.expect("checked above");
+                match KeyAlg::from_u8(p.alg) {
+                    None | Some(KeyAlg::Empty) => return Some(Status::BadAlgorithm),
+                    Some(a) if a.key_bytes() != self.src_len as usize => {
+                        return Some(Status::BadLength)
+                    }
+                    _ => {}
+                }
+                if self.aux_len as usize != LABEL_BYTES {
+                    return Some(Status::BadLength);
+                }
+            }
+            _ => {}
+        }
+        // 5. Output capacity.
+        let need = match op {
+            Opcode::Copy | Opcode::AesXtsEncrypt | Opcode::AesXtsDecrypt => self.src_len as u64,
+            _ if gcm => gp
+                .expect("checked above")
+                .dst_len(self.src_len as u64, decrypt),
+            Opcode::SlotInfo => SLOT_RECORD_BYTES as u64,
+            _ => 0,
+        };
+        if (self.dst_len as u64) < need {
+            return Some(Status::OutputTooSmall);
+        }
+        // 6. What only test mode allows.
+        if !test_mode {
+            if op == Opcode::KeyLoad {
+                return Some(Status::NotTestMode);
+            }
+            if gcm {
+                let p = gp.expect("checked above");
+                if op == Opcode::AesGcmEncrypt && p.flags & GcmParams::CARD_IV == 0 {
+                    return Some(Status::NotTestMode);
+                }
+                if p.tag_len != 16 {
+                    return Some(Status::BadTagLength);
+                }
+            }
+        }
+        // 7. The slot index.
+        if !matches!(op, Opcode::Nop | Opcode::Copy) && self.key_slot as u32 >= KEY_SLOTS {
+            return Some(Status::BadSlot);
         }
         None
     }
@@ -419,26 +522,26 @@ mod tests {
 
     #[test]
     fn precheck_classes() {
-        assert_eq!(Descriptor::nop(1).precheck(), None);
-        assert_eq!(Descriptor::copy(1, 0, 10, 0, 10).precheck(), None);
+        assert_eq!(Descriptor::nop(1).precheck(true), None);
+        assert_eq!(Descriptor::copy(1, 0, 10, 0, 10).precheck(true), None);
         let mut d = Descriptor::nop(1);
         d.version = 2;
-        assert_eq!(d.precheck(), Some(Status::BadVersion));
+        assert_eq!(d.precheck(true), Some(Status::BadVersion));
         let mut d = Descriptor::nop(1);
         d.opcode = 0x7f;
-        assert_eq!(d.precheck(), Some(Status::BadOpcode));
+        assert_eq!(d.precheck(true), Some(Status::BadOpcode));
         let mut d = Descriptor::nop(1);
         d.src_len = 1;
-        assert_eq!(d.precheck(), Some(Status::ReservedField));
+        assert_eq!(d.precheck(true), Some(Status::ReservedField));
         let mut d = Descriptor::copy(1, 0, 10, 0, 10);
         d.key_slot = 1;
-        assert_eq!(d.precheck(), Some(Status::ReservedField));
+        assert_eq!(d.precheck(true), Some(Status::ReservedField));
         let mut d = Descriptor::copy(1, 0, 10, 0, 10);
         d.params[3] = 1;
-        assert_eq!(d.precheck(), Some(Status::ReservedField));
+        assert_eq!(d.precheck(true), Some(Status::ReservedField));
         let d = Descriptor::copy(1, 0, crate::MAX_JOB_BYTES + 1, 0, u32::MAX);
-        assert_eq!(d.precheck(), Some(Status::LengthTooLarge));
+        assert_eq!(d.precheck(true), Some(Status::LengthTooLarge));
         let d = Descriptor::copy(1, 0, 10, 0, 9);
-        assert_eq!(d.precheck(), Some(Status::OutputTooSmall));
+        assert_eq!(d.precheck(true), Some(Status::OutputTooSmall));
     }
 }

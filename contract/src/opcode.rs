@@ -9,19 +9,40 @@ pub enum Opcode {
     /// Read `src_len` bytes at `src_addr` and write them at `dst_addr`
     /// (any alignment; `dst_len` must be at least `src_len`).
     Copy = 0x01,
+    /// AES-GCM authenticated encryption (SP 800-38D); see [`crate::crypto`].
+    AesGcmEncrypt = 0x10,
+    /// AES-GCM authenticated decryption; the plaintext is withheld
+    /// (overwritten with zeros) when the tag does not verify.
+    AesGcmDecrypt = 0x11,
+    /// XTS-AES-256 encryption of one data unit (SP 800-38E).
+    AesXtsEncrypt = 0x12,
+    /// XTS-AES-256 decryption of one data unit.
+    AesXtsDecrypt = 0x13,
+    /// Load plaintext key material into an empty slot (test mode only).
+    KeyLoad = 0x20,
+    /// Clear a slot, overwriting its key material.
+    KeyClear = 0x21,
+    /// Write a slot's metadata (never its key) to `dst`.
+    SlotInfo = 0x22,
 }
 
 impl Opcode {
     /// Every opcode, in numeric order.
-    pub const ALL: &'static [Opcode] = &[Opcode::Nop, Opcode::Copy];
+    pub const ALL: &'static [Opcode] = &[
+        Opcode::Nop,
+        Opcode::Copy,
+        Opcode::AesGcmEncrypt,
+        Opcode::AesGcmDecrypt,
+        Opcode::AesXtsEncrypt,
+        Opcode::AesXtsDecrypt,
+        Opcode::KeyLoad,
+        Opcode::KeyClear,
+        Opcode::SlotInfo,
+    ];
 
     /// Decode a descriptor's opcode byte.
-    pub const fn from_u8(v: u8) -> Option<Opcode> {
-        match v {
-            0x00 => Some(Opcode::Nop),
-            0x01 => Some(Opcode::Copy),
-            _ => None,
-        }
+    pub fn from_u8(v: u8) -> Option<Opcode> {
+        Opcode::ALL.iter().copied().find(|o| *o as u8 == v)
     }
 
     /// Upper-case name, as in the documentation.
@@ -29,6 +50,13 @@ impl Opcode {
         match self {
             Opcode::Nop => "NOP",
             Opcode::Copy => "COPY",
+            Opcode::AesGcmEncrypt => "AES_GCM_ENCRYPT",
+            Opcode::AesGcmDecrypt => "AES_GCM_DECRYPT",
+            Opcode::AesXtsEncrypt => "AES_XTS_ENCRYPT",
+            Opcode::AesXtsDecrypt => "AES_XTS_DECRYPT",
+            Opcode::KeyLoad => "KEY_LOAD",
+            Opcode::KeyClear => "KEY_CLEAR",
+            Opcode::SlotInfo => "SLOT_INFO",
         }
     }
 
@@ -37,6 +65,13 @@ impl Opcode {
         match self {
             Opcode::Nop => "completes with OK and does nothing else; every field but version, opcode and job_id must be zero",
             Opcode::Copy => "copies src_len bytes (0 to 1 MiB, any alignment) from src_addr to dst_addr; dst_len must be at least src_len; out_len is src_len",
+            Opcode::AesGcmEncrypt => "AES-GCM encryption with the AES-128 or AES-256 key in key_slot (policy ENCRYPT): src is the plaintext, aux holds IV and AAD, dst receives ciphertext, tag and (card IV) the IV; params is a GCM parameter block",
+            Opcode::AesGcmDecrypt => "AES-GCM decryption with the key in key_slot (policy DECRYPT): src is the ciphertext, aux holds IV, expected tag and AAD; dst receives the plaintext, overwritten with zeros and status AUTH_FAILED when the tag does not verify",
+            Opcode::AesXtsEncrypt => "XTS-AES-256 encryption of one data unit of src_len bytes (16 to 1 MiB) with the key pair in key_slot (policy ENCRYPT); params is the 128-bit tweak",
+            Opcode::AesXtsDecrypt => "XTS-AES-256 decryption of one data unit with the key pair in key_slot (policy DECRYPT); params is the 128-bit tweak",
+            Opcode::KeyLoad => "test mode only: loads src_len bytes of key material from src into the empty slot key_slot, with the 32-byte label at aux and the algorithm and policy in params; the card expands the round keys",
+            Opcode::KeyClear => "clears key_slot: overwrites its key material and round keys with zeros and marks it empty",
+            Opcode::SlotInfo => "writes the 64-byte slot record of key_slot (algorithm, policy, label; never key material) to dst",
         }
     }
 
@@ -47,6 +82,18 @@ impl Opcode {
         match self {
             Opcode::Nop => &[],
             Opcode::Copy => &["src_addr", "dst_addr", "src_len", "dst_len"],
+            Opcode::AesGcmEncrypt | Opcode::AesGcmDecrypt => &[
+                "src_addr", "dst_addr", "src_len", "dst_len", "aux_addr", "aux_len", "key_slot",
+                "params",
+            ],
+            Opcode::AesXtsEncrypt | Opcode::AesXtsDecrypt => &[
+                "src_addr", "dst_addr", "src_len", "dst_len", "key_slot", "params",
+            ],
+            Opcode::KeyLoad => &[
+                "src_addr", "src_len", "aux_addr", "aux_len", "key_slot", "params",
+            ],
+            Opcode::KeyClear => &["key_slot"],
+            Opcode::SlotInfo => &["dst_addr", "dst_len", "key_slot"],
         }
     }
 }

@@ -132,6 +132,19 @@ pub mod capabilities {
     pub const OP_NOP: Field = bit("OP_NOP", 0, "NOP jobs are supported");
     /// The COPY operation is supported.
     pub const OP_COPY: Field = bit("OP_COPY", 1, "COPY jobs are supported");
+    /// AES-GCM jobs are supported.
+    pub const OP_AES_GCM: Field = bit("OP_AES_GCM", 2, "AES-GCM jobs are supported");
+    /// XTS-AES jobs are supported.
+    pub const OP_AES_XTS: Field = bit("OP_AES_XTS", 3, "XTS-AES-256 jobs are supported");
+    /// Key slots and the key jobs are supported.
+    pub const KEY_STORE: Field = bit(
+        "KEY_STORE",
+        4,
+        "key slots and the KEY_LOAD, KEY_CLEAR and SLOT_INFO jobs are supported",
+    );
+    /// log2 of the number of key slots.
+    pub const KEY_SLOTS_LOG2: Field =
+        field("KEY_SLOTS_LOG2", 8, 4, "log2 of the number of key slots");
     /// Largest ring size supported, as log2 of entries.
     pub const RING_MAX_LOG2: Field = field(
         "RING_MAX_LOG2",
@@ -143,7 +156,16 @@ pub mod capabilities {
     pub const DMA_BEAT_LOG2: Field =
         field("DMA_BEAT_LOG2", 24, 4, "log2 of the DMA beat size in bytes");
     /// All fields, in bit order.
-    pub const FIELDS: &[Field] = &[OP_NOP, OP_COPY, RING_MAX_LOG2, DMA_BEAT_LOG2];
+    pub const FIELDS: &[Field] = &[
+        OP_NOP,
+        OP_COPY,
+        OP_AES_GCM,
+        OP_AES_XTS,
+        KEY_STORE,
+        KEY_SLOTS_LOG2,
+        RING_MAX_LOG2,
+        DMA_BEAT_LOG2,
+    ];
 }
 
 /// Fields of [`STATUS`].
@@ -267,7 +289,7 @@ pub const CAPABILITIES: Register = reg(
     "CAPABILITIES",
     0x010,
     Access::Ro,
-    0x0410_0003,
+    0x0410_061f,
     "operations and limits of this card",
     capabilities::FIELDS,
 );
@@ -555,6 +577,13 @@ mod tests {
         let v = CAPABILITIES.reset;
         assert_eq!(capabilities::OP_NOP.get(v), 1);
         assert_eq!(capabilities::OP_COPY.get(v), 1);
+        assert_eq!(capabilities::OP_AES_GCM.get(v), 1);
+        assert_eq!(capabilities::OP_AES_XTS.get(v), 1);
+        assert_eq!(capabilities::KEY_STORE.get(v), 1);
+        assert_eq!(
+            1u32 << capabilities::KEY_SLOTS_LOG2.get(v),
+            crate::crypto::KEY_SLOTS
+        );
         assert_eq!(capabilities::RING_MAX_LOG2.get(v), crate::RING_MAX_LOG2);
         assert_eq!(
             1u64 << capabilities::DMA_BEAT_LOG2.get(v),

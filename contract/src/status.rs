@@ -23,6 +23,32 @@ pub enum Status {
     DmaReadError = 0x0006,
     /// A DMA write of the job's output failed.
     DmaWriteError = 0x0007,
+    /// An address the operation needs 16-byte aligned is not.
+    Misaligned = 0x0008,
+    /// A length is inconsistent with the operation's layout.
+    BadLength = 0x0009,
+    /// The key slot index is out of range.
+    BadSlot = 0x000a,
+    /// The key slot holds no key.
+    SlotEmpty = 0x000b,
+    /// The key slot already holds a key.
+    SlotOccupied = 0x000c,
+    /// The slot's algorithm does not fit the operation.
+    WrongKeyType = 0x000d,
+    /// The slot's usage policy does not allow the operation.
+    PolicyDenied = 0x000e,
+    /// The operation exists only in test mode.
+    NotTestMode = 0x000f,
+    /// The authentication tag did not verify.
+    AuthFailed = 0x0010,
+    /// The IV length is out of range.
+    BadIvLength = 0x0011,
+    /// The tag length is out of range.
+    BadTagLength = 0x0012,
+    /// The key material is not acceptable.
+    WeakKey = 0x0013,
+    /// The algorithm code is unknown.
+    BadAlgorithm = 0x0014,
 }
 
 impl Status {
@@ -36,6 +62,19 @@ impl Status {
         Status::OutputTooSmall,
         Status::DmaReadError,
         Status::DmaWriteError,
+        Status::Misaligned,
+        Status::BadLength,
+        Status::BadSlot,
+        Status::SlotEmpty,
+        Status::SlotOccupied,
+        Status::WrongKeyType,
+        Status::PolicyDenied,
+        Status::NotTestMode,
+        Status::AuthFailed,
+        Status::BadIvLength,
+        Status::BadTagLength,
+        Status::WeakKey,
+        Status::BadAlgorithm,
     ];
 
     /// Decode a completion's status field; `None` for a code this contract
@@ -55,6 +94,19 @@ impl Status {
             Status::OutputTooSmall => "OUTPUT_TOO_SMALL",
             Status::DmaReadError => "DMA_READ_ERROR",
             Status::DmaWriteError => "DMA_WRITE_ERROR",
+            Status::Misaligned => "MISALIGNED",
+            Status::BadLength => "BAD_LENGTH",
+            Status::BadSlot => "BAD_SLOT",
+            Status::SlotEmpty => "SLOT_EMPTY",
+            Status::SlotOccupied => "SLOT_OCCUPIED",
+            Status::WrongKeyType => "WRONG_KEY_TYPE",
+            Status::PolicyDenied => "POLICY_DENIED",
+            Status::NotTestMode => "NOT_TEST_MODE",
+            Status::AuthFailed => "AUTH_FAILED",
+            Status::BadIvLength => "BAD_IV_LENGTH",
+            Status::BadTagLength => "BAD_TAG_LENGTH",
+            Status::WeakKey => "WEAK_KEY",
+            Status::BadAlgorithm => "BAD_ALGORITHM",
         }
     }
 
@@ -77,6 +129,19 @@ impl Status {
             Status::DmaWriteError => {
                 "the card could not write the job's output (unmapped address); see FAULT_ADDR"
             }
+            Status::Misaligned => "an address that must be 16-byte aligned (AES jobs: src, dst, aux) is not",
+            Status::BadLength => "a length does not fit the operation's layout (for example aux_len against the GCM parameters, an XTS unit under 16 bytes, a key of the wrong size)",
+            Status::BadSlot => "key_slot is not below the number of slots",
+            Status::SlotEmpty => "the key slot holds no key; load or generate one first",
+            Status::SlotOccupied => "the key slot already holds a key; clear it first",
+            Status::WrongKeyType => "the slot's algorithm does not fit the operation (for example an XTS key pair for GCM)",
+            Status::PolicyDenied => "the slot's usage policy does not allow the operation",
+            Status::NotTestMode => "the operation (plaintext key load, caller-chosen GCM IV) is only allowed when the card is in test mode",
+            Status::AuthFailed => "the authentication tag did not verify; the output was overwritten with zeros",
+            Status::BadIvLength => "the GCM IV length is out of range (1 to 128 bytes, or 0 with CARD_IV)",
+            Status::BadTagLength => "the GCM tag length is out of range (4 to 16 bytes in test mode, 16 otherwise)",
+            Status::WeakKey => "the key material is not acceptable (an XTS key pair whose halves are equal)",
+            Status::BadAlgorithm => "the key algorithm code is unknown",
         }
     }
 }
