@@ -13,6 +13,8 @@
 //! Descriptor field offsets and status codes come from `hsm_contract` as
 //! [`Constant`]s.
 
+use crate::checks::DescChecker;
+use crate::engine::CryptoEngine;
 use hsm_contract::layout::{cqe, desc, LayoutField};
 use hsm_contract::{Opcode, Status};
 use rust_hdl::prelude::*;
@@ -26,10 +28,14 @@ pub enum DispState {
     FetchReq,
     /// Receiving the descriptor's four beats.
     FetchData,
-    /// Checking the descriptor.
+    /// Checking the descriptor (the checker's registered result).
+    Check,
+    /// Acting on the check.
     Decode,
     /// Moving COPY data.
     CopyRun,
+    /// The crypto engine runs the job.
+    Engine,
     /// Waiting one cycle for the last data write's error response.
     Drain,
     /// Writing the completion (waits for ring space).
@@ -65,6 +71,8 @@ pub struct Dispatcher {
     pub queue_enable: Signal<In, Bit>,
     /// Pulse: reset ring indices and phase.
     pub queue_reset: Signal<In, Bit>,
+    /// The card runs in test mode.
+    pub test_mode: Signal<In, Bit>,
     /// Submission ring base.
     pub sq_base: Signal<In, Bits<64>>,
     /// Submission ring size, log2.
@@ -120,7 +128,10 @@ pub struct Dispatcher {
     /// DMA write error for the beat accepted at the previous edge.
     pub dmaw_err: Signal<In, Bit>,
 
+    desc_check: DescChecker,
+    engine: CryptoEngine,
     state: DFF<DispState>,
+    eng_started: DFF<Bit>,
     sq_head_r: DFF<Bits<16>>,
     cq_tail_r: DFF<Bits<16>>,
     phase: DFF<Bit>,
@@ -165,10 +176,7 @@ pub struct Dispatcher {
     d_key_slot: Signal<Local, Bits<16>>,
     d_reserved0: Signal<Local, Bits<16>>,
     d_params: Signal<Local, Bits<128>>,
-    is_nop: Signal<Local, Bit>,
     is_copy: Signal<Local, Bit>,
-    common_rsvd: Signal<Local, Bit>,
-    data_fields: Signal<Local, Bit>,
     s_off: Signal<Local, Bits<4>>,
     d_off: Signal<Local, Bits<4>>,
     t_in: Signal<Local, Bits<6>>,
@@ -233,6 +241,7 @@ impl Default for Dispatcher {
             soft_reset: Default::default(),
             queue_enable: Default::default(),
             queue_reset: Default::default(),
+            test_mode: Default::default(),
             sq_base: Default::default(),
             sq_log2: Default::default(),
             sq_tail: Default::default(),
@@ -260,7 +269,10 @@ impl Default for Dispatcher {
             dmaw_data: Default::default(),
             dmaw_strb: Default::default(),
             dmaw_err: Default::default(),
+            desc_check: Default::default(),
+            engine: Default::default(),
             state: Default::default(),
+            eng_started: Default::default(),
             sq_head_r: Default::default(),
             cq_tail_r: Default::default(),
             phase: Default::default(),
@@ -304,10 +316,7 @@ impl Default for Dispatcher {
             d_key_slot: Default::default(),
             d_reserved0: Default::default(),
             d_params: Default::default(),
-            is_nop: Default::default(),
             is_copy: Default::default(),
-            common_rsvd: Default::default(),
-            data_fields: Default::default(),
             s_off: Default::default(),
             d_off: Default::default(),
             t_in: Default::default(),
@@ -371,6 +380,7 @@ impl Logic for Dispatcher {
         dff_setup!(
             self,
             clock,
+            eng_started,
             state,
             sq_head_r,
             cq_tail_r,
@@ -476,21 +486,39 @@ impl Logic for Dispatcher {
             .q
             .val()
             .get_bits::<128>(self.o_params.val().index());
-        self.is_nop.next = self.d_opcode.val() == self.op_nop.val();
+        self.desc_check.clock.next = self.clock.val();
+        self.desc_check.test_mode.next = self.test_mode.val();
+        self.desc_check.version.next = self.d_version.val();
+        self.desc_check.opcode.next = self.d_opcode.val();
+        self.desc_check.flags.next = self.d_flags.val();
+        self.desc_check.src_addr.next = self.d_src_addr.val();
+        self.desc_check.dst_addr.next = self.d_dst_addr.val();
+        self.desc_check.src_len.next = self.d_src_len.val();
+        self.desc_check.dst_len.next = self.d_dst_len.val();
+        self.desc_check.aux_addr.next = self.d_aux_addr.val();
+        self.desc_check.aux_len.next = self.d_aux_len.val();
+        self.desc_check.key_slot.next = self.d_key_slot.val();
+        self.desc_check.reserved0.next = self.d_reserved0.val();
+        self.desc_check.params.next = self.d_params.val();
+        // The engine takes its job from the decoded descriptor.
+        self.engine.clock.next = self.clock.val();
+        self.engine.reset.next = self.reset.val();
+        self.engine.start.next = false;
+        self.engine.opcode.next = self.d_opcode.val();
+        self.engine.slot.next = self.d_key_slot.val().get_bits::<6>(0);
+        self.engine.src_addr.next = self.d_src_addr.val();
+        self.engine.src_len.next = self.d_src_len.val();
+        self.engine.dst_addr.next = self.d_dst_addr.val();
+        self.engine.aux_addr.next = self.d_aux_addr.val();
+        self.engine.aux_len.next = self.d_aux_len.val();
+        self.engine.params.next = self.d_params.val();
+        self.engine.dmar_req_ready.next = false;
+        self.engine.dmar_data_valid.next = false;
+        self.engine.dmar_data.next = self.dmar_data.val();
+        self.engine.dmar_data_err.next = self.dmar_data_err.val();
+        self.engine.dmaw_ready.next = true;
+        self.engine.dmaw_err.next = false;
         self.is_copy.next = self.d_opcode.val() == self.op_copy.val();
-        // Fields no operation of this contract uses.
-        self.common_rsvd.next = self.d_flags.val().any()
-            | self.d_aux_addr.val().any()
-            | self.d_aux_len.val().any()
-            | self.d_key_slot.val().any()
-            | self.d_reserved0.val().any()
-            | self.d_params.val().any();
-        // Fields COPY uses and NOP does not.
-        self.data_fields.next = self.d_src_addr.val().any()
-            | self.d_dst_addr.val().any()
-            | self.d_src_len.val().any()
-            | self.d_dst_len.val().any();
-
         // COPY geometry.
         self.s_off.next = self.d_src_addr.val().get_bits::<4>(0);
         self.d_off.next = self.d_dst_addr.val().get_bits::<4>(0);
@@ -590,8 +618,8 @@ impl Logic for Dispatcher {
         match self.state.q.val() {
             DispState::Idle => {
                 self.job_cycles.d.next = bits::<32>(0);
-                self.out_busy.next = self.work.val();
-                if self.work.val() {
+                self.out_busy.next = self.work.val() | !self.engine.ready.val();
+                if self.work.val() & self.engine.ready.val() {
                     self.state.d.next = DispState::FetchReq;
                     self.rd_addr.d.next =
                         self.sq_base.val() + (bit_cast::<64, 16>(self.sq_head_r.q.val()) << 6);
@@ -625,9 +653,12 @@ impl Logic for Dispatcher {
                         self.dma_read_fault.next = true;
                     }
                     if self.beats.q.val() == bits::<3>(3) {
-                        self.state.d.next = DispState::Decode;
+                        self.state.d.next = DispState::Check;
                     }
                 }
+            }
+            DispState::Check => {
+                self.state.d.next = DispState::Decode;
             }
             DispState::Decode => {
                 self.job_id.d.next = self.d_job_id.val();
@@ -636,16 +667,12 @@ impl Logic for Dispatcher {
                 if self.rd_err.q.val() {
                     self.job_id.d.next = !bits::<32>(0);
                     self.job_status.d.next = self.st_dma_read.val();
-                } else if self.d_version.val() != self.desc_version.val() {
-                    self.job_status.d.next = self.st_bad_version.val();
-                } else if !self.is_nop.val() & !self.is_copy.val() {
-                    self.job_status.d.next = self.st_bad_opcode.val();
-                } else if self.common_rsvd.val() | (self.is_nop.val() & self.data_fields.val()) {
-                    self.job_status.d.next = self.st_reserved.val();
-                } else if self.is_copy.val() & (self.d_src_len.val() > self.max_len.val()) {
-                    self.job_status.d.next = self.st_too_large.val();
-                } else if self.is_copy.val() & (self.d_dst_len.val() < self.d_src_len.val()) {
-                    self.job_status.d.next = self.st_too_small.val();
+                } else if self.desc_check.status.val().any() {
+                    self.job_status.d.next = self.desc_check.status.val();
+                } else if self.desc_check.is_engine_op.val() {
+                    self.job_status.d.next = self.st_ok.val();
+                    self.state.d.next = DispState::Engine;
+                    self.eng_started.d.next = false;
                 } else {
                     self.job_status.d.next = self.st_ok.val();
                     if self.is_copy.val() & self.d_src_len.val().any() {
@@ -711,6 +738,32 @@ impl Logic for Dispatcher {
                     self.state.d.next = DispState::Drain;
                 }
             }
+            DispState::Engine => {
+                if !self.eng_started.q.val() & !self.engine.busy.val() {
+                    self.engine.start.next = true;
+                    self.eng_started.d.next = true;
+                }
+                self.dmar_req_valid.next = self.engine.dmar_req_valid.val();
+                self.dmar_req_addr.next = self.engine.dmar_req_addr.val();
+                self.dmar_req_beats.next = self.engine.dmar_req_beats.val();
+                self.engine.dmar_req_ready.next = self.dmar_req_ready.val();
+                self.engine.dmar_data_valid.next = self.dmar_data_valid.val();
+                self.dmar_data_ready.next = self.engine.dmar_data_ready.val();
+                self.dmaw_valid.next = self.engine.dmaw_valid.val();
+                self.dmaw_addr.next = self.engine.dmaw_addr.val();
+                self.dmaw_data.next = self.engine.dmaw_data.val();
+                self.dmaw_strb.next = self.engine.dmaw_strb.val();
+                self.engine.dmaw_ready.next = self.dmaw_ready.val();
+                self.engine.dmaw_err.next = self.dmaw_err.val();
+                self.req_fire.next = self.engine.dmar_req_valid.val() & self.dmar_req_ready.val();
+                self.rx_fire.next = self.engine.dmar_data_ready.val() & self.dmar_data_valid.val();
+                if self.engine.done.val() & self.eng_started.q.val() {
+                    self.job_status.d.next = self.engine.status.val();
+                    self.out_len.d.next = self.engine.out_len.val();
+                    self.state.d.next = DispState::Complete;
+                    self.wr_err.d.next = false;
+                }
+            }
             DispState::Drain => {
                 self.state.d.next = DispState::Complete;
                 if self.rd_err.q.val() {
@@ -772,6 +825,11 @@ impl Logic for Dispatcher {
             self.outstanding.d.next = self.outstanding.q.val() - 1;
         }
         self.busy.next = self.out_busy.val();
+        if self.engine.read_fault.val() | self.engine.write_fault.val() {
+            self.dma_read_fault.next = self.engine.read_fault.val();
+            self.dma_write_fault.next = self.engine.write_fault.val();
+            self.fault_addr.next = self.engine.fault_addr.val();
+        }
 
         if self.queue_reset.val() {
             self.sq_head_r.d.next = bits::<16>(0);

@@ -9,9 +9,23 @@
 //! [`verilog`] exports the card as Verilog (module `top`); the simulated card
 //! (`hsm-sim`) builds that Verilog with Verilator. Block-level tests run the
 //! same design in rust-hdl's own simulator.
+//!
+//! # Where rust-hdl's simulation and its Verilog can disagree
+//! Block tests run the Rust model; the end-to-end tests run the exported
+//! Verilog. They differ where Verilog sizes an expression by its context:
+//! `!x` on a narrow value inside a wider expression (for example
+//! `bit_cast::<512, 64>(!bits::<64>(0))`) is all ones at 64 bits in Rust
+//! but at 512 bits in Verilog. Build wide values from fields with shifts and
+//! ORs, keep `!` at the width of the signal it is assigned to, and read a
+//! `Signal<Local, _>` only after it is written in the same `update`.
 #![deny(missing_docs)]
 
+pub mod aes;
+pub mod checks;
 pub mod dispatcher;
+pub mod engine;
+pub mod gf128;
+pub mod ghash;
 pub mod regs;
 mod top;
 

@@ -58,6 +58,8 @@ pub struct RegisterFile {
     pub dma_write_fault: Signal<In, Bit>,
     /// Address that faulted, with the fault pulses.
     pub fault_addr_in: Signal<In, Bits<64>>,
+    /// The card came out of reset in test mode.
+    pub test_mode_out: Signal<Out, Bit>,
     /// Queue enabled.
     pub queue_enable: Signal<Out, Bit>,
     /// Pulse: reset ring indices and phase (queue being enabled).
@@ -187,6 +189,7 @@ impl RegisterFile {
             dma_read_fault: Default::default(),
             dma_write_fault: Default::default(),
             fault_addr_in: Default::default(),
+            test_mode_out: Default::default(),
             queue_enable: Default::default(),
             queue_reset: Default::default(),
             soft_reset: Default::default(),
@@ -309,6 +312,7 @@ impl Logic for RegisterFile {
         self.reg_rvalid.next = self.rvalid.q.val();
         self.irq.next = self.irq_q.q.val();
         self.queue_enable.next = self.qen.q.val();
+        self.test_mode_out.next = self.test_mode.q.val();
         self.queue_reset.next = self.qrst.q.val();
         self.soft_reset.next = self.srst.q.val();
         self.sq_base.next = self.sq_base_r.q.val();

@@ -123,6 +123,7 @@ impl Logic for HsmCard {
         self.disp.soft_reset.next = self.regs.soft_reset.val();
         self.disp.queue_enable.next = self.regs.queue_enable.val();
         self.disp.queue_reset.next = self.regs.queue_reset.val();
+        self.disp.test_mode.next = self.regs.test_mode_out.val();
         self.disp.sq_base.next = self.regs.sq_base.val();
         self.disp.sq_log2.next = self.regs.sq_log2.val();
         self.disp.sq_tail.next = self.regs.sq_tail.val();

@@ -196,43 +196,96 @@ fn copy_survives_backpressure_and_read_gaps() {
 }
 
 fn random_descriptor(seed: u64) -> Descriptor {
-    let p = pattern(64, seed);
-    let mut d = Descriptor::from_bytes(&p.try_into().unwrap());
-    // Mostly well-formed, with one thing wrong at a time.
-    d.version = hsm_contract::DESCRIPTOR_VERSION;
-    d.opcode = if seed % 2 == 0 {
-        Opcode::Copy as u8
-    } else {
-        Opcode::Nop as u8
+    use hsm_contract::crypto::{GcmParams, KeyAlg, KeyLoadParams};
+    let ops = [
+        Opcode::Nop,
+        Opcode::Copy,
+        Opcode::AesGcmEncrypt,
+        Opcode::AesGcmDecrypt,
+        Opcode::AesXtsEncrypt,
+        Opcode::AesXtsDecrypt,
+        Opcode::KeyLoad,
+        Opcode::KeyClear,
+        Opcode::SlotInfo,
+    ];
+    let op = ops[(seed % ops.len() as u64) as usize];
+    let k = seed / ops.len() as u64;
+    // Well-formed for the operation, then one thing wrong at a time.
+    let mut d = Descriptor {
+        version: hsm_contract::DESCRIPTOR_VERSION,
+        opcode: op as u8,
+        job_id: pattern(4, seed).iter().fold(0, |a, x| (a << 8) | *x as u32),
+        ..Descriptor::default()
     };
-    d.src_addr = DATA_ADDR + (seed % 64);
-    d.dst_addr = DATA_ADDR + 0x8_0000 + (seed % 16);
-    d.src_len = (seed % 300) as u32;
-    d.dst_len = d.src_len + (seed % 5) as u32;
-    d.flags = 0;
-    d.aux_addr = 0;
-    d.aux_len = 0;
-    d.key_slot = 0;
-    d.reserved0 = 0;
-    d.params = [0; 16];
-    if d.opcode == Opcode::Nop as u8 {
-        d.src_addr = 0;
-        d.dst_addr = 0;
-        d.src_len = 0;
-        d.dst_len = 0;
+    let used = op.fields_used();
+    let len = (k % 300) as u32;
+    if used.contains(&"src_addr") {
+        d.src_addr = DATA_ADDR + 16 * (k % 8);
+        d.src_len = len;
     }
-    match (seed / 2) % 12 {
-        0 => d.version = (seed >> 8) as u8 | 2,
-        1 => d.opcode = 0x10 + (seed >> 8) as u8 % 200,
-        2 => d.flags = 1 << (seed % 16),
-        3 => d.aux_addr = seed | 1,
-        4 => d.aux_len = 7,
-        5 => d.key_slot = 3,
+    if used.contains(&"dst_addr") {
+        d.dst_addr = DATA_ADDR + 0x8_0000 + 16 * (k % 4);
+        d.dst_len = len + 64;
+    }
+    if used.contains(&"key_slot") {
+        d.key_slot = (k % 64) as u16;
+    }
+    let dec = op == Opcode::AesGcmDecrypt;
+    let gp = GcmParams {
+        iv_len: if k % 3 == 0 && !dec {
+            0
+        } else {
+            1 + (k % 20) as u16
+        },
+        tag_len: 4 + (k % 13) as u8,
+        flags: if k % 3 == 0 && !dec {
+            GcmParams::CARD_IV
+        } else {
+            0
+        },
+        aad_len: (k % 40) as u32,
+    };
+    match op {
+        Opcode::AesGcmEncrypt | Opcode::AesGcmDecrypt => {
+            d.params = gp.to_bytes();
+            d.aux_addr = DATA_ADDR + 0x4_0000;
+            d.aux_len = gp.aux_len(dec) as u32;
+            d.dst_len = gp.dst_len(len as u64, dec) as u32 + (k % 2) as u32;
+        }
+        Opcode::AesXtsEncrypt | Opcode::AesXtsDecrypt => {
+            d.src_len = 16 + len;
+            d.dst_len = d.src_len;
+            d.params = [0x5a; 16];
+        }
+        Opcode::KeyLoad => {
+            d.src_len = 32;
+            d.aux_addr = DATA_ADDR + 0x4_0000;
+            d.aux_len = 32;
+            d.params = KeyLoadParams {
+                alg: KeyAlg::Aes256 as u8,
+                policy: 3,
+            }
+            .to_bytes();
+        }
+        _ => {}
+    }
+    match (k * 7) % 20 {
+        0 => d.version = (k >> 8) as u8 | 2,
+        1 => d.opcode = 0x30 + (k >> 8) as u8 % 200,
+        2 => d.flags = 1 << (k % 16),
+        3 => d.aux_addr |= 0x100,
+        4 => d.aux_len += 7,
+        5 => d.key_slot = 64 + (k % 100) as u16,
         6 => d.reserved0 = 0x8000,
-        7 => d.params[(seed % 16) as usize] = 1,
-        8 => d.src_len = hsm_contract::MAX_JOB_BYTES + 1 + (seed % 1000) as u32,
-        9 => d.dst_len = d.src_len.wrapping_sub(1),
-        10 => d.src_len = 1,
+        7 => d.params[(k % 16) as usize] ^= 1 << (k % 8),
+        8 => d.src_len = hsm_contract::MAX_JOB_BYTES + 1 + (k % 1000) as u32,
+        9 => d.dst_len = d.dst_len.wrapping_sub(1 + (k % 20) as u32),
+        10 => d.src_addr += 1 + k % 15,
+        11 => d.dst_addr += 8,
+        12 => d.src_len = k as u32 % 16,
+        13 => d.params[2] = (k % 20) as u8,
+        14 => d.params[0] = (k % 200) as u8,
+        15 => d.params[3] = 2,
         _ => {}
     }
     d
@@ -240,14 +293,26 @@ fn random_descriptor(seed: u64) -> Descriptor {
 
 #[test]
 fn descriptor_checks_match_the_contract_and_the_card_keeps_serving() {
+    // Operational mode, every slot empty: a descriptor that passes the
+    // stateless checks finds an empty slot (crypto jobs) or succeeds.
     let mut b = Bench::new(4 << 20, false);
     let mut r = Rings::setup(&mut b, 5, 5);
-    let descs: Vec<_> = (0..240u64).map(random_descriptor).collect();
+    let descs: Vec<_> = (0..720u64).map(random_descriptor).collect();
     let mut classes = std::collections::HashSet::new();
     for chunk in descs.chunks(24) {
         let done = r.run(&mut b, chunk);
         for (d, c) in chunk.iter().zip(&done) {
-            let want = d.precheck().unwrap_or(Status::Ok);
+            let want = d
+                .precheck(false)
+                .unwrap_or(match Opcode::from_u8(d.opcode) {
+                    Some(
+                        Opcode::AesGcmEncrypt
+                        | Opcode::AesGcmDecrypt
+                        | Opcode::AesXtsEncrypt
+                        | Opcode::AesXtsDecrypt,
+                    ) => Status::SlotEmpty,
+                    _ => Status::Ok,
+                });
             assert_eq!(c.job_id, d.job_id);
             assert_eq!(c.status(), Some(want), "{d:?}");
             classes.insert(want);
@@ -260,6 +325,14 @@ fn descriptor_checks_match_the_contract_and_the_card_keeps_serving() {
         Status::ReservedField,
         Status::LengthTooLarge,
         Status::OutputTooSmall,
+        Status::Misaligned,
+        Status::BadLength,
+        Status::BadSlot,
+        Status::SlotEmpty,
+        Status::NotTestMode,
+        Status::BadIvLength,
+        Status::BadTagLength,
+        Status::BadAlgorithm,
     ] {
         assert!(classes.contains(&s), "no descriptor exercised {s:?}");
     }

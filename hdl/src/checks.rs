@@ -1,0 +1,389 @@
+//! The descriptor checks: the status the card gives a descriptor from its
+//! fields alone, in the order `hsm_contract::Descriptor::precheck` defines
+//! (that function is the reference; a differential test compares them).
+//!
+//! Every constant (opcodes, statuses, limits, algorithm codes, policy
+//! mask) comes from the contract as a [`Constant`].
+
+use hsm_contract::crypto::{self, GcmParams, KeyAlg};
+use hsm_contract::{Opcode, Status};
+use rust_hdl::prelude::*;
+
+fn st(s: Status) -> Constant<Bits<16>> {
+    Constant::new((s as u16 as u64).into())
+}
+
+fn op(o: Opcode) -> Constant<Bits<8>> {
+    Constant::new((o as u8 as u64).into())
+}
+
+fn c32(v: u64) -> Constant<Bits<32>> {
+    Constant::new(v.into())
+}
+
+/// Descriptor checker. Its result is registered: `status` and
+/// `is_engine_op` describe the inputs of the previous cycle.
+#[derive(LogicBlock)]
+pub struct DescChecker {
+    /// Card clock.
+    pub clock: Signal<In, Clock>,
+    /// The card runs in test mode.
+    pub test_mode: Signal<In, Bit>,
+    /// Descriptor `version`.
+    pub version: Signal<In, Bits<8>>,
+    /// Descriptor `opcode`.
+    pub opcode: Signal<In, Bits<8>>,
+    /// Descriptor `flags`.
+    pub flags: Signal<In, Bits<16>>,
+    /// Descriptor `src_addr`.
+    pub src_addr: Signal<In, Bits<64>>,
+    /// Descriptor `dst_addr`.
+    pub dst_addr: Signal<In, Bits<64>>,
+    /// Descriptor `src_len`.
+    pub src_len: Signal<In, Bits<32>>,
+    /// Descriptor `dst_len`.
+    pub dst_len: Signal<In, Bits<32>>,
+    /// Descriptor `aux_addr`.
+    pub aux_addr: Signal<In, Bits<64>>,
+    /// Descriptor `aux_len`.
+    pub aux_len: Signal<In, Bits<32>>,
+    /// Descriptor `key_slot`.
+    pub key_slot: Signal<In, Bits<16>>,
+    /// Descriptor `reserved0`.
+    pub reserved0: Signal<In, Bits<16>>,
+    /// Descriptor `params`.
+    pub params: Signal<In, Bits<128>>,
+    /// The status: OK when the descriptor passes.
+    pub status: Signal<Out, Bits<16>>,
+    /// The operation is one the crypto engine runs.
+    pub is_engine_op: Signal<Out, Bit>,
+
+    status_r: DFF<Bits<16>>,
+    engine_r: DFF<Bit>,
+    status_c: Signal<Local, Bits<16>>,
+    engine_c: Signal<Local, Bit>,
+    is_nop: Signal<Local, Bit>,
+    is_copy: Signal<Local, Bit>,
+    is_genc: Signal<Local, Bit>,
+    is_gdec: Signal<Local, Bit>,
+    is_gcm: Signal<Local, Bit>,
+    is_xts: Signal<Local, Bit>,
+    is_kload: Signal<Local, Bit>,
+    is_kclear: Signal<Local, Bit>,
+    is_sinfo: Signal<Local, Bit>,
+    known: Signal<Local, Bit>,
+    u_src: Signal<Local, Bit>,
+    u_dst: Signal<Local, Bit>,
+    u_aux: Signal<Local, Bit>,
+    u_slot: Signal<Local, Bit>,
+    u_params: Signal<Local, Bit>,
+    rsvd: Signal<Local, Bit>,
+    iv_len: Signal<Local, Bits<16>>,
+    tag_len: Signal<Local, Bits<8>>,
+    gflags: Signal<Local, Bits<8>>,
+    aad_len: Signal<Local, Bits<32>>,
+    card_iv: Signal<Local, Bit>,
+    k_alg: Signal<Local, Bits<8>>,
+    k_policy: Signal<Local, Bits<16>>,
+    too_large: Signal<Local, Bit>,
+    misaligned: Signal<Local, Bit>,
+    iv_pad: Signal<Local, Bits<32>>,
+    gcm_aux: Signal<Local, Bits<32>>,
+    src_pad: Signal<Local, Bits<32>>,
+    need: Signal<Local, Bits<32>>,
+    iv_ok: Signal<Local, Bit>,
+    key_len: Signal<Local, Bits<32>>,
+
+    c_desc_version: Constant<Bits<8>>,
+    o_nop: Constant<Bits<8>>,
+    o_copy: Constant<Bits<8>>,
+    o_genc: Constant<Bits<8>>,
+    o_gdec: Constant<Bits<8>>,
+    o_xenc: Constant<Bits<8>>,
+    o_xdec: Constant<Bits<8>>,
+    o_kload: Constant<Bits<8>>,
+    o_kclear: Constant<Bits<8>>,
+    o_sinfo: Constant<Bits<8>>,
+    max_len: Constant<Bits<32>>,
+    max_iv: Constant<Bits<16>>,
+    label_bytes: Constant<Bits<32>>,
+    record_bytes: Constant<Bits<32>>,
+    slots: Constant<Bits<16>>,
+    policy_all: Constant<Bits<16>>,
+    card_iv_flag: Constant<Bits<8>>,
+    alg_aes128: Constant<Bits<8>>,
+    alg_aes256: Constant<Bits<8>>,
+    alg_xts: Constant<Bits<8>>,
+    len_aes128: Constant<Bits<32>>,
+    len_aes256: Constant<Bits<32>>,
+    len_xts: Constant<Bits<32>>,
+    s_ok: Constant<Bits<16>>,
+    s_bad_version: Constant<Bits<16>>,
+    s_bad_opcode: Constant<Bits<16>>,
+    s_reserved: Constant<Bits<16>>,
+    s_too_large: Constant<Bits<16>>,
+    s_too_small: Constant<Bits<16>>,
+    s_misaligned: Constant<Bits<16>>,
+    s_bad_length: Constant<Bits<16>>,
+    s_bad_slot: Constant<Bits<16>>,
+    s_not_test: Constant<Bits<16>>,
+    s_bad_iv: Constant<Bits<16>>,
+    s_bad_tag: Constant<Bits<16>>,
+    s_bad_alg: Constant<Bits<16>>,
+}
+
+impl Default for DescChecker {
+    fn default() -> Self {
+        Self {
+            clock: Default::default(),
+            status_r: Default::default(),
+            engine_r: Default::default(),
+            status_c: Default::default(),
+            engine_c: Default::default(),
+            test_mode: Default::default(),
+            version: Default::default(),
+            opcode: Default::default(),
+            flags: Default::default(),
+            src_addr: Default::default(),
+            dst_addr: Default::default(),
+            src_len: Default::default(),
+            dst_len: Default::default(),
+            aux_addr: Default::default(),
+            aux_len: Default::default(),
+            key_slot: Default::default(),
+            reserved0: Default::default(),
+            params: Default::default(),
+            status: Default::default(),
+            is_engine_op: Default::default(),
+            is_nop: Default::default(),
+            is_copy: Default::default(),
+            is_genc: Default::default(),
+            is_gdec: Default::default(),
+            is_gcm: Default::default(),
+            is_xts: Default::default(),
+            is_kload: Default::default(),
+            is_kclear: Default::default(),
+            is_sinfo: Default::default(),
+            known: Default::default(),
+            u_src: Default::default(),
+            u_dst: Default::default(),
+            u_aux: Default::default(),
+            u_slot: Default::default(),
+            u_params: Default::default(),
+            rsvd: Default::default(),
+            iv_len: Default::default(),
+            tag_len: Default::default(),
+            gflags: Default::default(),
+            aad_len: Default::default(),
+            card_iv: Default::default(),
+            k_alg: Default::default(),
+            k_policy: Default::default(),
+            too_large: Default::default(),
+            misaligned: Default::default(),
+            iv_pad: Default::default(),
+            gcm_aux: Default::default(),
+            src_pad: Default::default(),
+            need: Default::default(),
+            iv_ok: Default::default(),
+            key_len: Default::default(),
+            c_desc_version: Constant::new((hsm_contract::DESCRIPTOR_VERSION as u64).into()),
+            o_nop: op(Opcode::Nop),
+            o_copy: op(Opcode::Copy),
+            o_genc: op(Opcode::AesGcmEncrypt),
+            o_gdec: op(Opcode::AesGcmDecrypt),
+            o_xenc: op(Opcode::AesXtsEncrypt),
+            o_xdec: op(Opcode::AesXtsDecrypt),
+            o_kload: op(Opcode::KeyLoad),
+            o_kclear: op(Opcode::KeyClear),
+            o_sinfo: op(Opcode::SlotInfo),
+            max_len: c32(hsm_contract::MAX_JOB_BYTES as u64),
+            max_iv: Constant::new((crypto::MAX_IV_BYTES as u64).into()),
+            label_bytes: c32(crypto::LABEL_BYTES as u64),
+            record_bytes: c32(crypto::SLOT_RECORD_BYTES as u64),
+            slots: Constant::new((crypto::KEY_SLOTS as u64).into()),
+            policy_all: Constant::new((crypto::policy::ALL as u64).into()),
+            card_iv_flag: Constant::new((GcmParams::CARD_IV as u64).into()),
+            alg_aes128: Constant::new((KeyAlg::Aes128 as u8 as u64).into()),
+            alg_aes256: Constant::new((KeyAlg::Aes256 as u8 as u64).into()),
+            alg_xts: Constant::new((KeyAlg::XtsAes256 as u8 as u64).into()),
+            len_aes128: c32(KeyAlg::Aes128.key_bytes() as u64),
+            len_aes256: c32(KeyAlg::Aes256.key_bytes() as u64),
+            len_xts: c32(KeyAlg::XtsAes256.key_bytes() as u64),
+            s_ok: st(Status::Ok),
+            s_bad_version: st(Status::BadVersion),
+            s_bad_opcode: st(Status::BadOpcode),
+            s_reserved: st(Status::ReservedField),
+            s_too_large: st(Status::LengthTooLarge),
+            s_too_small: st(Status::OutputTooSmall),
+            s_misaligned: st(Status::Misaligned),
+            s_bad_length: st(Status::BadLength),
+            s_bad_slot: st(Status::BadSlot),
+            s_not_test: st(Status::NotTestMode),
+            s_bad_iv: st(Status::BadIvLength),
+            s_bad_tag: st(Status::BadTagLength),
+            s_bad_alg: st(Status::BadAlgorithm),
+        }
+    }
+}
+
+impl Logic for DescChecker {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(self, clock, status_r, engine_r);
+        self.status.next = self.status_r.q.val();
+        self.is_engine_op.next = self.engine_r.q.val();
+        self.is_nop.next = self.opcode.val() == self.o_nop.val();
+        self.is_copy.next = self.opcode.val() == self.o_copy.val();
+        self.is_genc.next = self.opcode.val() == self.o_genc.val();
+        self.is_gdec.next = self.opcode.val() == self.o_gdec.val();
+        self.is_gcm.next = self.is_genc.val() | self.is_gdec.val();
+        self.is_xts.next =
+            (self.opcode.val() == self.o_xenc.val()) | (self.opcode.val() == self.o_xdec.val());
+        self.is_kload.next = self.opcode.val() == self.o_kload.val();
+        self.is_kclear.next = self.opcode.val() == self.o_kclear.val();
+        self.is_sinfo.next = self.opcode.val() == self.o_sinfo.val();
+        self.known.next = self.is_nop.val()
+            | self.is_copy.val()
+            | self.is_gcm.val()
+            | self.is_xts.val()
+            | self.is_kload.val()
+            | self.is_kclear.val()
+            | self.is_sinfo.val();
+        self.engine_c.next = self.is_gcm.val()
+            | self.is_xts.val()
+            | self.is_kload.val()
+            | self.is_kclear.val()
+            | self.is_sinfo.val();
+
+        // Which fields each operation uses (Opcode::fields_used).
+        self.u_src.next =
+            self.is_copy.val() | self.is_gcm.val() | self.is_xts.val() | self.is_kload.val();
+        self.u_dst.next =
+            self.is_copy.val() | self.is_gcm.val() | self.is_xts.val() | self.is_sinfo.val();
+        self.u_aux.next = self.is_gcm.val() | self.is_kload.val();
+        self.u_slot.next = self.is_gcm.val()
+            | self.is_xts.val()
+            | self.is_kload.val()
+            | self.is_kclear.val()
+            | self.is_sinfo.val();
+        self.u_params.next = self.is_gcm.val() | self.is_xts.val() | self.is_kload.val();
+
+        // Parameter blocks.
+        self.iv_len.next = self.params.val().get_bits::<16>(0);
+        self.tag_len.next = self.params.val().get_bits::<8>(16);
+        self.gflags.next = self.params.val().get_bits::<8>(24);
+        self.aad_len.next = self.params.val().get_bits::<32>(32);
+        self.card_iv.next = (self.gflags.val() & self.card_iv_flag.val()).any();
+        self.k_alg.next = self.params.val().get_bits::<8>(0);
+        self.k_policy.next = self.params.val().get_bits::<16>(16);
+
+        self.rsvd.next = self.flags.val().any()
+            | self.reserved0.val().any()
+            | (!self.u_src.val() & (self.src_addr.val().any() | self.src_len.val().any()))
+            | (!self.u_dst.val() & (self.dst_addr.val().any() | self.dst_len.val().any()))
+            | (!self.u_aux.val() & (self.aux_addr.val().any() | self.aux_len.val().any()))
+            | (!self.u_slot.val() & self.key_slot.val().any())
+            | (!self.u_params.val() & self.params.val().any())
+            | (self.is_gcm.val()
+                & (self.params.val().get_bits::<64>(64).any()
+                    | (self.gflags.val() & !self.card_iv_flag.val()).any()))
+            | (self.is_kload.val()
+                & (self.params.val().get_bits::<8>(8).any()
+                    | self.params.val().get_bits::<96>(32).any()
+                    | (self.k_policy.val() & !self.policy_all.val()).any()));
+
+        self.too_large.next = ((self.is_copy.val() | self.is_xts.val() | self.is_gcm.val())
+            & (self.src_len.val() > self.max_len.val()))
+            | (self.is_gcm.val() & (self.aad_len.val() > self.max_len.val()));
+        self.misaligned.next = (self.is_gcm.val()
+            | self.is_xts.val()
+            | self.is_kload.val()
+            | self.is_kclear.val()
+            | self.is_sinfo.val())
+            & (self.src_addr.val().get_bits::<4>(0).any()
+                | self.dst_addr.val().get_bits::<4>(0).any()
+                | self.aux_addr.val().get_bits::<4>(0).any());
+
+        // GCM layout.
+        self.iv_pad.next = ((bit_cast::<32, 16>(self.iv_len.val()) + 15) >> 4) << 4;
+        self.src_pad.next = ((self.src_len.val() + 15) >> 4) << 4;
+        self.gcm_aux.next = self.iv_pad.val() + self.aad_len.val();
+        if self.is_gdec.val() {
+            self.gcm_aux.next = self.iv_pad.val() + self.aad_len.val() + 16;
+        }
+        if self.card_iv.val() {
+            self.iv_ok.next = self.is_genc.val() & !self.iv_len.val().any();
+        } else {
+            self.iv_ok.next = self.iv_len.val().any() & (self.iv_len.val() <= self.max_iv.val());
+        }
+        // KEY_LOAD key length by algorithm.
+        self.key_len.next = bits::<32>(0);
+        if self.k_alg.val() == self.alg_aes128.val() {
+            self.key_len.next = self.len_aes128.val();
+        }
+        if self.k_alg.val() == self.alg_aes256.val() {
+            self.key_len.next = self.len_aes256.val();
+        }
+        if self.k_alg.val() == self.alg_xts.val() {
+            self.key_len.next = self.len_xts.val();
+        }
+        // Output capacity.
+        self.need.next = bits::<32>(0);
+        if self.is_copy.val() | self.is_xts.val() | self.is_gdec.val() {
+            self.need.next = self.src_len.val();
+        }
+        if self.is_genc.val() {
+            self.need.next = self.src_pad.val() + 16;
+            if self.card_iv.val() {
+                self.need.next = self.src_pad.val() + 32;
+            }
+        }
+        if self.is_sinfo.val() {
+            self.need.next = self.record_bytes.val();
+        }
+
+        // The checks, in the contract's order.
+        self.status_c.next = self.s_ok.val();
+        if self.version.val() != self.c_desc_version.val() {
+            self.status_c.next = self.s_bad_version.val();
+        } else if !self.known.val() {
+            self.status_c.next = self.s_bad_opcode.val();
+        } else if self.rsvd.val() {
+            self.status_c.next = self.s_reserved.val();
+        } else if self.too_large.val() {
+            self.status_c.next = self.s_too_large.val();
+        } else if self.misaligned.val() {
+            self.status_c.next = self.s_misaligned.val();
+        } else if self.is_gcm.val() & !self.iv_ok.val() {
+            self.status_c.next = self.s_bad_iv.val();
+        } else if self.is_gcm.val()
+            & ((self.tag_len.val() < bits::<8>(4)) | (self.tag_len.val() > bits::<8>(16)))
+        {
+            self.status_c.next = self.s_bad_tag.val();
+        } else if (self.is_gcm.val() & (self.aux_len.val() != self.gcm_aux.val()))
+            | (self.is_xts.val() & (self.src_len.val() < bits::<32>(16)))
+        {
+            self.status_c.next = self.s_bad_length.val();
+        } else if self.is_kload.val() & !self.key_len.val().any() {
+            self.status_c.next = self.s_bad_alg.val();
+        } else if self.is_kload.val()
+            & ((self.src_len.val() != self.key_len.val())
+                | (self.aux_len.val() != self.label_bytes.val()))
+        {
+            self.status_c.next = self.s_bad_length.val();
+        } else if self.dst_len.val() < self.need.val() {
+            self.status_c.next = self.s_too_small.val();
+        } else if !self.test_mode.val()
+            & (self.is_kload.val() | (self.is_genc.val() & !self.card_iv.val()))
+        {
+            self.status_c.next = self.s_not_test.val();
+        } else if !self.test_mode.val() & self.is_gcm.val() & (self.tag_len.val() != bits::<8>(16))
+        {
+            self.status_c.next = self.s_bad_tag.val();
+        } else if self.u_slot.val() & (self.key_slot.val() >= self.slots.val()) {
+            self.status_c.next = self.s_bad_slot.val();
+        }
+        self.status_r.d.next = self.status_c.val();
+        self.engine_r.d.next = self.engine_c.val();
+    }
+}

@@ -1,0 +1,1417 @@
+//! The crypto engine: the key store and the jobs that use it.
+//!
+//! The dispatcher checks a descriptor ([`crate::checks::DescChecker`]) and
+//! hands crypto and key jobs here with `start`; the engine drives the DMA
+//! port until `done`, then reports a status and an output length.
+//!
+//! # Key store
+//! Two RAMs: the slot records (64 entries of 512 bits, laid out exactly as
+//! the `SLOT_INFO` record of the contract: algorithm, policy, GCM invocation
+//! counter, label), and the round keys (64 slots x 32 entries of 128 bits:
+//! entries 0-14 hold the data key's round keys, 16-30 an XTS pair's tweak
+//! key's). Round keys are expanded once, when a key is loaded. Nothing reads
+//! them but the AES pipelines: no register and no DMA path returns them.
+//! After reset the engine overwrites both RAMs with zeros (2048 cycles)
+//! before it accepts a job.
+//!
+//! # Data path
+//! One AES encryption pipeline and one decryption pipeline (one block per
+//! cycle each, constant latency), one GHASH unit (one block per cycle), and
+//! the XTS tweak multiplier. Every job's cycle count depends only on its
+//! lengths and parameters, never on keys or data; the only data-dependent
+//! branch is a GCM decryption's tag check, whose result the caller learns
+//! anyway (it adds a pass that overwrites the plaintext with zeros).
+
+use crate::aes::{AesDecPipe, AesEncPipe, AesKeyExpand};
+use crate::gf128::XtsMulAlpha;
+use crate::ghash::Ghash;
+use hsm_contract::crypto::{policy, KeyAlg};
+use hsm_contract::{Opcode, Status};
+use rust_hdl::prelude::*;
+
+/// Engine states.
+#[derive(Copy, Clone, Debug, PartialEq, LogicState)]
+pub enum EngState {
+    /// Overwriting the key store after reset.
+    Init,
+    /// Waiting for a job.
+    Idle,
+    /// Reading the slot record.
+    RecWait,
+    /// Checking the slot against the job.
+    RecCheck,
+    /// KEY_LOAD: receiving key and label.
+    KlRead,
+    /// KEY_LOAD: expanding the (first) key.
+    KlExpand,
+    /// KEY_LOAD: expanding an XTS pair's tweak key.
+    KlExpand2,
+    /// KEY_LOAD: writing the record.
+    KlRecord,
+    /// KEY_CLEAR: overwriting the round keys.
+    KcSweep,
+    /// SLOT_INFO: writing the record.
+    SiWrite,
+    /// Loading 15 round keys into the pipelines' registers.
+    RkLoad,
+    /// GCM: computing H.
+    GcmH,
+    /// GCM: receiving the IV.
+    GcmIv,
+    /// GCM: hashing the IV's length block.
+    GcmIvLen,
+    /// GCM: J0 from GHASH.
+    GcmIvY,
+    /// GCM: encrypting J0.
+    GcmJ0,
+    /// GCM: receiving the expected tag and the AAD.
+    GcmAad,
+    /// GCM: the data.
+    GcmData,
+    /// GCM: hashing the length block.
+    GcmLen,
+    /// GCM: the tag.
+    GcmTag,
+    /// GCM: writing the tag.
+    GcmWTag,
+    /// GCM: writing the card's IV.
+    GcmWIv,
+    /// GCM: overwriting a failed decryption's plaintext.
+    GcmZero,
+    /// XTS: encrypting the tweak.
+    XtsTweak,
+    /// XTS: the data.
+    XtsData,
+    /// XTS: ciphertext stealing.
+    XtsSteal,
+    /// XTS: the stolen block.
+    XtsStealWait,
+    /// Waiting for the last write's error response.
+    Drain,
+    /// Reporting.
+    Finish,
+}
+
+// Tags carried through the AES pipelines.
+const T_H: u64 = 1;
+const T_EKJ0: u64 = 2;
+const T_DATA: u64 = 3;
+const T_TWEAK: u64 = 4;
+const T_XNORM: u64 = 5;
+const T_XHOLD: u64 = 6;
+
+fn st(s: Status) -> Constant<Bits<16>> {
+    Constant::new((s as u16 as u64).into())
+}
+
+fn op(o: Opcode) -> Constant<Bits<8>> {
+    Constant::new((o as u8 as u64).into())
+}
+
+fn c8(v: u64) -> Constant<Bits<8>> {
+    Constant::new(v.into())
+}
+
+/// The crypto engine and key store.
+#[derive(LogicBlock)]
+pub struct CryptoEngine {
+    /// Card clock.
+    pub clock: Signal<In, Clock>,
+    /// Synchronous reset.
+    pub reset: Signal<In, Bit>,
+    /// Pulse: run the job described by the inputs below.
+    pub start: Signal<In, Bit>,
+    /// Opcode.
+    pub opcode: Signal<In, Bits<8>>,
+    /// Key slot (checked below the slot count).
+    pub slot: Signal<In, Bits<6>>,
+    /// Input address.
+    pub src_addr: Signal<In, Bits<64>>,
+    /// Input length.
+    pub src_len: Signal<In, Bits<32>>,
+    /// Output address.
+    pub dst_addr: Signal<In, Bits<64>>,
+    /// Auxiliary input address.
+    pub aux_addr: Signal<In, Bits<64>>,
+    /// Auxiliary input length.
+    pub aux_len: Signal<In, Bits<32>>,
+    /// Parameters.
+    pub params: Signal<In, Bits<128>>,
+    /// Ready for a job (the key store has been cleared).
+    pub ready: Signal<Out, Bit>,
+    /// Working on a job.
+    pub busy: Signal<Out, Bit>,
+    /// Pulse: the job is done.
+    pub done: Signal<Out, Bit>,
+    /// The job's status (valid with `done`).
+    pub status: Signal<Out, Bits<16>>,
+    /// The job's output length (valid with `done`).
+    pub out_len: Signal<Out, Bits<32>>,
+    /// Pulse: a DMA read error.
+    pub read_fault: Signal<Out, Bit>,
+    /// Pulse: a DMA write error.
+    pub write_fault: Signal<Out, Bit>,
+    /// Address with the fault pulses.
+    pub fault_addr: Signal<Out, Bits<64>>,
+    /// DMA read request valid.
+    pub dmar_req_valid: Signal<Out, Bit>,
+    /// DMA read request ready.
+    pub dmar_req_ready: Signal<In, Bit>,
+    /// DMA read request address.
+    pub dmar_req_addr: Signal<Out, Bits<64>>,
+    /// DMA read request beats.
+    pub dmar_req_beats: Signal<Out, Bits<9>>,
+    /// DMA read beat valid.
+    pub dmar_data_valid: Signal<In, Bit>,
+    /// DMA read beat ready.
+    pub dmar_data_ready: Signal<Out, Bit>,
+    /// DMA read beat.
+    pub dmar_data: Signal<In, Bits<128>>,
+    /// DMA read beat error.
+    pub dmar_data_err: Signal<In, Bit>,
+    /// DMA write valid.
+    pub dmaw_valid: Signal<Out, Bit>,
+    /// DMA write ready.
+    pub dmaw_ready: Signal<In, Bit>,
+    /// DMA write address.
+    pub dmaw_addr: Signal<Out, Bits<64>>,
+    /// DMA write data.
+    pub dmaw_data: Signal<Out, Bits<128>>,
+    /// DMA write strobes.
+    pub dmaw_strb: Signal<Out, Bits<16>>,
+    /// DMA write error (for the previous beat).
+    pub dmaw_err: Signal<In, Bit>,
+
+    enc: AesEncPipe,
+    dec: AesDecPipe,
+    kx: AesKeyExpand,
+    gh: Ghash,
+    mul: XtsMulAlpha,
+    rec_ram: RAM<Bits<512>, 6>,
+    rk_ram: RAM<Bits<128>, 11>,
+
+    state: DFF<EngState>,
+    rk_after: DFF<EngState>,
+    init_ctr: DFF<Bits<12>>,
+    j_op: DFF<Bits<8>>,
+    j_slot: DFF<Bits<6>>,
+    j_src: DFF<Bits<64>>,
+    j_dst: DFF<Bits<64>>,
+    j_aux: DFF<Bits<64>>,
+    j_len: DFF<Bits<32>>,
+    j_aux_len: DFF<Bits<32>>,
+    j_params: DFF<Bits<128>>,
+    rec: DFF<Bits<512>>,
+    status_r: DFF<Bits<16>>,
+    out_len_r: DFF<Bits<32>>,
+    rd_err: DFF<Bit>,
+    wr_err: DFF<Bit>,
+    last_wr: DFF<Bits<64>>,
+    aes256: DFF<Bit>,
+    // DMA read requests: region 1, then region 2.
+    rq_addr: DFF<Bits<64>>,
+    rq_left: DFF<Bits<17>>,
+    rq2_addr: DFF<Bits<64>>,
+    rq2_left: DFF<Bits<17>>,
+    // Beat counters.
+    cnt: DFF<Bits<17>>,
+    rem: DFF<Bits<32>>,
+    out_rem: DFF<Bits<32>>,
+    out_cnt: DFF<Bits<17>>,
+    inflight: DFF<Bits<6>>,
+    wr_addr: DFF<Bits<64>>,
+    rki: DFF<Bits<5>>,
+    rk_base: DFF<Bits<5>>,
+    rk0: DFF<Bits<128>>,
+    rk1: DFF<Bits<128>>,
+    rk2: DFF<Bits<128>>,
+    rk3: DFF<Bits<128>>,
+    rk4: DFF<Bits<128>>,
+    rk5: DFF<Bits<128>>,
+    rk6: DFF<Bits<128>>,
+    rk7: DFF<Bits<128>>,
+    rk8: DFF<Bits<128>>,
+    rk9: DFF<Bits<128>>,
+    rk10: DFF<Bits<128>>,
+    rk11: DFF<Bits<128>>,
+    rk12: DFF<Bits<128>>,
+    rk13: DFF<Bits<128>>,
+    rk14: DFF<Bits<128>>,
+    kbuf: DFF<Bits<512>>,
+    lbuf: DFF<Bits<256>>,
+    h: DFF<Bits<128>>,
+    h_ok: DFF<Bit>,
+    j0: DFF<Bits<128>>,
+    ctr: DFF<Bits<128>>,
+    ekj0: DFF<Bits<128>>,
+    exp_tag: DFF<Bits<128>>,
+    tag: DFF<Bits<128>>,
+    tw: DFF<Bits<128>>,
+    t_a: DFF<Bits<128>>,
+    t_b: DFF<Bits<128>>,
+    held: DFF<Bits<128>>,
+    part: DFF<Bits<128>>,
+    zero_left: DFF<Bits<17>>,
+
+    // Locals.
+    is_genc: Signal<Local, Bit>,
+    is_gdec: Signal<Local, Bit>,
+    is_gcm: Signal<Local, Bit>,
+    is_xenc: Signal<Local, Bit>,
+    is_xts: Signal<Local, Bit>,
+    is_kload: Signal<Local, Bit>,
+    is_kclear: Signal<Local, Bit>,
+    is_sinfo: Signal<Local, Bit>,
+    r_inv: Signal<Local, Bits<64>>,
+    p_iv_len: Signal<Local, Bits<16>>,
+    p_tag_len: Signal<Local, Bits<8>>,
+    p_card_iv: Signal<Local, Bit>,
+    p_aad_len: Signal<Local, Bits<32>>,
+    k_alg: Signal<Local, Bits<8>>,
+    k_policy: Signal<Local, Bits<16>>,
+    n_iv: Signal<Local, Bits<17>>,
+    n_aad: Signal<Local, Bits<17>>,
+    n_data: Signal<Local, Bits<17>>,
+    n_full: Signal<Local, Bits<17>>,
+    r_part: Signal<Local, Bits<4>>,
+    btb: Signal<Local, Bits<9>>,
+    req_beats: Signal<Local, Bits<9>>,
+    rx: Signal<Local, Bit>,
+    rx_mask: Signal<Local, Bits<128>>,
+    rx_masked: Signal<Local, Bits<128>>,
+    out_mask: Signal<Local, Bits<128>>,
+    strb_rem: Signal<Local, Bits<16>>,
+    pipe_push: Signal<Local, Bit>,
+    pipe_in: Signal<Local, Bits<128>>,
+    pipe_side: Signal<Local, Bits<128>>,
+    pipe_tag: Signal<Local, Bits<8>>,
+    use_dec: Signal<Local, Bit>,
+    po_valid: Signal<Local, Bit>,
+    po_block: Signal<Local, Bits<128>>,
+    po_side: Signal<Local, Bits<128>>,
+    po_tag: Signal<Local, Bits<8>>,
+    po_x: Signal<Local, Bits<128>>,
+    gh_in: Signal<Local, Bit>,
+    gh_block: Signal<Local, Bits<128>>,
+    inc_ctr: Signal<Local, Bits<128>>,
+    ctr_be: Signal<Local, Bits<32>>,
+    ctr_be1: Signal<Local, Bits<32>>,
+    iv_bits: Signal<Local, Bits<64>>,
+    len_a: Signal<Local, Bits<64>>,
+    len_c: Signal<Local, Bits<64>>,
+    tag_mask: Signal<Local, Bits<128>>,
+    tag_diff: Signal<Local, Bit>,
+    slot_rk: Signal<Local, Bits<11>>,
+    card_j0: Signal<Local, Bits<128>>,
+    rk_data: Signal<Local, Bits<128>>,
+    part_mask: Signal<Local, Bits<128>>,
+    si_beat: Signal<Local, Bits<128>>,
+
+    o_genc: Constant<Bits<8>>,
+    o_gdec: Constant<Bits<8>>,
+    o_xenc: Constant<Bits<8>>,
+    o_xdec: Constant<Bits<8>>,
+    o_kload: Constant<Bits<8>>,
+    o_kclear: Constant<Bits<8>>,
+    o_sinfo: Constant<Bits<8>>,
+    a_empty: Constant<Bits<8>>,
+    a_aes128: Constant<Bits<8>>,
+    a_aes256: Constant<Bits<8>>,
+    a_xts: Constant<Bits<8>>,
+    p_enc: Constant<Bits<16>>,
+    p_dec: Constant<Bits<16>>,
+    t_h: Constant<Bits<8>>,
+    t_ekj0: Constant<Bits<8>>,
+    t_data: Constant<Bits<8>>,
+    t_tweak: Constant<Bits<8>>,
+    t_xnorm: Constant<Bits<8>>,
+    t_xhold: Constant<Bits<8>>,
+    s_ok: Constant<Bits<16>>,
+    s_empty: Constant<Bits<16>>,
+    s_occupied: Constant<Bits<16>>,
+    s_wrong_type: Constant<Bits<16>>,
+    s_policy: Constant<Bits<16>>,
+    s_auth: Constant<Bits<16>>,
+    s_weak: Constant<Bits<16>>,
+    s_dma_read: Constant<Bits<16>>,
+    s_dma_write: Constant<Bits<16>>,
+}
+
+impl Default for CryptoEngine {
+    fn default() -> Self {
+        Self {
+            clock: Default::default(),
+            reset: Default::default(),
+            start: Default::default(),
+            opcode: Default::default(),
+            slot: Default::default(),
+            src_addr: Default::default(),
+            src_len: Default::default(),
+            dst_addr: Default::default(),
+            aux_addr: Default::default(),
+            aux_len: Default::default(),
+            params: Default::default(),
+            ready: Default::default(),
+            busy: Default::default(),
+            done: Default::default(),
+            status: Default::default(),
+            out_len: Default::default(),
+            read_fault: Default::default(),
+            write_fault: Default::default(),
+            fault_addr: Default::default(),
+            dmar_req_valid: Default::default(),
+            dmar_req_ready: Default::default(),
+            dmar_req_addr: Default::default(),
+            dmar_req_beats: Default::default(),
+            dmar_data_valid: Default::default(),
+            dmar_data_ready: Default::default(),
+            dmar_data: Default::default(),
+            dmar_data_err: Default::default(),
+            dmaw_valid: Default::default(),
+            dmaw_ready: Default::default(),
+            dmaw_addr: Default::default(),
+            dmaw_data: Default::default(),
+            dmaw_strb: Default::default(),
+            dmaw_err: Default::default(),
+            enc: Default::default(),
+            dec: Default::default(),
+            kx: Default::default(),
+            gh: Default::default(),
+            mul: Default::default(),
+            rec_ram: Default::default(),
+            rk_ram: Default::default(),
+            state: Default::default(),
+            rk_after: Default::default(),
+            init_ctr: Default::default(),
+            j_op: Default::default(),
+            j_slot: Default::default(),
+            j_src: Default::default(),
+            j_dst: Default::default(),
+            j_aux: Default::default(),
+            j_len: Default::default(),
+            j_aux_len: Default::default(),
+            j_params: Default::default(),
+            rec: Default::default(),
+            status_r: Default::default(),
+            out_len_r: Default::default(),
+            rd_err: Default::default(),
+            wr_err: Default::default(),
+            last_wr: Default::default(),
+            aes256: Default::default(),
+            rq_addr: Default::default(),
+            rq_left: Default::default(),
+            rq2_addr: Default::default(),
+            rq2_left: Default::default(),
+            cnt: Default::default(),
+            rem: Default::default(),
+            out_rem: Default::default(),
+            out_cnt: Default::default(),
+            inflight: Default::default(),
+            wr_addr: Default::default(),
+            rki: Default::default(),
+            rk_base: Default::default(),
+            rk0: Default::default(),
+            rk1: Default::default(),
+            rk2: Default::default(),
+            rk3: Default::default(),
+            rk4: Default::default(),
+            rk5: Default::default(),
+            rk6: Default::default(),
+            rk7: Default::default(),
+            rk8: Default::default(),
+            rk9: Default::default(),
+            rk10: Default::default(),
+            rk11: Default::default(),
+            rk12: Default::default(),
+            rk13: Default::default(),
+            rk14: Default::default(),
+            kbuf: Default::default(),
+            lbuf: Default::default(),
+            h: Default::default(),
+            h_ok: Default::default(),
+            j0: Default::default(),
+            ctr: Default::default(),
+            ekj0: Default::default(),
+            exp_tag: Default::default(),
+            tag: Default::default(),
+            tw: Default::default(),
+            t_a: Default::default(),
+            t_b: Default::default(),
+            held: Default::default(),
+            part: Default::default(),
+            zero_left: Default::default(),
+            is_genc: Default::default(),
+            is_gdec: Default::default(),
+            is_gcm: Default::default(),
+            is_xenc: Default::default(),
+            is_xts: Default::default(),
+            is_kload: Default::default(),
+            is_kclear: Default::default(),
+            is_sinfo: Default::default(),
+            r_inv: Default::default(),
+            p_iv_len: Default::default(),
+            p_tag_len: Default::default(),
+            p_card_iv: Default::default(),
+            p_aad_len: Default::default(),
+            k_alg: Default::default(),
+            k_policy: Default::default(),
+            n_iv: Default::default(),
+            n_aad: Default::default(),
+            n_data: Default::default(),
+            n_full: Default::default(),
+            r_part: Default::default(),
+            btb: Default::default(),
+            req_beats: Default::default(),
+            rx: Default::default(),
+            rx_mask: Default::default(),
+            rx_masked: Default::default(),
+            out_mask: Default::default(),
+            strb_rem: Default::default(),
+            pipe_push: Default::default(),
+            pipe_in: Default::default(),
+            pipe_side: Default::default(),
+            pipe_tag: Default::default(),
+            use_dec: Default::default(),
+            po_valid: Default::default(),
+            po_block: Default::default(),
+            po_side: Default::default(),
+            po_tag: Default::default(),
+            po_x: Default::default(),
+            gh_in: Default::default(),
+            gh_block: Default::default(),
+            inc_ctr: Default::default(),
+            ctr_be: Default::default(),
+            ctr_be1: Default::default(),
+            iv_bits: Default::default(),
+            len_a: Default::default(),
+            len_c: Default::default(),
+            tag_mask: Default::default(),
+            tag_diff: Default::default(),
+            slot_rk: Default::default(),
+            card_j0: Default::default(),
+            rk_data: Default::default(),
+            part_mask: Default::default(),
+            si_beat: Default::default(),
+            o_genc: op(Opcode::AesGcmEncrypt),
+            o_gdec: op(Opcode::AesGcmDecrypt),
+            o_xenc: op(Opcode::AesXtsEncrypt),
+            o_xdec: op(Opcode::AesXtsDecrypt),
+            o_kload: op(Opcode::KeyLoad),
+            o_kclear: op(Opcode::KeyClear),
+            o_sinfo: op(Opcode::SlotInfo),
+            a_empty: c8(KeyAlg::Empty as u8 as u64),
+            a_aes128: c8(KeyAlg::Aes128 as u8 as u64),
+            a_aes256: c8(KeyAlg::Aes256 as u8 as u64),
+            a_xts: c8(KeyAlg::XtsAes256 as u8 as u64),
+            p_enc: Constant::new((policy::ENCRYPT as u64).into()),
+            p_dec: Constant::new((policy::DECRYPT as u64).into()),
+            t_h: c8(T_H),
+            t_ekj0: c8(T_EKJ0),
+            t_data: c8(T_DATA),
+            t_tweak: c8(T_TWEAK),
+            t_xnorm: c8(T_XNORM),
+            t_xhold: c8(T_XHOLD),
+            s_ok: st(Status::Ok),
+            s_empty: st(Status::SlotEmpty),
+            s_occupied: st(Status::SlotOccupied),
+            s_wrong_type: st(Status::WrongKeyType),
+            s_policy: st(Status::PolicyDenied),
+            s_auth: st(Status::AuthFailed),
+            s_weak: st(Status::WeakKey),
+            s_dma_read: st(Status::DmaReadError),
+            s_dma_write: st(Status::DmaWriteError),
+        }
+    }
+}
+
+impl Logic for CryptoEngine {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(
+            self, clock, state, rk_after, init_ctr, j_op, j_slot, j_src, j_dst, j_aux, j_len,
+            j_aux_len, j_params, rec, status_r, out_len_r, rd_err, wr_err, last_wr, aes256,
+            rq_addr, rq_left, rq2_addr, rq2_left, cnt, rem, out_rem, out_cnt, inflight, wr_addr,
+            rki, rk_base, rk0, rk1, rk2, rk3, rk4, rk5, rk6, rk7, rk8, rk9, rk10, rk11, rk12, rk13,
+            rk14, kbuf, lbuf, h, h_ok, j0, ctr, ekj0, exp_tag, tag, tw, t_a, t_b, held, part,
+            zero_left
+        );
+        // Sub-block clocks and the key store.
+        self.enc.clock.next = self.clock.val();
+        self.dec.clock.next = self.clock.val();
+        self.kx.clock.next = self.clock.val();
+        self.gh.clock.next = self.clock.val();
+        self.enc.reset.next = self.reset.val();
+        self.dec.reset.next = self.reset.val();
+        self.kx.reset.next = self.reset.val();
+        self.gh.reset.next = self.reset.val();
+        self.rec_ram.read_clock.next = self.clock.val();
+        self.rec_ram.write_clock.next = self.clock.val();
+        self.rk_ram.read_clock.next = self.clock.val();
+        self.rk_ram.write_clock.next = self.clock.val();
+
+        // Job decoding.
+        self.is_genc.next = self.j_op.q.val() == self.o_genc.val();
+        self.is_gdec.next = self.j_op.q.val() == self.o_gdec.val();
+        self.is_gcm.next = self.is_genc.val() | self.is_gdec.val();
+        self.is_xenc.next = self.j_op.q.val() == self.o_xenc.val();
+        self.is_xts.next = self.is_xenc.val() | (self.j_op.q.val() == self.o_xdec.val());
+        self.is_kload.next = self.j_op.q.val() == self.o_kload.val();
+        self.is_kclear.next = self.j_op.q.val() == self.o_kclear.val();
+        self.is_sinfo.next = self.j_op.q.val() == self.o_sinfo.val();
+        self.r_inv.next = self.rec.q.val().get_bits::<64>(64);
+        self.p_iv_len.next = self.j_params.q.val().get_bits::<16>(0);
+        self.p_tag_len.next = self.j_params.q.val().get_bits::<8>(16);
+        self.p_card_iv.next = self.j_params.q.val().get_bit(24);
+        self.p_aad_len.next = self.j_params.q.val().get_bits::<32>(32);
+        self.k_alg.next = self.j_params.q.val().get_bits::<8>(0);
+        self.k_policy.next = self.j_params.q.val().get_bits::<16>(16);
+        self.n_iv.next = (bit_cast::<17, 16>(self.p_iv_len.val()) + 15) >> 4;
+        self.n_aad.next = bit_cast::<17, 32>((self.p_aad_len.val() + 15) >> 4);
+        self.n_data.next = bit_cast::<17, 32>((self.j_len.q.val() + 15) >> 4);
+        self.n_full.next = bit_cast::<17, 32>(self.j_len.q.val() >> 4);
+        self.r_part.next = self.j_len.q.val().get_bits::<4>(0);
+        self.slot_rk.next = bit_cast::<11, 6>(self.j_slot.q.val()) << 5;
+        self.use_dec.next =
+            !self.is_xenc.val() & self.is_xts.val() & (self.state.q.val() != EngState::XtsTweak);
+
+        // DMA read requests: up to 256 beats, never across 4 KiB.
+        self.btb.next = bits::<9>(256) - bit_cast::<9, 8>(self.rq_addr.q.val().get_bits::<8>(4));
+        if self.rq_left.q.val() < bit_cast::<17, 9>(self.btb.val()) {
+            self.req_beats.next = self.rq_left.q.val().get_bits::<9>(0);
+        } else {
+            self.req_beats.next = self.btb.val();
+        }
+        self.dmar_req_valid.next = self.rq_left.q.val().any();
+        self.dmar_req_addr.next = self.rq_addr.q.val();
+        self.dmar_req_beats.next = self.req_beats.val();
+        if self.rq_left.q.val().any() & self.dmar_req_ready.val() {
+            self.rq_addr.d.next =
+                self.rq_addr.q.val() + (bit_cast::<64, 9>(self.req_beats.val()) << 4);
+            self.rq_left.d.next = self.rq_left.q.val() - bit_cast::<17, 9>(self.req_beats.val());
+        }
+        if !self.rq_left.q.val().any() & self.rq2_left.q.val().any() {
+            self.rq_addr.d.next = self.rq2_addr.q.val();
+            self.rq_left.d.next = self.rq2_left.q.val();
+            self.rq2_left.d.next = bits::<17>(0);
+        }
+
+        // Masks for partial beats: `rem` bytes left in the region.
+        if self.rem.q.val() >= bits::<32>(16) {
+            self.rx_mask.next = !bits::<128>(0);
+        } else {
+            self.rx_mask.next =
+                !bits::<128>(0) >> (bits::<8>(128) - (self.rem.q.val().get_bits::<8>(0) << 3));
+        }
+        if self.out_rem.q.val() >= bits::<32>(16) {
+            self.out_mask.next = !bits::<128>(0);
+            self.strb_rem.next = bits::<16>(0xffff);
+        } else {
+            self.out_mask.next =
+                !bits::<128>(0) >> (bits::<8>(128) - (self.out_rem.q.val().get_bits::<8>(0) << 3));
+            self.strb_rem.next = bits::<16>(0xffff)
+                >> (bits::<16>(16) - bit_cast::<16, 8>(self.out_rem.q.val().get_bits::<8>(0)));
+        }
+        self.rx_masked.next = self.dmar_data.val() & self.rx_mask.val();
+        self.si_beat.next = self.rec.q.val().get_bits::<128>(0);
+        if self.cnt.q.val() == bits::<17>(1) {
+            self.si_beat.next = self.rec.q.val().get_bits::<128>(128);
+        }
+        if self.cnt.q.val() == bits::<17>(2) {
+            self.si_beat.next = self.rec.q.val().get_bits::<128>(256);
+        }
+        if self.cnt.q.val() == bits::<17>(3) {
+            self.si_beat.next = self.rec.q.val().get_bits::<128>(384);
+        }
+        self.part_mask.next =
+            !bits::<128>(0) >> (bits::<8>(128) - (bit_cast::<8, 4>(self.r_part.val()) << 3));
+
+        // GCM counter: inc32 of the last four bytes, big-endian.
+        self.ctr_be.next = (bit_cast::<32, 8>(self.ctr.q.val().get_bits::<8>(96)) << 24)
+            | (bit_cast::<32, 8>(self.ctr.q.val().get_bits::<8>(104)) << 16)
+            | (bit_cast::<32, 8>(self.ctr.q.val().get_bits::<8>(112)) << 8)
+            | bit_cast::<32, 8>(self.ctr.q.val().get_bits::<8>(120));
+        self.ctr_be1.next = self.ctr_be.val() + 1;
+        self.inc_ctr.next = (bit_cast::<128, 96>(self.ctr.q.val().get_bits::<96>(0)))
+            | (bit_cast::<128, 8>(self.ctr_be1.val().get_bits::<8>(24)) << 96)
+            | (bit_cast::<128, 8>(self.ctr_be1.val().get_bits::<8>(16)) << 104)
+            | (bit_cast::<128, 8>(self.ctr_be1.val().get_bits::<8>(8)) << 112)
+            | (bit_cast::<128, 8>(self.ctr_be1.val().get_bits::<8>(0)) << 120);
+        // J0 of a card IV: slot (4 bytes LE), invocation counter (8 bytes LE), 0x00000001.
+        self.card_j0.next = bit_cast::<128, 6>(self.j_slot.q.val())
+            | (bit_cast::<128, 64>(self.r_inv.val()) << 32)
+            | (bits::<128>(1) << 120);
+        // Length blocks: 64-bit big-endian bit counts.
+        self.iv_bits.next = bit_cast::<64, 16>(self.p_iv_len.val()) << 3;
+        self.len_a.next = bit_cast::<64, 32>(self.p_aad_len.val()) << 3;
+        self.len_c.next = bit_cast::<64, 32>(self.j_len.q.val()) << 3;
+        // Tag comparison over tag_len bytes, without early exit.
+        self.tag_mask.next = !bits::<128>(0) >> (bits::<8>(128) - (self.p_tag_len.val() << 3));
+        self.tag_diff.next =
+            ((self.tag.q.val() ^ self.exp_tag.q.val()) & self.tag_mask.val()).any();
+
+        // The AES pipelines.
+        self.pipe_push.next = false;
+        self.pipe_in.next = bits::<128>(0);
+        self.pipe_side.next = bits::<128>(0);
+        self.pipe_tag.next = bits::<8>(0);
+        self.enc.enable.next = self.dmaw_ready.val();
+        self.dec.enable.next = self.dmaw_ready.val();
+        self.enc.aes256.next = self.aes256.q.val();
+        self.dec.aes256.next = self.aes256.q.val();
+        self.enc.rk0.next = self.rk0.q.val();
+        self.enc.rk1.next = self.rk1.q.val();
+        self.enc.rk2.next = self.rk2.q.val();
+        self.enc.rk3.next = self.rk3.q.val();
+        self.enc.rk4.next = self.rk4.q.val();
+        self.enc.rk5.next = self.rk5.q.val();
+        self.enc.rk6.next = self.rk6.q.val();
+        self.enc.rk7.next = self.rk7.q.val();
+        self.enc.rk8.next = self.rk8.q.val();
+        self.enc.rk9.next = self.rk9.q.val();
+        self.enc.rk10.next = self.rk10.q.val();
+        self.enc.rk11.next = self.rk11.q.val();
+        self.enc.rk12.next = self.rk12.q.val();
+        self.enc.rk13.next = self.rk13.q.val();
+        self.enc.rk14.next = self.rk14.q.val();
+        self.dec.rk0.next = self.rk0.q.val();
+        self.dec.rk1.next = self.rk1.q.val();
+        self.dec.rk2.next = self.rk2.q.val();
+        self.dec.rk3.next = self.rk3.q.val();
+        self.dec.rk4.next = self.rk4.q.val();
+        self.dec.rk5.next = self.rk5.q.val();
+        self.dec.rk6.next = self.rk6.q.val();
+        self.dec.rk7.next = self.rk7.q.val();
+        self.dec.rk8.next = self.rk8.q.val();
+        self.dec.rk9.next = self.rk9.q.val();
+        self.dec.rk10.next = self.rk10.q.val();
+        self.dec.rk11.next = self.rk11.q.val();
+        self.dec.rk12.next = self.rk12.q.val();
+        self.dec.rk13.next = self.rk13.q.val();
+        self.dec.rk14.next = self.rk14.q.val();
+        if self.use_dec.val() {
+            self.po_valid.next = self.dec.out_valid.val();
+            self.po_block.next = self.dec.out_block.val();
+            self.po_side.next = self.dec.out_side.val();
+            self.po_tag.next = self.dec.out_tag.val();
+        } else {
+            self.po_valid.next = self.enc.out_valid.val();
+            self.po_block.next = self.enc.out_block.val();
+            self.po_side.next = self.enc.out_side.val();
+            self.po_tag.next = self.enc.out_tag.val();
+        }
+        self.po_x.next = self.po_block.val() ^ self.po_side.val();
+        self.mul.tweak.next = self.tw.q.val();
+
+        // GHASH.
+        self.gh.h.next = self.h.q.val();
+        self.gh.clear.next = false;
+        self.gh_in.next = false;
+        self.gh_block.next = bits::<128>(0);
+
+        // Key expansion.
+        self.kx.start.next = false;
+        self.kx.key.next = self.kbuf.q.val().get_bits::<256>(0);
+        self.kx.aes256.next = self.aes256.q.val();
+
+        // RAM ports.
+        self.rec_ram.read_address.next = self.j_slot.q.val();
+        self.rec_ram.write_address.next = self.j_slot.q.val();
+        self.rec_ram.write_data.next = bits::<512>(0);
+        self.rec_ram.write_enable.next = false;
+        self.rk_ram.read_address.next = self.slot_rk.val()
+            + bit_cast::<11, 5>(self.rk_base.q.val())
+            + bit_cast::<11, 5>(self.rki.q.val());
+        self.rk_ram.write_address.next = self.slot_rk.val()
+            + bit_cast::<11, 5>(self.rk_base.q.val())
+            + bit_cast::<11, 4>(self.kx.rk_index.val());
+        self.rk_ram.write_data.next = self.kx.rk.val();
+        self.rk_ram.write_enable.next = false;
+        self.rk_data.next = self.rk_ram.read_data.val();
+
+        // DMA defaults.
+        self.dmar_data_ready.next = false;
+        self.rx.next = false;
+        self.dmaw_valid.next = false;
+        self.dmaw_addr.next = self.wr_addr.q.val();
+        self.dmaw_data.next = bits::<128>(0);
+        self.dmaw_strb.next = bits::<16>(0xffff);
+        self.done.next = false;
+        self.read_fault.next = false;
+        self.write_fault.next = false;
+        self.fault_addr.next = self.last_wr.q.val();
+        self.ready.next = self.state.q.val() != EngState::Init;
+        self.busy.next = true;
+        self.status.next = self.status_r.q.val();
+        self.out_len.next = self.out_len_r.q.val();
+
+        if self.dmaw_err.val() {
+            self.wr_err.d.next = true;
+            if !self.wr_err.q.val() {
+                self.write_fault.next = true;
+            }
+        }
+
+        match self.state.q.val() {
+            EngState::Init => {
+                self.rk_ram.write_address.next = self.init_ctr.q.val().get_bits::<11>(0);
+                self.rk_ram.write_data.next = bits::<128>(0);
+                self.rk_ram.write_enable.next = true;
+                self.rec_ram.write_address.next = self.init_ctr.q.val().get_bits::<6>(0);
+                self.rec_ram.write_enable.next = true;
+                self.init_ctr.d.next = self.init_ctr.q.val() + 1;
+                if self.init_ctr.q.val().get_bit(11) {
+                    self.state.d.next = EngState::Idle;
+                }
+            }
+            EngState::Idle => {
+                self.busy.next = self.kx.busy.val();
+                if self.start.val() {
+                    self.j_op.d.next = self.opcode.val();
+                    self.j_slot.d.next = self.slot.val();
+                    self.j_src.d.next = self.src_addr.val();
+                    self.j_dst.d.next = self.dst_addr.val();
+                    self.j_aux.d.next = self.aux_addr.val();
+                    self.j_len.d.next = self.src_len.val();
+                    self.j_aux_len.d.next = self.aux_len.val();
+                    self.j_params.d.next = self.params.val();
+                    self.rd_err.d.next = false;
+                    self.wr_err.d.next = false;
+                    self.status_r.d.next = self.s_ok.val();
+                    self.out_len_r.d.next = bits::<32>(0);
+                    self.state.d.next = EngState::RecWait;
+                }
+            }
+            EngState::RecWait => {
+                self.state.d.next = EngState::RecCheck;
+            }
+            EngState::RecCheck => {
+                self.rec.d.next = self.rec_ram.read_data.val();
+                self.state.d.next = EngState::Finish;
+                self.cnt.d.next = bits::<17>(0);
+                self.wr_addr.d.next = self.j_dst.q.val();
+                self.inflight.d.next = bits::<6>(0);
+                self.out_cnt.d.next = bits::<17>(0);
+                self.aes256.d.next =
+                    self.rec_ram.read_data.val().get_bits::<8>(0) != self.a_aes128.val();
+                if self.is_kload.val() {
+                    if self.rec_ram.read_data.val().get_bits::<8>(0) != self.a_empty.val() {
+                        self.status_r.d.next = self.s_occupied.val();
+                    } else {
+                        self.state.d.next = EngState::KlRead;
+                        self.aes256.d.next = self.k_alg.val() != self.a_aes128.val();
+                        self.kbuf.d.next = bits::<512>(0);
+                        self.rq_addr.d.next = self.j_src.q.val();
+                        self.rq_left.d.next = bit_cast::<17, 32>(self.j_len.q.val() >> 4);
+                        self.rq2_addr.d.next = self.j_aux.q.val();
+                        self.rq2_left.d.next = bits::<17>(2);
+                    }
+                } else if self.is_kclear.val() {
+                    self.state.d.next = EngState::KcSweep;
+                    self.rki.d.next = bits::<5>(0);
+                } else if self.is_sinfo.val() {
+                    self.state.d.next = EngState::SiWrite;
+                    self.out_len_r.d.next = bits::<32>(64);
+                } else if self.rec_ram.read_data.val().get_bits::<8>(0) == self.a_empty.val() {
+                    self.status_r.d.next = self.s_empty.val();
+                } else if (self.is_gcm.val()
+                    & (self.rec_ram.read_data.val().get_bits::<8>(0) != self.a_aes128.val())
+                    & (self.rec_ram.read_data.val().get_bits::<8>(0) != self.a_aes256.val()))
+                    | (self.is_xts.val()
+                        & (self.rec_ram.read_data.val().get_bits::<8>(0) != self.a_xts.val()))
+                {
+                    self.status_r.d.next = self.s_wrong_type.val();
+                } else if ((self.is_genc.val() | self.is_xenc.val())
+                    & !(self.rec_ram.read_data.val().get_bits::<16>(16) & self.p_enc.val()).any())
+                    | (!(self.is_genc.val() | self.is_xenc.val())
+                        & !(self.rec_ram.read_data.val().get_bits::<16>(16) & self.p_dec.val())
+                            .any())
+                {
+                    self.status_r.d.next = self.s_policy.val();
+                } else {
+                    // Round keys: GCM the data key; XTS first the tweak key.
+                    self.state.d.next = EngState::RkLoad;
+                    self.rki.d.next = bits::<5>(0);
+                    if self.is_xts.val() {
+                        self.rk_base.d.next = bits::<5>(16);
+                        self.rk_after.d.next = EngState::XtsTweak;
+                    } else {
+                        self.rk_base.d.next = bits::<5>(0);
+                        self.rk_after.d.next = EngState::GcmH;
+                    }
+                    if self.is_genc.val() & self.p_card_iv.val() {
+                        // Spend the invocation before using it: it never repeats.
+                        self.rec_ram.write_enable.next = true;
+                        // (Fields rebuilt with shifts: a widened `~` mask would be
+                        // sized by its Verilog context, not its Rust width.)
+                        self.rec_ram.write_data.next =
+                            bit_cast::<512, 64>(self.rec_ram.read_data.val().get_bits::<64>(0))
+                                | (bit_cast::<512, 64>(
+                                    self.rec_ram.read_data.val().get_bits::<64>(64) + 1,
+                                ) << 64)
+                                | ((self.rec_ram.read_data.val() >> 128) << 128);
+                    }
+                }
+            }
+            EngState::KlRead => {
+                self.dmar_data_ready.next = true;
+                if self.dmar_data_valid.val() {
+                    self.rx.next = true;
+                    self.cnt.d.next = self.cnt.q.val() + 1;
+                    if self.dmar_data_err.val() {
+                        self.rd_err.d.next = true;
+                    }
+                    if self.cnt.q.val() < bits::<17>(4) {
+                        self.kbuf.d.next = self.kbuf.q.val()
+                            | (bit_cast::<512, 128>(self.dmar_data.val())
+                                << (bit_cast::<10, 2>(self.cnt.q.val().get_bits::<2>(0)) << 7));
+                    }
+                    // The label follows the key.
+                    if self.cnt.q.val() == bit_cast::<17, 32>(self.j_len.q.val() >> 4) {
+                        self.lbuf.d.next = bit_cast::<256, 128>(self.dmar_data.val());
+                    }
+                    if self.cnt.q.val() == bit_cast::<17, 32>(self.j_len.q.val() >> 4) + 1 {
+                        self.lbuf.d.next =
+                            self.lbuf.q.val() | (bit_cast::<256, 128>(self.dmar_data.val()) << 128);
+                        self.state.d.next = EngState::KlExpand;
+                        self.rk_base.d.next = bits::<5>(0);
+                    }
+                }
+            }
+            EngState::KlExpand => {
+                if self.rd_err.q.val() {
+                    self.status_r.d.next = self.s_dma_read.val();
+                    self.state.d.next = EngState::Finish;
+                } else if (self.k_alg.val() == self.a_xts.val())
+                    & (self.kbuf.q.val().get_bits::<256>(0)
+                        == self.kbuf.q.val().get_bits::<256>(256))
+                {
+                    self.status_r.d.next = self.s_weak.val();
+                    self.state.d.next = EngState::Finish;
+                } else {
+                    self.kx.start.next = !self.cnt.q.val().get_bit(16);
+                    self.cnt.d.next = bits::<17>(0x10000);
+                    self.rk_ram.write_enable.next = self.kx.rk_valid.val();
+                    if self.kx.done.val() & self.cnt.q.val().get_bit(16) {
+                        self.cnt.d.next = bits::<17>(0);
+                        if self.k_alg.val() == self.a_xts.val() {
+                            self.state.d.next = EngState::KlExpand2;
+                            self.rk_base.d.next = bits::<5>(16);
+                            self.kbuf.d.next = self.kbuf.q.val() >> 256;
+                        } else {
+                            self.state.d.next = EngState::KlRecord;
+                        }
+                    }
+                }
+            }
+            EngState::KlExpand2 => {
+                self.kx.start.next = !self.cnt.q.val().get_bit(16);
+                self.cnt.d.next = bits::<17>(0x10000);
+                self.rk_ram.write_enable.next = self.kx.rk_valid.val();
+                if self.kx.done.val() & self.cnt.q.val().get_bit(16) {
+                    self.state.d.next = EngState::KlRecord;
+                }
+            }
+            EngState::KlRecord => {
+                self.rec_ram.write_enable.next = true;
+                self.rec_ram.write_data.next = bit_cast::<512, 8>(self.k_alg.val())
+                    | (bit_cast::<512, 16>(self.k_policy.val()) << 16)
+                    | (bit_cast::<512, 256>(self.lbuf.q.val()) << 256);
+                self.kbuf.d.next = bits::<512>(0);
+                self.state.d.next = EngState::Finish;
+            }
+            EngState::KcSweep => {
+                self.rk_ram.write_address.next =
+                    self.slot_rk.val() + bit_cast::<11, 5>(self.rki.q.val());
+                self.rk_ram.write_data.next = bits::<128>(0);
+                self.rk_ram.write_enable.next = true;
+                self.rki.d.next = self.rki.q.val() + 1;
+                if self.rki.q.val() == bits::<5>(31) {
+                    self.rec_ram.write_enable.next = true;
+                    self.state.d.next = EngState::Finish;
+                }
+            }
+            EngState::SiWrite => {
+                self.dmaw_valid.next = true;
+                self.dmaw_addr.next =
+                    self.j_dst.q.val() + (bit_cast::<64, 17>(self.cnt.q.val()) << 4);
+                self.dmaw_data.next = self.si_beat.val();
+                if self.dmaw_ready.val() {
+                    self.last_wr.d.next =
+                        self.j_dst.q.val() + (bit_cast::<64, 17>(self.cnt.q.val()) << 4);
+                    self.cnt.d.next = self.cnt.q.val() + 1;
+                    if self.cnt.q.val() == bits::<17>(3) {
+                        self.state.d.next = EngState::Drain;
+                    }
+                }
+            }
+            EngState::RkLoad => {
+                self.rki.d.next = self.rki.q.val() + 1;
+                if self.rki.q.val() == bits::<5>(1) {
+                    self.rk0.d.next = self.rk_data.val();
+                }
+                if self.rki.q.val() == bits::<5>(2) {
+                    self.rk1.d.next = self.rk_data.val();
+                }
+                if self.rki.q.val() == bits::<5>(3) {
+                    self.rk2.d.next = self.rk_data.val();
+                }
+                if self.rki.q.val() == bits::<5>(4) {
+                    self.rk3.d.next = self.rk_data.val();
+                }
+                if self.rki.q.val() == bits::<5>(5) {
+                    self.rk4.d.next = self.rk_data.val();
+                }
+                if self.rki.q.val() == bits::<5>(6) {
+                    self.rk5.d.next = self.rk_data.val();
+                }
+                if self.rki.q.val() == bits::<5>(7) {
+                    self.rk6.d.next = self.rk_data.val();
+                }
+                if self.rki.q.val() == bits::<5>(8) {
+                    self.rk7.d.next = self.rk_data.val();
+                }
+                if self.rki.q.val() == bits::<5>(9) {
+                    self.rk8.d.next = self.rk_data.val();
+                }
+                if self.rki.q.val() == bits::<5>(10) {
+                    self.rk9.d.next = self.rk_data.val();
+                }
+                if self.rki.q.val() == bits::<5>(11) {
+                    self.rk10.d.next = self.rk_data.val();
+                }
+                if self.rki.q.val() == bits::<5>(12) {
+                    self.rk11.d.next = self.rk_data.val();
+                }
+                if self.rki.q.val() == bits::<5>(13) {
+                    self.rk12.d.next = self.rk_data.val();
+                }
+                if self.rki.q.val() == bits::<5>(14) {
+                    self.rk13.d.next = self.rk_data.val();
+                }
+                if self.rki.q.val() == bits::<5>(15) {
+                    self.rk14.d.next = self.rk_data.val();
+                    self.state.d.next = self.rk_after.q.val();
+                    self.cnt.d.next = bits::<17>(0);
+                    self.h_ok.d.next = false;
+                }
+            }
+            // ---------------------------------------------------------- GCM
+            EngState::GcmH => {
+                // Push the zero block once; H comes out of the pipe.
+                self.pipe_push.next = !self.cnt.q.val().any();
+                self.pipe_tag.next = self.t_h.val();
+                if !self.cnt.q.val().any() & self.dmaw_ready.val() {
+                    self.cnt.d.next = bits::<17>(1);
+                    // Requests: aux (IV, tag, AAD), then the data.
+                    self.rq_addr.d.next = self.j_aux.q.val();
+                    self.rq_left.d.next = bit_cast::<17, 32>((self.j_aux_len.q.val() + 15) >> 4);
+                    self.rq2_addr.d.next = self.j_src.q.val();
+                    self.rq2_left.d.next = self.n_data.val();
+                }
+                if self.h_ok.q.val() {
+                    self.gh.clear.next = true;
+                    self.cnt.d.next = bits::<17>(0);
+                    self.rem.d.next = bit_cast::<32, 16>(self.p_iv_len.val());
+                    if self.p_card_iv.val() {
+                        self.j0.d.next = self.card_j0.val();
+                        self.state.d.next = EngState::GcmJ0;
+                    } else {
+                        self.state.d.next = EngState::GcmIv;
+                    }
+                }
+            }
+            EngState::GcmIv => {
+                self.dmar_data_ready.next = true;
+                if self.dmar_data_valid.val() {
+                    self.rx.next = true;
+                    self.cnt.d.next = self.cnt.q.val() + 1;
+                    self.rem.d.next = self.rem.q.val() - 16;
+                    if self.p_iv_len.val() == bits::<16>(12) {
+                        self.j0.d.next = self.rx_masked.val() | (bits::<128>(1) << 120);
+                    } else {
+                        self.gh_in.next = true;
+                        self.gh_block.next = self.rx_masked.val();
+                    }
+                    if self.cnt.q.val() + 1 == self.n_iv.val() {
+                        if self.p_iv_len.val() == bits::<16>(12) {
+                            self.state.d.next = EngState::GcmJ0;
+                        } else {
+                            self.state.d.next = EngState::GcmIvLen;
+                        }
+                    }
+                }
+            }
+            EngState::GcmIvLen => {
+                self.gh_in.next = true;
+                self.gh_block.next = bit_cast::<128, 8>(self.iv_bits.val().get_bits::<8>(56)) << 64
+                    | bit_cast::<128, 8>(self.iv_bits.val().get_bits::<8>(48)) << 72
+                    | bit_cast::<128, 8>(self.iv_bits.val().get_bits::<8>(40)) << 80
+                    | bit_cast::<128, 8>(self.iv_bits.val().get_bits::<8>(32)) << 88
+                    | bit_cast::<128, 8>(self.iv_bits.val().get_bits::<8>(24)) << 96
+                    | bit_cast::<128, 8>(self.iv_bits.val().get_bits::<8>(16)) << 104
+                    | bit_cast::<128, 8>(self.iv_bits.val().get_bits::<8>(8)) << 112
+                    | bit_cast::<128, 8>(self.iv_bits.val().get_bits::<8>(0)) << 120;
+                self.state.d.next = EngState::GcmIvY;
+            }
+            EngState::GcmIvY => {
+                self.j0.d.next = self.gh.y.val();
+                self.gh.clear.next = true;
+                self.state.d.next = EngState::GcmJ0;
+            }
+            EngState::GcmJ0 => {
+                self.pipe_push.next = true;
+                self.pipe_in.next = self.j0.q.val();
+                self.pipe_tag.next = self.t_ekj0.val();
+                if self.dmaw_ready.val() {
+                    self.ctr.d.next = self.j0.q.val();
+                    self.state.d.next = EngState::GcmAad;
+                    self.cnt.d.next = bits::<17>(0);
+                    self.rem.d.next = self.p_aad_len.val();
+                    if self.is_gdec.val() {
+                        self.cnt.d.next = bits::<17>(0x1ffff);
+                    }
+                    self.gh.clear.next = false;
+                }
+            }
+            EngState::GcmAad => {
+                // cnt counts AAD beats; all ones means "the tag beat is next".
+                if self.cnt.q.val() == self.n_aad.val() {
+                    self.ctr.d.next = self.inc_ctr.val();
+                    self.state.d.next = EngState::GcmData;
+                    self.cnt.d.next = bits::<17>(0);
+                    self.rem.d.next = self.j_len.q.val();
+                    self.out_rem.d.next = self.j_len.q.val();
+                } else {
+                    self.dmar_data_ready.next = true;
+                    if self.dmar_data_valid.val() {
+                        self.rx.next = true;
+                        if self.cnt.q.val().all() {
+                            self.exp_tag.d.next = self.dmar_data.val();
+                            self.cnt.d.next = bits::<17>(0);
+                        } else {
+                            self.gh_in.next = true;
+                            self.gh_block.next = self.rx_masked.val();
+                            self.rem.d.next = self.rem.q.val() - 16;
+                            self.cnt.d.next = self.cnt.q.val() + 1;
+                        }
+                    }
+                }
+            }
+            EngState::GcmData => {
+                if self.cnt.q.val() != self.n_data.val() {
+                    self.dmar_data_ready.next = self.dmaw_ready.val();
+                    if self.dmar_data_valid.val() & self.dmaw_ready.val() {
+                        self.rx.next = true;
+                        self.pipe_push.next = true;
+                        self.pipe_in.next = self.ctr.q.val();
+                        self.pipe_side.next = self.rx_masked.val();
+                        self.pipe_tag.next = self.t_data.val();
+                        self.ctr.d.next = self.inc_ctr.val();
+                        self.cnt.d.next = self.cnt.q.val() + 1;
+                        self.rem.d.next = self.rem.q.val() - 16;
+                    }
+                } else if !self.inflight.q.val().any() {
+                    self.state.d.next = EngState::GcmLen;
+                }
+            }
+            EngState::GcmLen => {
+                self.gh_in.next = true;
+                self.gh_block.next = bit_cast::<128, 8>(self.len_a.val().get_bits::<8>(56))
+                    | bit_cast::<128, 8>(self.len_a.val().get_bits::<8>(48)) << 8
+                    | bit_cast::<128, 8>(self.len_a.val().get_bits::<8>(40)) << 16
+                    | bit_cast::<128, 8>(self.len_a.val().get_bits::<8>(32)) << 24
+                    | bit_cast::<128, 8>(self.len_a.val().get_bits::<8>(24)) << 32
+                    | bit_cast::<128, 8>(self.len_a.val().get_bits::<8>(16)) << 40
+                    | bit_cast::<128, 8>(self.len_a.val().get_bits::<8>(8)) << 48
+                    | bit_cast::<128, 8>(self.len_a.val().get_bits::<8>(0)) << 56
+                    | bit_cast::<128, 8>(self.len_c.val().get_bits::<8>(56)) << 64
+                    | bit_cast::<128, 8>(self.len_c.val().get_bits::<8>(48)) << 72
+                    | bit_cast::<128, 8>(self.len_c.val().get_bits::<8>(40)) << 80
+                    | bit_cast::<128, 8>(self.len_c.val().get_bits::<8>(32)) << 88
+                    | bit_cast::<128, 8>(self.len_c.val().get_bits::<8>(24)) << 96
+                    | bit_cast::<128, 8>(self.len_c.val().get_bits::<8>(16)) << 104
+                    | bit_cast::<128, 8>(self.len_c.val().get_bits::<8>(8)) << 112
+                    | bit_cast::<128, 8>(self.len_c.val().get_bits::<8>(0)) << 120;
+                self.state.d.next = EngState::GcmTag;
+            }
+            EngState::GcmTag => {
+                self.tag.d.next = self.gh.y.val() ^ self.ekj0.q.val();
+                if self.is_genc.val() {
+                    self.state.d.next = EngState::GcmWTag;
+                    self.out_len_r.d.next = self.j_len.q.val();
+                } else {
+                    // Compare next cycle, from the registered tag.
+                    self.state.d.next = EngState::GcmZero;
+                    self.zero_left.d.next = self.n_data.val();
+                    self.wr_addr.d.next = self.j_dst.q.val();
+                    self.out_rem.d.next = self.j_len.q.val();
+                    self.cnt.d.next = bits::<17>(0);
+                }
+            }
+            EngState::GcmWTag => {
+                self.dmaw_valid.next = true;
+                self.dmaw_addr.next =
+                    self.j_dst.q.val() + (bit_cast::<64, 32>(self.j_len.q.val() + 15) >> 4 << 4);
+                self.dmaw_data.next = self.tag.q.val();
+                self.dmaw_strb.next = bits::<16>(0xffff)
+                    >> (bits::<16>(16) - bit_cast::<16, 8>(self.p_tag_len.val()));
+                if self.dmaw_ready.val() {
+                    if self.p_card_iv.val() {
+                        self.state.d.next = EngState::GcmWIv;
+                    } else {
+                        self.state.d.next = EngState::Drain;
+                    }
+                }
+            }
+            EngState::GcmWIv => {
+                self.dmaw_valid.next = true;
+                self.dmaw_addr.next = self.j_dst.q.val()
+                    + (bit_cast::<64, 32>(self.j_len.q.val() + 15) >> 4 << 4)
+                    + 16;
+                self.dmaw_data.next = self.j0.q.val();
+                self.dmaw_strb.next = bits::<16>(0x0fff);
+                if self.dmaw_ready.val() {
+                    self.state.d.next = EngState::Drain;
+                }
+            }
+            EngState::GcmZero => {
+                // A decryption: on a tag mismatch, overwrite the plaintext.
+                if !self.tag_diff.val() {
+                    self.out_len_r.d.next = self.j_len.q.val();
+                    self.state.d.next = EngState::Drain;
+                } else if !self.zero_left.q.val().any() {
+                    self.status_r.d.next = self.s_auth.val();
+                    self.state.d.next = EngState::Drain;
+                } else {
+                    self.dmaw_valid.next = true;
+                    self.dmaw_data.next = bits::<128>(0);
+                    self.dmaw_strb.next = self.strb_rem.val();
+                    if self.dmaw_ready.val() {
+                        self.wr_addr.d.next = self.wr_addr.q.val() + 16;
+                        self.last_wr.d.next = self.wr_addr.q.val();
+                        self.out_rem.d.next = self.out_rem.q.val() - 16;
+                        self.zero_left.d.next = self.zero_left.q.val() - 1;
+                    }
+                }
+            }
+            // ---------------------------------------------------------- XTS
+            EngState::XtsTweak => {
+                self.pipe_push.next = !self.cnt.q.val().any();
+                self.pipe_in.next = self.j_params.q.val();
+                self.pipe_tag.next = self.t_tweak.val();
+                if !self.cnt.q.val().any() & self.dmaw_ready.val() {
+                    self.cnt.d.next = bits::<17>(1);
+                    self.rq_addr.d.next = self.j_src.q.val();
+                    self.rq_left.d.next = self.n_data.val();
+                }
+                if self.h_ok.q.val() {
+                    // The tweak is in `tw`; now the data key.
+                    self.state.d.next = EngState::RkLoad;
+                    self.rk_base.d.next = bits::<5>(0);
+                    self.rki.d.next = bits::<5>(0);
+                    self.rk_after.d.next = EngState::XtsData;
+                    self.rem.d.next = self.j_len.q.val();
+                    self.out_rem.d.next = self.j_len.q.val();
+                }
+            }
+            EngState::XtsData => {
+                if self.cnt.q.val() != self.n_data.val() {
+                    self.dmar_data_ready.next = self.dmaw_ready.val();
+                    if self.dmar_data_valid.val() & self.dmaw_ready.val() {
+                        self.rx.next = true;
+                        self.cnt.d.next = self.cnt.q.val() + 1;
+                        self.rem.d.next = self.rem.q.val() - 16;
+                        if self.cnt.q.val() == self.n_full.val() {
+                            // The partial block: kept for stealing.
+                            self.part.d.next = self.rx_masked.val();
+                        } else if (self.cnt.q.val() + 1 == self.n_full.val())
+                            & self.r_part.val().any()
+                        {
+                            // The last full block, with stealing to come.
+                            self.t_a.d.next = self.tw.q.val();
+                            self.t_b.d.next = self.mul.tweak_alpha.val();
+                            self.pipe_push.next = true;
+                            self.pipe_tag.next = self.t_xhold.val();
+                            if self.is_xenc.val() {
+                                self.pipe_in.next = self.dmar_data.val() ^ self.tw.q.val();
+                                self.pipe_side.next = self.tw.q.val();
+                            } else {
+                                self.pipe_in.next =
+                                    self.dmar_data.val() ^ self.mul.tweak_alpha.val();
+                                self.pipe_side.next = self.mul.tweak_alpha.val();
+                            }
+                            self.tw.d.next = self.mul.tweak_alpha.val();
+                        } else {
+                            self.pipe_push.next = true;
+                            self.pipe_tag.next = self.t_xnorm.val();
+                            self.pipe_in.next = self.dmar_data.val() ^ self.tw.q.val();
+                            self.pipe_side.next = self.tw.q.val();
+                            self.tw.d.next = self.mul.tweak_alpha.val();
+                        }
+                    }
+                } else if !self.inflight.q.val().any() {
+                    if self.r_part.val().any() {
+                        self.state.d.next = EngState::XtsSteal;
+                    } else {
+                        self.state.d.next = EngState::Drain;
+                    }
+                }
+            }
+            EngState::XtsSteal => {
+                // The partial output is the head of the held block; the
+                // stolen block (partial input + tail of the held block) goes
+                // through the pipe once more, to the last full position.
+                self.dmaw_valid.next = true;
+                self.dmaw_addr.next =
+                    self.j_dst.q.val() + (bit_cast::<64, 17>(self.n_full.val()) << 4);
+                self.dmaw_data.next = self.held.q.val();
+                self.dmaw_strb.next =
+                    bits::<16>(0xffff) >> (bits::<16>(16) - bit_cast::<16, 4>(self.r_part.val()));
+                self.out_rem.d.next = bits::<32>(16);
+                if self.dmaw_ready.val() {
+                    self.pipe_push.next = true;
+                    self.pipe_tag.next = self.t_xnorm.val();
+                    if self.is_xenc.val() {
+                        self.pipe_in.next = ((self.part.q.val() & self.part_mask.val())
+                            | (self.held.q.val() & !self.part_mask.val()))
+                            ^ self.t_b.q.val();
+                        self.pipe_side.next = self.t_b.q.val();
+                    } else {
+                        self.pipe_in.next = ((self.part.q.val() & self.part_mask.val())
+                            | (self.held.q.val() & !self.part_mask.val()))
+                            ^ self.t_a.q.val();
+                        self.pipe_side.next = self.t_a.q.val();
+                    }
+                    self.last_wr.d.next =
+                        self.j_dst.q.val() + (bit_cast::<64, 17>(self.n_full.val()) << 4);
+                    self.state.d.next = EngState::XtsStealWait;
+                }
+            }
+            EngState::XtsStealWait => {
+                if !self.inflight.q.val().any() {
+                    self.state.d.next = EngState::Drain;
+                }
+            }
+            EngState::Drain => {
+                self.state.d.next = EngState::Finish;
+                if (self.is_gcm.val() | self.is_xts.val()) & !self.status_r.q.val().any() {
+                    self.out_len_r.d.next = self.j_len.q.val();
+                }
+            }
+            EngState::Finish => {
+                self.busy.next = false;
+                self.done.next = true;
+                if self.rd_err.q.val() {
+                    self.status.next = self.s_dma_read.val();
+                    self.out_len.next = bits::<32>(0);
+                } else if self.wr_err.q.val() | self.dmaw_err.val() {
+                    self.status.next = self.s_dma_write.val();
+                    self.out_len.next = bits::<32>(0);
+                }
+                self.state.d.next = EngState::Idle;
+                // Nothing of the key outlives the job in working registers.
+                self.rk0.d.next = bits::<128>(0);
+                self.rk1.d.next = bits::<128>(0);
+                self.rk2.d.next = bits::<128>(0);
+                self.rk3.d.next = bits::<128>(0);
+                self.rk4.d.next = bits::<128>(0);
+                self.rk5.d.next = bits::<128>(0);
+                self.rk6.d.next = bits::<128>(0);
+                self.rk7.d.next = bits::<128>(0);
+                self.rk8.d.next = bits::<128>(0);
+                self.rk9.d.next = bits::<128>(0);
+                self.rk10.d.next = bits::<128>(0);
+                self.rk11.d.next = bits::<128>(0);
+                self.rk12.d.next = bits::<128>(0);
+                self.rk13.d.next = bits::<128>(0);
+                self.rk14.d.next = bits::<128>(0);
+                self.h.d.next = bits::<128>(0);
+                self.ekj0.d.next = bits::<128>(0);
+                self.tag.d.next = bits::<128>(0);
+                self.tw.d.next = bits::<128>(0);
+                self.t_a.d.next = bits::<128>(0);
+                self.t_b.d.next = bits::<128>(0);
+                self.held.d.next = bits::<128>(0);
+                self.part.d.next = bits::<128>(0);
+                self.kbuf.d.next = bits::<512>(0);
+                self.gh.clear.next = true;
+            }
+        }
+
+        // Pipe outputs, in any state.
+        if self.po_valid.val() & self.dmaw_ready.val() {
+            if self.po_tag.val() == self.t_h.val() {
+                self.h.d.next = self.po_block.val();
+                self.h_ok.d.next = true;
+            }
+            if self.po_tag.val() == self.t_ekj0.val() {
+                self.ekj0.d.next = self.po_block.val();
+            }
+            if self.po_tag.val() == self.t_tweak.val() {
+                self.tw.d.next = self.po_block.val();
+                self.h_ok.d.next = true;
+            }
+            if self.po_tag.val() == self.t_xhold.val() {
+                self.held.d.next = self.po_x.val();
+            }
+            if (self.po_tag.val() == self.t_data.val()) | (self.po_tag.val() == self.t_xnorm.val())
+            {
+                self.dmaw_valid.next = true;
+                self.dmaw_addr.next = self.wr_addr.q.val();
+                self.dmaw_strb.next = self.strb_rem.val();
+                self.wr_addr.d.next = self.wr_addr.q.val() + 16;
+                self.last_wr.d.next = self.wr_addr.q.val();
+                self.out_rem.d.next = self.out_rem.q.val() - 16;
+                if self.po_tag.val() == self.t_data.val() {
+                    // GCM: output = keystream ^ input, the tail masked; GHASH
+                    // takes the ciphertext (encryption's output, decryption's input).
+                    self.dmaw_data.next = self.po_x.val() & self.out_mask.val();
+                    self.gh_in.next = true;
+                    if self.is_genc.val() {
+                        self.gh_block.next = self.po_x.val() & self.out_mask.val();
+                    } else {
+                        self.gh_block.next = self.po_side.val();
+                    }
+                } else {
+                    self.dmaw_data.next = self.po_x.val();
+                }
+            }
+        }
+        if self.pipe_push.val()
+            & self.dmaw_ready.val()
+            & !(self.po_valid.val() & self.dmaw_ready.val())
+        {
+            self.inflight.d.next = self.inflight.q.val() + 1;
+        }
+        if !(self.pipe_push.val() & self.dmaw_ready.val())
+            & self.po_valid.val()
+            & self.dmaw_ready.val()
+        {
+            self.inflight.d.next = self.inflight.q.val() - 1;
+        }
+        self.enc.in_valid.next = self.pipe_push.val() & !self.use_dec.val();
+        self.dec.in_valid.next = self.pipe_push.val() & self.use_dec.val();
+        self.enc.in_block.next = self.pipe_in.val();
+        self.dec.in_block.next = self.pipe_in.val();
+        self.enc.in_side.next = self.pipe_side.val();
+        self.dec.in_side.next = self.pipe_side.val();
+        self.enc.in_tag.next = self.pipe_tag.val();
+        self.dec.in_tag.next = self.pipe_tag.val();
+        self.gh.in_valid.next = self.gh_in.val();
+        self.gh.in_block.next = self.gh_block.val();
+        if self.rx.val() & self.dmar_data_err.val() & !self.rd_err.q.val() {
+            self.rd_err.d.next = true;
+            self.read_fault.next = true;
+            self.fault_addr.next = self.rq_addr.q.val();
+        }
+
+        if self.reset.val() {
+            self.state.d.next = EngState::Init;
+            self.init_ctr.d.next = bits::<12>(0);
+            self.rq_left.d.next = bits::<17>(0);
+            self.rq2_left.d.next = bits::<17>(0);
+            self.inflight.d.next = bits::<6>(0);
+            self.kbuf.d.next = bits::<512>(0);
+        }
+    }
+}

@@ -1,0 +1,408 @@
+//! The crypto engine through the whole card in rust-hdl's simulator: key
+//! load, slot records, AES-GCM both ways, XTS-AES with ciphertext
+//! stealing, and the stateful checks. References (RustCrypto) in tests only.
+
+mod bench;
+
+use aes_gcm::aead::{AeadInPlace, KeyInit};
+use bench::*;
+use hsm_contract::crypto::{pad16, policy, GcmParams, KeyAlg, KeyLoadParams, SlotRecord};
+use hsm_contract::{Completion, Descriptor, Opcode, Status, DESCRIPTOR_VERSION};
+
+const KEY_ADDR: u64 = DATA_ADDR;
+const LABEL_ADDR: u64 = DATA_ADDR + 0x100;
+const AUX_ADDR: u64 = DATA_ADDR + 0x1000;
+const SRC_ADDR: u64 = DATA_ADDR + 0x2_0000;
+const DST_ADDR: u64 = DATA_ADDR + 0x4_0000;
+
+fn pattern(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+fn desc(op: Opcode, slot: u16) -> Descriptor {
+    Descriptor {
+        version: DESCRIPTOR_VERSION,
+        opcode: op as u8,
+        key_slot: slot,
+        ..Descriptor::default()
+    }
+}
+
+fn run1(b: &mut Bench, r: &mut Rings, d: Descriptor) -> Completion {
+    assert_eq!(d.precheck(true), None, "{d:?}");
+    r.run(b, &[d])[0]
+}
+
+fn load_key(
+    b: &mut Bench,
+    r: &mut Rings,
+    slot: u16,
+    alg: KeyAlg,
+    key: &[u8],
+    label: &str,
+) -> Completion {
+    b.put(KEY_ADDR, key);
+    let mut l = [0u8; 32];
+    l[..label.len()].copy_from_slice(label.as_bytes());
+    b.put(LABEL_ADDR, &l);
+    let mut d = desc(Opcode::KeyLoad, slot);
+    d.src_addr = KEY_ADDR;
+    d.src_len = key.len() as u32;
+    d.aux_addr = LABEL_ADDR;
+    d.aux_len = 32;
+    d.params = KeyLoadParams {
+        alg: alg as u8,
+        policy: policy::ENCRYPT | policy::DECRYPT,
+    }
+    .to_bytes();
+    r.run(b, &[d])[0]
+}
+
+fn card() -> (Bench, Rings) {
+    let mut b = Bench::new(4 << 20, true);
+    let r = Rings::setup(&mut b, 3, 3);
+    (b, r)
+}
+
+#[test]
+fn key_load_slot_info_and_clear() {
+    let (mut b, mut r) = card();
+    let c = load_key(
+        &mut b,
+        &mut r,
+        5,
+        KeyAlg::Aes256,
+        &pattern(32, 1),
+        "disk-key",
+    );
+    assert_eq!(c.status(), Some(Status::Ok));
+    let c = load_key(&mut b, &mut r, 5, KeyAlg::Aes128, &pattern(16, 2), "again");
+    assert_eq!(c.status(), Some(Status::SlotOccupied));
+
+    let mut d = desc(Opcode::SlotInfo, 5);
+    d.dst_addr = DST_ADDR;
+    d.dst_len = 64;
+    b.put(DST_ADDR, &[0xee; 64]);
+    let c = run1(&mut b, &mut r, d);
+    assert_eq!(c.status(), Some(Status::Ok));
+    assert_eq!(c.out_len, 64);
+    let rec = SlotRecord::from_bytes(&b.get(DST_ADDR, 64).try_into().unwrap());
+    assert_eq!(rec.alg, KeyAlg::Aes256 as u8);
+    assert_eq!(rec.policy, policy::ENCRYPT | policy::DECRYPT);
+    assert_eq!(&rec.label[..8], b"disk-key");
+    assert_eq!(rec.invocations, 0);
+    // The record holds no key material.
+    let raw = b.get(DST_ADDR, 64);
+    assert!(raw
+        .windows(4)
+        .all(|w| !pattern(32, 1).windows(4).any(|k| k == w)));
+
+    let c = run1(&mut b, &mut r, desc(Opcode::KeyClear, 5));
+    assert_eq!(c.status(), Some(Status::Ok));
+    let c = run1(&mut b, &mut r, d);
+    assert_eq!(
+        SlotRecord::from_bytes(&b.get(DST_ADDR, 64).try_into().unwrap()).alg,
+        0
+    );
+    assert_eq!(c.status(), Some(Status::Ok));
+}
+
+fn gcm_job(
+    op: Opcode,
+    slot: u16,
+    iv: &[u8],
+    tag: Option<&[u8; 16]>,
+    aad: &[u8],
+    len: usize,
+    tag_len: u8,
+) -> Descriptor {
+    let p = GcmParams {
+        iv_len: iv.len() as u16,
+        tag_len,
+        flags: 0,
+        aad_len: aad.len() as u32,
+    };
+    let mut d = desc(op, slot);
+    d.src_addr = SRC_ADDR;
+    d.src_len = len as u32;
+    d.dst_addr = DST_ADDR;
+    d.dst_len = p.dst_len(len as u64, tag.is_some()) as u32;
+    d.aux_addr = AUX_ADDR;
+    d.aux_len = p.aux_len(tag.is_some()) as u32;
+    d.params = p.to_bytes();
+    d
+}
+
+fn put_aux(b: &mut Bench, iv: &[u8], tag: Option<&[u8; 16]>, aad: &[u8]) {
+    let mut aux = iv.to_vec();
+    aux.resize(pad16(iv.len() as u64) as usize, 0);
+    if let Some(t) = tag {
+        aux.extend_from_slice(t);
+    }
+    aux.extend_from_slice(aad);
+    b.put(AUX_ADDR, &aux);
+}
+
+#[test]
+fn gcm_matches_the_reference_both_ways_and_withholds_on_bad_tag() {
+    let (mut b, mut r) = card();
+    for (slot, key) in [(1u16, pattern(32, 7)), (2, pattern(16, 8))] {
+        let alg = if key.len() == 32 {
+            KeyAlg::Aes256
+        } else {
+            KeyAlg::Aes128
+        };
+        assert_eq!(
+            load_key(&mut b, &mut r, slot, alg, &key, "k").status(),
+            Some(Status::Ok)
+        );
+        for (len, aad_len) in [(0usize, 0usize), (1, 0), (16, 16), (100, 20), (257, 3)] {
+            let iv = pattern(12, len as u64 + 100);
+            let aad = pattern(aad_len, 3);
+            let pt = pattern(len, 4 + len as u64);
+            let mut want = pt.clone();
+            let want_tag: [u8; 16] = if key.len() == 32 {
+                aes_gcm::Aes256Gcm::new_from_slice(&key)
+                    .unwrap()
+                    .encrypt_in_place_detached((&iv[..]).into(), &aad, &mut want)
+                    .unwrap()
+                    .into()
+            } else {
+                aes_gcm::Aes128Gcm::new_from_slice(&key)
+                    .unwrap()
+                    .encrypt_in_place_detached((&iv[..]).into(), &aad, &mut want)
+                    .unwrap()
+                    .into()
+            };
+            // Encrypt.
+            b.put(SRC_ADDR, &pt);
+            put_aux(&mut b, &iv, None, &aad);
+            let c = run1(
+                &mut b,
+                &mut r,
+                gcm_job(Opcode::AesGcmEncrypt, slot, &iv, None, &aad, len, 16),
+            );
+            assert_eq!(c.status(), Some(Status::Ok), "len {len}");
+            assert_eq!(c.out_len, len as u32);
+            assert_eq!(b.get(DST_ADDR, len), want, "ciphertext, len {len}");
+            assert_eq!(
+                b.get(DST_ADDR + pad16(len as u64), 16),
+                want_tag,
+                "tag, len {len}"
+            );
+            // Decrypt.
+            b.put(SRC_ADDR, &want);
+            put_aux(&mut b, &iv, Some(&want_tag), &aad);
+            b.put(DST_ADDR, &vec![0xcc; len + 16]);
+            let c = run1(
+                &mut b,
+                &mut r,
+                gcm_job(
+                    Opcode::AesGcmDecrypt,
+                    slot,
+                    &iv,
+                    Some(&want_tag),
+                    &aad,
+                    len,
+                    16,
+                ),
+            );
+            assert_eq!(c.status(), Some(Status::Ok), "decrypt len {len}");
+            assert_eq!(b.get(DST_ADDR, len), pt);
+            // A flipped tag bit: the plaintext is overwritten.
+            let mut bad = want_tag;
+            bad[5] ^= 0x10;
+            put_aux(&mut b, &iv, Some(&bad), &aad);
+            b.put(DST_ADDR, &vec![0xcc; len + 16]);
+            let c = run1(
+                &mut b,
+                &mut r,
+                gcm_job(Opcode::AesGcmDecrypt, slot, &iv, Some(&bad), &aad, len, 16),
+            );
+            assert_eq!(c.status(), Some(Status::AuthFailed), "bad tag len {len}");
+            assert_eq!(c.out_len, 0);
+            assert_eq!(b.get(DST_ADDR, len), vec![0; len], "plaintext not withheld");
+            assert_eq!(
+                b.get(DST_ADDR + len as u64, 1),
+                [0xcc],
+                "wrote past the output"
+            );
+        }
+    }
+}
+
+#[test]
+fn gcm_long_iv_and_short_tag() {
+    let (mut b, mut r) = card();
+    let key = pattern(32, 9);
+    load_key(&mut b, &mut r, 0, KeyAlg::Aes256, &key, "k");
+    let iv = pattern(60, 10);
+    let aad = pattern(33, 11);
+    let pt = pattern(50, 12);
+    type Gcm60 = aes_gcm::AesGcm<aes::Aes256, aes_gcm::aead::consts::U60>;
+    let mut want = pt.clone();
+    let tag = Gcm60::new_from_slice(&key)
+        .unwrap()
+        .encrypt_in_place_detached((&iv[..]).into(), &aad, &mut want)
+        .unwrap();
+    b.put(SRC_ADDR, &pt);
+    put_aux(&mut b, &iv, None, &aad);
+    b.put(DST_ADDR + 64, &[0xcc; 16]);
+    let c = run1(
+        &mut b,
+        &mut r,
+        gcm_job(Opcode::AesGcmEncrypt, 0, &iv, None, &aad, 50, 13),
+    );
+    assert_eq!(c.status(), Some(Status::Ok));
+    assert_eq!(b.get(DST_ADDR, 50), want);
+    assert_eq!(b.get(DST_ADDR + 64, 13), tag[..13].to_vec());
+    assert_eq!(b.get(DST_ADDR + 64 + 13, 3), vec![0xcc; 3], "tag strobes");
+}
+
+#[test]
+fn gcm_card_iv_counts_invocations() {
+    let (mut b, mut r) = card();
+    let key = pattern(32, 13);
+    load_key(&mut b, &mut r, 9, KeyAlg::Aes256, &key, "k");
+    for n in 0..2u64 {
+        let pt = pattern(40, n);
+        b.put(SRC_ADDR, &pt);
+        let p = GcmParams {
+            iv_len: 0,
+            tag_len: 16,
+            flags: GcmParams::CARD_IV,
+            aad_len: 0,
+        };
+        let mut d = gcm_job(Opcode::AesGcmEncrypt, 9, &[], None, &[], 40, 16);
+        d.params = p.to_bytes();
+        d.aux_len = 0;
+        d.dst_len = p.dst_len(40, false) as u32;
+        let c = run1(&mut b, &mut r, d);
+        assert_eq!(c.status(), Some(Status::Ok));
+        let iv = b.get(DST_ADDR + 64, 12);
+        let mut want_iv = 9u32.to_le_bytes().to_vec();
+        want_iv.extend_from_slice(&n.to_le_bytes());
+        assert_eq!(iv, want_iv, "IV = slot || invocation");
+        let mut want = pt.clone();
+        let tag = aes_gcm::Aes256Gcm::new_from_slice(&key)
+            .unwrap()
+            .encrypt_in_place_detached((&iv[..]).into(), &[], &mut want)
+            .unwrap();
+        assert_eq!(b.get(DST_ADDR, 40), want);
+        assert_eq!(b.get(DST_ADDR + 48, 16), tag.to_vec());
+    }
+}
+
+#[test]
+fn xts_matches_the_reference_with_stealing() {
+    use aes::cipher::KeyInit as _;
+    let (mut b, mut r) = card();
+    let key = pattern(64, 21);
+    assert_eq!(
+        load_key(&mut b, &mut r, 4, KeyAlg::XtsAes256, &key, "x").status(),
+        Some(Status::Ok)
+    );
+    let xts = xts_mode::Xts128::new(
+        aes::Aes256::new_from_slice(&key[..32]).unwrap(),
+        aes::Aes256::new_from_slice(&key[32..]).unwrap(),
+    );
+    for len in [16usize, 17, 31, 32, 47, 64, 100] {
+        let tweak = pattern(16, len as u64);
+        let pt = pattern(len, 50 + len as u64);
+        let mut want = pt.clone();
+        xts.encrypt_sector(&mut want, tweak.clone().try_into().unwrap());
+        for (op, input, output) in [
+            (Opcode::AesXtsEncrypt, &pt, &want),
+            (Opcode::AesXtsDecrypt, &want, &pt),
+        ] {
+            b.put(SRC_ADDR, input);
+            b.put(DST_ADDR, &vec![0xcc; len + 16]);
+            let mut d = desc(op, 4);
+            d.src_addr = SRC_ADDR;
+            d.src_len = len as u32;
+            d.dst_addr = DST_ADDR;
+            d.dst_len = len as u32;
+            d.params = tweak.clone().try_into().unwrap();
+            let c = run1(&mut b, &mut r, d);
+            assert_eq!(c.status(), Some(Status::Ok), "{op:?} len {len}");
+            assert_eq!(&b.get(DST_ADDR, len), output, "{op:?} len {len}");
+            assert_eq!(
+                b.get(DST_ADDR + len as u64, 1),
+                [0xcc],
+                "wrote past the unit"
+            );
+        }
+    }
+}
+
+#[test]
+fn slot_state_checks() {
+    let (mut b, mut r) = card();
+    load_key(&mut b, &mut r, 1, KeyAlg::XtsAes256, &pattern(64, 1), "x");
+    let key = pattern(32, 2);
+    let mut xts_weak = key.clone();
+    xts_weak.extend_from_slice(&key);
+    assert_eq!(
+        load_key(&mut b, &mut r, 2, KeyAlg::XtsAes256, &xts_weak, "w").status(),
+        Some(Status::WeakKey)
+    );
+    let iv = [0u8; 12];
+    let d = gcm_job(Opcode::AesGcmEncrypt, 1, &iv, None, &[], 16, 16);
+    put_aux(&mut b, &iv, None, &[]);
+    assert_eq!(run1(&mut b, &mut r, d).status(), Some(Status::WrongKeyType));
+    let d = gcm_job(Opcode::AesGcmEncrypt, 3, &iv, None, &[], 16, 16);
+    assert_eq!(run1(&mut b, &mut r, d).status(), Some(Status::SlotEmpty));
+    // A key that may only encrypt.
+    b.put(KEY_ADDR, &key);
+    b.put(LABEL_ADDR, &[0; 32]);
+    let mut kl = desc(Opcode::KeyLoad, 6);
+    kl.src_addr = KEY_ADDR;
+    kl.src_len = 32;
+    kl.aux_addr = LABEL_ADDR;
+    kl.aux_len = 32;
+    kl.params = KeyLoadParams {
+        alg: KeyAlg::Aes256 as u8,
+        policy: policy::ENCRYPT,
+    }
+    .to_bytes();
+    assert_eq!(run1(&mut b, &mut r, kl).status(), Some(Status::Ok));
+    let tag = [0u8; 16];
+    put_aux(&mut b, &iv, Some(&tag), &[]);
+    let d = gcm_job(Opcode::AesGcmDecrypt, 6, &iv, Some(&tag), &[], 16, 16);
+    assert_eq!(run1(&mut b, &mut r, d).status(), Some(Status::PolicyDenied));
+    // The card keeps serving.
+    put_aux(&mut b, &iv, None, &[]);
+    let d = gcm_job(Opcode::AesGcmEncrypt, 6, &iv, None, &[], 16, 16);
+    assert_eq!(run1(&mut b, &mut r, d).status(), Some(Status::Ok));
+}
+
+#[test]
+fn gcm_cycles_do_not_depend_on_key_or_data() {
+    let (mut b, mut r) = card();
+    load_key(&mut b, &mut r, 1, KeyAlg::Aes256, &pattern(32, 1), "a");
+    load_key(&mut b, &mut r, 2, KeyAlg::Aes256, &pattern(32, 2), "b");
+    let mut cycles = Vec::new();
+    for (slot, seed) in [(1u16, 1u64), (2, 2), (1, 3)] {
+        let iv = pattern(12, seed);
+        let aad = pattern(16, seed);
+        b.put(SRC_ADDR, &pattern(64, seed));
+        put_aux(&mut b, &iv, None, &aad);
+        let c = run1(
+            &mut b,
+            &mut r,
+            gcm_job(Opcode::AesGcmEncrypt, slot, &iv, None, &aad, 64, 16),
+        );
+        assert_eq!(c.status(), Some(Status::Ok));
+        cycles.push(c.cycles);
+    }
+    assert!(cycles.iter().all(|c| *c == cycles[0]), "{cycles:?}");
+    eprintln!("64-byte GCM job with 16 bytes of AAD: {} cycles", cycles[0]);
+}
