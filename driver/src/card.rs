@@ -20,6 +20,15 @@ pub struct Capabilities {
     pub op_nop: bool,
     /// COPY jobs are supported.
     pub op_copy: bool,
+    /// AES-GCM jobs are supported.
+    pub op_aes_gcm: bool,
+    /// XTS-AES jobs are supported.
+    pub op_aes_xts: bool,
+    /// Key slots and the KEY_LOAD, KEY_CLEAR and SLOT_INFO jobs are
+    /// supported.
+    pub key_store: bool,
+    /// Number of key slots (0 without a key store).
+    pub key_slots: u32,
     /// Largest ring size, log2 of entries.
     pub ring_max_log2: u32,
     /// DMA beat size in bytes.
@@ -34,6 +43,14 @@ impl Capabilities {
             raw,
             op_nop: c::OP_NOP.get(raw) != 0,
             op_copy: c::OP_COPY.get(raw) != 0,
+            op_aes_gcm: c::OP_AES_GCM.get(raw) != 0,
+            op_aes_xts: c::OP_AES_XTS.get(raw) != 0,
+            key_store: c::KEY_STORE.get(raw) != 0,
+            key_slots: if c::KEY_STORE.get(raw) != 0 {
+                1u32 << c::KEY_SLOTS_LOG2.get(raw).min(16)
+            } else {
+                0
+            },
             ring_max_log2: c::RING_MAX_LOG2.get(raw),
             dma_beat_bytes: 1u32 << c::DMA_BEAT_LOG2.get(raw).min(31),
         }
@@ -123,6 +140,8 @@ pub struct Card {
     t: Arc<dyn Transport>,
     caps: Capabilities,
     queue: Option<QueuePair>,
+    /// DMA memory reused by the crypto jobs' batches (see `jobs.rs`).
+    pub(crate) arena: Option<DmaBuffer>,
 }
 
 impl Card {
@@ -175,6 +194,7 @@ impl Card {
             t,
             caps,
             queue: None,
+            arena: None,
         })
     }
 
@@ -222,6 +242,15 @@ impl Card {
             cycles: self.cycles()?,
             jobs_completed: self.jobs_completed()?,
         })
+    }
+
+    /// Whether the card runs in test mode (`STATUS.TEST_MODE`, chosen at
+    /// reset): only then does it accept plaintext keys and caller IVs.
+    ///
+    /// # Errors
+    /// Transport errors.
+    pub fn test_mode(&self) -> Result<bool> {
+        Ok(CardStatus::from_raw(self.t.read32(regs::STATUS.offset)?).test_mode)
     }
 
     /// The capabilities read when the card was opened.
@@ -326,6 +355,7 @@ impl Card {
         }
         // The card no longer uses the rings: unmap them.
         self.queue = None;
+        self.arena = None;
         Ok(())
     }
 

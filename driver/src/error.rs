@@ -149,6 +149,25 @@ pub enum Error {
         status: Status,
     },
 
+    /// A crypto or key-slot job completed with a status other than OK.
+    /// For a GCM decryption with [`Status::AuthFailed`] no plaintext was
+    /// returned: the card overwrote it and the driver zeroed its buffer.
+    #[error("{op} job {job_id} on key slot {slot} failed with status {} ({:#06x}): {}", status.name(), *status as u16, status.summary())]
+    SlotJobFailed {
+        /// The operation's name (`AES_GCM_DECRYPT`, ...).
+        op: &'static str,
+        /// The key slot the job named.
+        slot: u16,
+        /// The job's tag.
+        job_id: u32,
+        /// The status the card returned.
+        status: Status,
+    },
+
+    /// A slot reference (number or label) names no slot.
+    #[error("{0}")]
+    NoSuchSlot(String),
+
     /// The card wrote a completion the driver cannot make sense of.
     #[error("{device}: bad completion at CQ index {index}: {reason}")]
     BadCompletion {
@@ -193,6 +212,14 @@ impl Error {
 
     pub(crate) fn last_os(op: impl Into<String>) -> Error {
         Error::os(op, std::io::Error::last_os_error())
+    }
+
+    /// The card's status, when the error is a failed job.
+    pub fn status(&self) -> Option<Status> {
+        match self {
+            Error::JobFailed { status, .. } | Error::SlotJobFailed { status, .. } => Some(*status),
+            _ => None,
+        }
     }
 
     /// Whether the error means the device cannot be reached or is in use

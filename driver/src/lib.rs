@@ -37,6 +37,14 @@
 //! ([`QueuePair::submit`], [`QueuePair::poll`], [`QueuePair::wait`],
 //! [`QueuePair::run_batch`]).
 //!
+//! **Crypto and key-slot jobs** ([`Job`], [`Card::run_jobs`]): AES-GCM and
+//! XTS-AES with keys held in card slots, key load (test mode), key clear and
+//! slot records. A batch of jobs shares one DMA arena and one doorbell per
+//! ring-full; [`Card::gcm_encrypt`], [`Card::gcm_decrypt`],
+//! [`Card::xts_encrypt`], [`Card::key_load`], [`Card::slot_info`],
+//! [`Card::list_slots`] and [`Card::resolve_slot`] are the synchronous
+//! helpers. A GCM decryption whose tag fails never returns plaintext.
+//!
 //! # Example
 //!
 //! ```no_run
@@ -58,6 +66,7 @@
 mod card;
 mod dma;
 mod error;
+mod jobs;
 mod queue;
 mod spec;
 mod transport;
@@ -70,6 +79,7 @@ mod mock;
 pub use card::{Capabilities, Card, CardStatus, Faults, Identity};
 pub use dma::{page_round, DmaBuffer, DmaMapper, HostMemory, IovaAllocator, DMA_PAGE, IOVA_BASE};
 pub use error::{Error, Result};
+pub use jobs::{label_bytes, label_text, GcmIv, GcmSealed, Job, JobOutput, JobResult, SlotEntry};
 pub use queue::{thread_cpu_ns, JobCompletion, QueueConfig, QueuePair, QueueStats, WaitMode};
 pub use spec::{default_sim_socket, DeviceSpec, PciAddress, SIM_SOCKET_ENV};
 pub use transport::Transport;

@@ -8,7 +8,10 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use hsm_contract::{regs, Completion, Descriptor, Status, COMPLETION_BYTES, DESCRIPTOR_BYTES};
+use hsm_contract::crypto::{pad16, policy, GcmParams, KeyAlg, KeyLoadParams, SlotRecord};
+use hsm_contract::{
+    regs, Completion, Descriptor, Opcode, Status, COMPLETION_BYTES, DESCRIPTOR_BYTES,
+};
 
 use crate::dma::{DmaBuffer, DmaMapper, HostMemory, IovaAllocator};
 use crate::error::Result;
@@ -37,6 +40,21 @@ pub(crate) struct State {
     pub run_on_irq_wait: bool,
     pub contract_version: u32,
     pub jobs: u64,
+    pub test_mode: bool,
+    /// Model a faulty card that leaves plaintext behind on AUTH_FAILED.
+    pub leak_on_auth_failure: bool,
+    /// Key slots: (algorithm, policy, label, key, invocations).
+    pub slots: BTreeMap<u16, MockSlot>,
+}
+
+/// A key slot of the mock card.
+#[derive(Clone)]
+pub(crate) struct MockSlot {
+    pub alg: KeyAlg,
+    pub policy: u16,
+    pub label: [u8; 32],
+    pub key: Vec<u8>,
+    pub invocations: u64,
 }
 
 pub(crate) struct MockCard {
@@ -83,6 +101,178 @@ impl State {
         (host + (iova - base) as usize) as *mut u8
     }
 
+    fn read(&self, iova: u64, len: usize) -> Vec<u8> {
+        if len == 0 {
+            return Vec::new();
+        }
+        let p = self.ptr(iova, len);
+        // SAFETY: ptr() checked that len bytes at p are mapped.
+        unsafe { std::slice::from_raw_parts(p, len) }.to_vec()
+    }
+
+    fn write(&self, iova: u64, data: &[u8]) {
+        if data.is_empty() {
+            return;
+        }
+        let p = self.ptr(iova, data.len());
+        // SAFETY: ptr() checked that the bytes at p are mapped.
+        unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), p, data.len()) };
+    }
+
+    /// Run a descriptor that passed the precheck, in software: the GCM
+    /// model takes 12-byte IVs only (all the driver's unit tests need).
+    fn execute(&mut self, d: &Descriptor) -> (Status, u32) {
+        use aes_gcm::aead::AeadInPlace;
+        use aes_gcm::{Aes128Gcm, Aes256Gcm, KeyInit, Nonce};
+        let op = Opcode::from_u8(d.opcode).expect("prechecked");
+        if matches!(op, Opcode::Nop | Opcode::Copy) {
+            if op == Opcode::Copy {
+                let data = self.read(d.src_addr, d.src_len as usize);
+                self.write(d.dst_addr, &data);
+            }
+            return (Status::Ok, d.src_len);
+        }
+        let slot = d.key_slot;
+        match op {
+            Opcode::KeyLoad => {
+                let p = KeyLoadParams::from_bytes(&d.params).expect("prechecked");
+                if self.slots.contains_key(&slot) {
+                    return (Status::SlotOccupied, 0);
+                }
+                let key = self.read(d.src_addr, d.src_len as usize);
+                let alg = KeyAlg::from_u8(p.alg).expect("prechecked");
+                if alg == KeyAlg::XtsAes256 && key[..32] == key[32..] {
+                    return (Status::WeakKey, 0);
+                }
+                let mut label = [0u8; 32];
+                label.copy_from_slice(&self.read(d.aux_addr, 32));
+                self.slots.insert(
+                    slot,
+                    MockSlot {
+                        alg,
+                        policy: p.policy,
+                        label,
+                        key,
+                        invocations: 0,
+                    },
+                );
+                return (Status::Ok, 0);
+            }
+            Opcode::KeyClear => {
+                self.slots.remove(&slot);
+                return (Status::Ok, 0);
+            }
+            Opcode::SlotInfo => {
+                let r = match self.slots.get(&slot) {
+                    Some(s) => SlotRecord {
+                        alg: s.alg as u8,
+                        policy: s.policy,
+                        invocations: s.invocations,
+                        label: s.label,
+                    },
+                    None => SlotRecord {
+                        alg: 0,
+                        policy: 0,
+                        invocations: 0,
+                        label: [0; 32],
+                    },
+                };
+                self.write(d.dst_addr, &r.to_bytes());
+                return (Status::Ok, 64);
+            }
+            _ => {}
+        }
+        let Some(s) = self.slots.get(&slot).cloned() else {
+            return (Status::SlotEmpty, 0);
+        };
+        let encrypt = matches!(op, Opcode::AesGcmEncrypt | Opcode::AesXtsEncrypt);
+        let need = if encrypt {
+            policy::ENCRYPT
+        } else {
+            policy::DECRYPT
+        };
+        let xts = matches!(op, Opcode::AesXtsEncrypt | Opcode::AesXtsDecrypt);
+        if xts != (s.alg == KeyAlg::XtsAes256) {
+            return (Status::WrongKeyType, 0);
+        }
+        if s.policy & need == 0 {
+            return (Status::PolicyDenied, 0);
+        }
+        let mut data = self.read(d.src_addr, d.src_len as usize);
+        if xts {
+            use aes::cipher::KeyInit as _;
+            let k1 = aes::Aes256::new_from_slice(&s.key[..32]).unwrap();
+            let k2 = aes::Aes256::new_from_slice(&s.key[32..]).unwrap();
+            let x = xts_mode::Xts128::new(k1, k2);
+            if encrypt {
+                x.encrypt_sector(&mut data, d.params);
+            } else {
+                x.decrypt_sector(&mut data, d.params);
+            }
+            self.write(d.dst_addr, &data);
+            return (Status::Ok, d.src_len);
+        }
+        let p = GcmParams::from_bytes(&d.params).expect("prechecked");
+        let aux = self.read(d.aux_addr, d.aux_len as usize);
+        let card_iv = p.flags & GcmParams::CARD_IV != 0;
+        let iv: Vec<u8> = if card_iv {
+            let slot_entry = self.slots.get_mut(&slot).expect("present");
+            let mut iv = (slot as u32).to_le_bytes().to_vec();
+            iv.extend_from_slice(&slot_entry.invocations.to_le_bytes());
+            slot_entry.invocations += 1;
+            iv
+        } else {
+            aux[..p.iv_len as usize].to_vec()
+        };
+        assert_eq!(iv.len(), 12, "mock: 12-byte GCM IVs only");
+        let mut x = p.iv_area() as usize;
+        let expected_tag = (!encrypt).then(|| {
+            x += 16;
+            aux[x - 16..x - 16 + p.tag_len as usize].to_vec()
+        });
+        let aad = &aux[x..];
+        let nonce = Nonce::from_slice(&iv);
+        // CTR is its own inverse: "encrypting" the ciphertext yields the
+        // plaintext, and encrypting that gives the tag to compare.
+        let seal = |buf: &mut Vec<u8>| -> Vec<u8> {
+            let t = if s.alg == KeyAlg::Aes128 {
+                Aes128Gcm::new_from_slice(&s.key)
+                    .unwrap()
+                    .encrypt_in_place_detached(nonce, aad, buf)
+            } else {
+                Aes256Gcm::new_from_slice(&s.key)
+                    .unwrap()
+                    .encrypt_in_place_detached(nonce, aad, buf)
+            };
+            t.unwrap().to_vec()
+        };
+        if encrypt {
+            let tag = seal(&mut data);
+            let n = pad16(d.src_len as u64);
+            self.write(d.dst_addr, &data);
+            self.write(d.dst_addr + n, &tag[..p.tag_len as usize]);
+            if card_iv {
+                self.write(d.dst_addr + n + 16, &iv);
+            }
+            (Status::Ok, d.src_len)
+        } else {
+            seal(&mut data);
+            let mut again = data.clone();
+            let tag = seal(&mut again);
+            if tag[..p.tag_len as usize] == expected_tag.unwrap()[..] {
+                self.write(d.dst_addr, &data);
+                (Status::Ok, d.src_len)
+            } else if self.leak_on_auth_failure {
+                // A faulty card: writes the plaintext anyway.
+                self.write(d.dst_addr, &data);
+                (Status::AuthFailed, 0)
+            } else {
+                self.write(d.dst_addr, &vec![0; data.len()]);
+                (Status::AuthFailed, 0)
+            }
+        }
+    }
+
     fn ring_base(&self, lo: &regs::Register, hi: &regs::Register) -> u64 {
         ((self.reg(hi) as u64) << 32) | self.reg(lo) as u64
     }
@@ -101,10 +291,13 @@ impl State {
             // SAFETY: p points at 64 mapped bytes (checked by ptr()).
             unsafe { std::ptr::copy_nonoverlapping(p, b.as_mut_ptr(), DESCRIPTOR_BYTES) };
             let d = Descriptor::from_bytes(&b);
-            let status = d.precheck().unwrap_or(Status::Ok);
+            let (status, out_len) = match d.precheck(self.test_mode) {
+                Some(st) => (st, 0),
+                None => self.execute(&d),
+            };
             let c = Completion {
                 job_id: d.job_id,
-                out_len: if status == Status::Ok { d.src_len } else { 0 },
+                out_len,
                 cycles: 3,
                 status: status as u16,
                 version: hsm_contract::COMPLETION_VERSION,
@@ -161,7 +354,10 @@ impl Transport for MockTransport {
             o if o == regs::ID.offset => hsm_contract::DESIGN_ID,
             o if o == regs::CONTRACT_VERSION.offset => s.contract_version,
             o if o == regs::CAPABILITIES.offset => regs::CAPABILITIES.reset,
-            o if o == regs::STATUS.offset => regs::status::QUEUE_ENABLED.set(0, s.enabled as u32),
+            o if o == regs::STATUS.offset => regs::status::TEST_MODE.set(
+                regs::status::QUEUE_ENABLED.set(0, s.enabled as u32),
+                s.test_mode as u32,
+            ),
             o if o == regs::SQ_HEAD.offset => s.sq_head,
             o if o == regs::CQ_TAIL.offset => s.cq_tail,
             o if o == regs::JOBS_LO.offset => s.jobs as u32,

@@ -126,11 +126,15 @@ pub fn run(a: &BenchArgs) -> anyhow::Result<ExitCode> {
     ensure!(done.cycles > 0, "the COPY completion reports 0 cycles");
     let copy_bytes_per_cycle = COPY_BYTES as f64 / done.cycles as f64;
 
+    // AES figures (test mode: the key enters by KEY_LOAD).
+    let aes = crate::bench_aes::run(&mut card, n)?;
+    let host_sw = crate::bench_aes::host_sw_gcm()?;
+
     let cycles1 = card.cycles()?;
     let wall = wall0.elapsed().as_secs_f64();
     let sim_cycles_per_second = (cycles1 - cycles0) as f64 / wall;
 
-    let v = serde_json::json!({
+    let mut v = serde_json::json!({
         "device": device,
         "batch": n,
         "rounds": a.rounds,
@@ -149,6 +153,22 @@ pub fn run(a: &BenchArgs) -> anyhow::Result<ExitCode> {
         "sim_cycles_per_second": sim_cycles_per_second.round(),
         "sim_cycles_per_second_note": "card cycles elapsed during the benchmark / wall time; meaningful for the simulated card, which clocks only while busy or serving a register access",
     });
+    let obj = v.as_object_mut().expect("an object");
+    obj.extend(aes.json());
+    obj.insert(
+        "host_sw_aes256_gcm_bytes_per_second".into(),
+        host_sw.round().into(),
+    );
+    obj.insert(
+        "host_sw_aes256_gcm_method".into(),
+        crate::bench_aes::HOST_SW_METHOD.into(),
+    );
+    if cfg!(debug_assertions) {
+        obj.insert(
+            "host_sw_note".into(),
+            "hsmctl is a debug build: its generic AES-GCM code is unoptimised, so the host figure is far too low; build with --release for a fair comparison".into(),
+        );
+    }
     if a.json {
         print_json(&v)?;
     } else {
@@ -157,7 +177,9 @@ pub fn run(a: &BenchArgs) -> anyhow::Result<ExitCode> {
              COPY 1 MiB:             {} cycles, {:.3} bytes/cycle\n\
              {:<24}{:.3} cycles/job (CYCLES delta / N); completion entries report {:.1} cycles each\n\
              driver CPU per job:     {:.1} ns (ring code only, no transport)\n\
-             card cycles:            {} in {:.3} s = {:.0} cycles/s\n",
+             card cycles:            {} in {:.3} s = {:.0} cycles/s\n\
+             {}\
+             host software GCM:      {:.0} MB/s (aes-gcm crate, AES-256, 1 MiB messages)\n",
             done.cycles,
             copy_bytes_per_cycle,
             format!("NOP (batch of {n}):"),
@@ -167,6 +189,8 @@ pub fn run(a: &BenchArgs) -> anyhow::Result<ExitCode> {
             cycles1 - cycles0,
             wall,
             sim_cycles_per_second,
+            aes.text(),
+            host_sw / 1e6,
         ))?;
     }
     Ok(ExitCode::SUCCESS)

@@ -11,6 +11,12 @@ use clap::{Parser, Subcommand};
 use hsm_driver::{Card, DeviceSpec};
 
 mod bench;
+mod bench_aes;
+mod crypt;
+mod filefmt;
+mod keys;
+mod selftest;
+mod signals;
 mod sim;
 
 /// Exit codes, shared by every command.
@@ -35,7 +41,9 @@ Exit codes:
   2  usage error (bad command line)
   3  device unavailable: no card at the socket or PCI address, the card is
      busy with another client, not this design, or VFIO is not set up
-  4  a job on the card failed (its status code is printed)
+  4  a job on the card failed (its status code is printed), or the input of
+     `decrypt` is not authentic: a tag did not verify, or the file was
+     truncated, reordered, extended or is not an hsmctl file
 
 Devices (--device):
   sim:SOCKET           a simulated card served at a Unix socket
@@ -65,10 +73,20 @@ impl DeviceArg {
         self.device.clone().unwrap_or_default()
     }
 
-    /// Open the card.
+    /// Open the card. A simulated card that is busy with another client
+    /// is retried for up to 3 s (a client that just exited may not have
+    /// been released yet) before the busy error is returned.
     pub fn open(&self) -> anyhow::Result<Card> {
         let spec = self.spec();
-        Card::open(&spec).with_context(|| format!("opening {spec}"))
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+        loop {
+            match Card::open(&spec) {
+                Err(hsm_driver::Error::CardBusy { .. }) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                r => return r.with_context(|| format!("opening {spec}")),
+            }
+        }
     }
 }
 
@@ -86,9 +104,24 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Measure the card: copy throughput, per-job cycles, driver cost per job
+    /// Measure the card: copy and AES throughput, per-job cycles, driver cost per job
     #[command(after_help = EXIT_CODES_HELP)]
     Bench(bench::BenchArgs),
+    /// Manage keys in the card's slots
+    #[command(subcommand, after_help = EXIT_CODES_HELP)]
+    Key(keys::KeyCommand),
+    /// Inspect the card's key slots
+    #[command(subcommand, after_help = EXIT_CODES_HELP)]
+    Slot(keys::SlotCommand),
+    /// Encrypt a file or stdin with AES-GCM in a key slot (format: docs/file-format.md)
+    #[command(after_help = EXIT_CODES_HELP)]
+    Encrypt(crypt::CryptArgs),
+    /// Decrypt and verify a file made by `hsmctl encrypt`; nothing is written unless all of it verifies
+    #[command(after_help = EXIT_CODES_HELP)]
+    Decrypt(crypt::CryptArgs),
+    /// Run NIST AES-GCM and XTS-AES vector files through the card (test mode)
+    #[command(after_help = EXIT_CODES_HELP)]
+    Selftest(selftest::SelftestArgs),
 }
 
 fn main() -> ExitCode {
@@ -119,6 +152,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sim(cmd) => sim::run(cmd),
         Command::Info { device, json } => info(&device, json),
         Command::Bench(args) => bench::run(&args),
+        Command::Key(cmd) => keys::run_key(cmd),
+        Command::Slot(cmd) => keys::run_slot(cmd),
+        Command::Encrypt(args) => crypt::encrypt(&args),
+        Command::Decrypt(args) => crypt::decrypt(&args),
+        Command::Selftest(args) => selftest::run(&args),
     }
 }
 
@@ -136,6 +174,15 @@ fn info(device: &DeviceArg, json: bool) -> anyhow::Result<ExitCode> {
     }
     if caps.op_copy {
         ops.push("COPY");
+    }
+    if caps.op_aes_gcm {
+        ops.push("AES-GCM");
+    }
+    if caps.op_aes_xts {
+        ops.push("XTS-AES");
+    }
+    if caps.key_store {
+        ops.push("key slots");
     }
     let st = &id.status;
     let mut flags = Vec::new();
@@ -156,6 +203,7 @@ fn info(device: &DeviceArg, json: bool) -> anyhow::Result<ExitCode> {
          build hash:       {:016x}\n\
          test mode:        {}\n\
          operations:       {}\n\
+         key slots:        {}\n\
          rings:            up to 2^{} entries\n\
          DMA beat:         {} bytes\n\
          status:           {:#010x} ({})\n\
@@ -173,6 +221,7 @@ fn info(device: &DeviceArg, json: bool) -> anyhow::Result<ExitCode> {
             "no"
         },
         ops.join(", "),
+        caps.key_slots,
         caps.ring_max_log2,
         caps.dma_beat_bytes,
         st.raw,
@@ -213,9 +262,15 @@ fn exit_code_for(e: &anyhow::Error) -> u8 {
             if d.is_device_unavailable() {
                 return exit::UNAVAILABLE;
             }
-            if matches!(d, hsm_driver::Error::JobFailed { .. }) {
+            if matches!(
+                d,
+                hsm_driver::Error::JobFailed { .. } | hsm_driver::Error::SlotJobFailed { .. }
+            ) {
                 return exit::JOB_FAILED;
             }
+        }
+        if c.downcast_ref::<filefmt::NotAuthentic>().is_some() {
+            return exit::JOB_FAILED;
         }
         if c.downcast_ref::<sim::NotRunning>().is_some() {
             return exit::UNAVAILABLE;

@@ -106,7 +106,11 @@ fn start_info_bench_stop() {
     let o = hsmctl(&["info", "--device", &device]);
     assert!(o.status.success());
     assert!(
-        text(&o.stdout).contains("contract version: 1.0"),
+        text(&o.stdout).contains(&format!(
+            "contract version: {}.{}",
+            hsm_contract::CONTRACT_MAJOR,
+            hsm_contract::CONTRACT_MINOR
+        )),
         "{}",
         text(&o.stdout)
     );

@@ -1,0 +1,394 @@
+//! `hsmctl key load`, `hsmctl key clear`, `hsmctl slot list`.
+
+use std::io::{BufRead, IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use clap::{Args, Subcommand, ValueEnum};
+use hsm_contract::crypto::{policy, KeyAlg, KEY_SLOTS};
+use hsm_driver::{label_bytes, Card, SlotEntry};
+use zeroize::Zeroizing;
+
+use crate::{print_json, print_out, DeviceArg};
+
+/// `hsmctl key ...`
+#[derive(Subcommand, Debug)]
+pub enum KeyCommand {
+    /// Load a plaintext key into a slot (test-mode cards only)
+    Load(LoadArgs),
+    /// Clear a slot, destroying its key
+    Clear(ClearArgs),
+}
+
+/// `hsmctl slot ...`
+#[derive(Subcommand, Debug)]
+pub enum SlotCommand {
+    /// List the loaded keys: slot, algorithm, policy, GCM invocations, label (never key material)
+    List {
+        #[command(flatten)]
+        device: DeviceArg,
+        /// Print one JSON object
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Key algorithms, as `--alg` spells them.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum AlgArg {
+    /// AES-128 (16-byte key), for GCM
+    #[value(name = "aes-128")]
+    Aes128,
+    /// AES-256 (32-byte key), for GCM
+    #[value(name = "aes-256")]
+    Aes256,
+    /// XTS-AES-256 (64-byte key pair: data key, then tweak key)
+    #[value(name = "xts-aes-256")]
+    XtsAes256,
+}
+
+impl AlgArg {
+    fn alg(self) -> KeyAlg {
+        match self {
+            AlgArg::Aes128 => KeyAlg::Aes128,
+            AlgArg::Aes256 => KeyAlg::Aes256,
+            AlgArg::XtsAes256 => KeyAlg::XtsAes256,
+        }
+    }
+}
+
+/// `hsmctl key load` arguments.
+#[derive(Args, Debug)]
+pub struct LoadArgs {
+    #[command(flatten)]
+    device: DeviceArg,
+    /// Key algorithm
+    #[arg(long, value_enum)]
+    alg: AlgArg,
+    /// Label, unique among the loaded keys: 1 to 32 bytes, not all digits
+    #[arg(long)]
+    label: String,
+    /// File holding the key: exactly the key's bytes (raw), or its hex
+    /// digits (text; surrounding whitespace ignored). `-` reads stdin.
+    #[arg(long, value_name = "FILE")]
+    key_file: PathBuf,
+    /// Usage policy: comma-separated encrypt, decrypt, wrap, unwrap, sign, verify, derive
+    #[arg(long, default_value = "encrypt,decrypt")]
+    policy: String,
+    /// Slot to load into [default: the first empty slot]
+    #[arg(long)]
+    slot: Option<u16>,
+    /// Print one JSON object
+    #[arg(long)]
+    json: bool,
+}
+
+/// `hsmctl key clear` arguments.
+#[derive(Args, Debug)]
+pub struct ClearArgs {
+    #[command(flatten)]
+    device: DeviceArg,
+    /// The slot, by number or label
+    #[arg(long, value_name = "ID|LABEL")]
+    slot: String,
+    /// Do not ask for confirmation (needed when stdin is not a terminal)
+    #[arg(long)]
+    force: bool,
+}
+
+/// Run `hsmctl key ...`.
+pub fn run_key(cmd: KeyCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        KeyCommand::Load(a) => load(&a),
+        KeyCommand::Clear(a) => clear(&a),
+    }
+}
+
+/// Run `hsmctl slot ...`.
+pub fn run_slot(cmd: SlotCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        SlotCommand::List { device, json } => list(&device, json),
+    }
+}
+
+/// Policy bits as comma-separated names.
+pub fn policy_names(bits: u16) -> String {
+    let names: Vec<&str> = policy::NAMES
+        .iter()
+        .filter(|(b, _)| bits & b != 0)
+        .map(|(_, n)| *n)
+        .collect();
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join(",")
+    }
+}
+
+fn parse_policy(s: &str) -> anyhow::Result<u16> {
+    let mut bits = 0;
+    for name in s.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let Some((b, _)) = policy::NAMES.iter().find(|(_, n)| *n == name) else {
+            bail!(
+                "unknown policy {name:?}: use a comma-separated list of {}",
+                policy::NAMES
+                    .iter()
+                    .map(|(_, n)| *n)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        };
+        bits |= b;
+    }
+    if bits == 0 {
+        bail!("--policy is empty: a key needs at least one use (for example encrypt,decrypt)");
+    }
+    Ok(bits)
+}
+
+/// Decode key material: exactly `want` raw bytes, or `2 * want` hex digits
+/// with surrounding whitespace.
+pub fn decode_key(data: &[u8], want: usize) -> anyhow::Result<Zeroizing<Vec<u8>>> {
+    if data.len() == want {
+        return Ok(Zeroizing::new(data.to_vec()));
+    }
+    let text = data.trim_ascii();
+    if text.len() == 2 * want && text.iter().all(u8::is_ascii_hexdigit) {
+        let mut key = Zeroizing::new(vec![0u8; want]);
+        for (i, pair) in text.chunks(2).enumerate() {
+            let hex = |c: u8| (c as char).to_digit(16).expect("checked hex") as u8;
+            key[i] = hex(pair[0]) << 4 | hex(pair[1]);
+        }
+        return Ok(key);
+    }
+    bail!(
+        "the key file holds {} bytes: expected exactly {want} raw bytes or {} hex digits for this algorithm",
+        data.len(),
+        2 * want
+    )
+}
+
+fn read_key_file(p: &PathBuf) -> anyhow::Result<Zeroizing<Vec<u8>>> {
+    let mut buf = Zeroizing::new(Vec::new());
+    let limit = 4096u64;
+    if p.as_os_str() == "-" {
+        std::io::stdin()
+            .lock()
+            .take(limit + 1)
+            .read_to_end(&mut buf)
+            .context("reading the key from stdin")?;
+    } else {
+        std::fs::File::open(p)
+            .with_context(|| format!("opening the key file {}", p.display()))?
+            .take(limit + 1)
+            .read_to_end(&mut buf)
+            .with_context(|| format!("reading the key file {}", p.display()))?;
+    }
+    if buf.len() as u64 > limit {
+        bail!("the key file is over {limit} bytes; it should hold one key");
+    }
+    Ok(buf)
+}
+
+fn require_test_mode(card: &Card, what: &str) -> anyhow::Result<()> {
+    if !card.test_mode()? {
+        bail!(
+            "{} is not in test mode: {what} needs a card in test mode (plaintext keys enter only then; start a simulated one with `hsmctl sim start --test-mode`)",
+            card.device()
+        );
+    }
+    Ok(())
+}
+
+fn load(a: &LoadArgs) -> anyhow::Result<ExitCode> {
+    let alg = a.alg.alg();
+    let pol = parse_policy(&a.policy)?;
+    if a.label.bytes().all(|b| b.is_ascii_digit()) {
+        bail!(
+            "label {:?} is all digits, which would read as a slot number; choose another",
+            a.label
+        );
+    }
+    let label = label_bytes(&a.label)?;
+    let raw = read_key_file(&a.key_file)?;
+    let key = decode_key(&raw, alg.key_bytes())?;
+    drop(raw);
+    let mut card = a.device.open()?;
+    require_test_mode(&card, "key load")?;
+    let slots = card.list_slots().context("listing the slots")?;
+    if let Some(dup) = slots.iter().find(|s| !s.is_empty() && s.label() == a.label) {
+        bail!(
+            "the label {:?} is already used by slot {}; labels must be unique (clear that slot or choose another label)",
+            a.label,
+            dup.slot
+        );
+    }
+    let slot = match a.slot {
+        Some(n) => {
+            if u32::from(n) >= KEY_SLOTS {
+                bail!("slot {n} does not exist: slots are 0 to {}", KEY_SLOTS - 1);
+            }
+            if !slots[n as usize].is_empty() {
+                bail!(
+                    "slot {n} already holds a key ({:?}); clear it first with `hsmctl key clear --slot {n}`",
+                    slots[n as usize].label()
+                );
+            }
+            n
+        }
+        None => slots
+            .iter()
+            .find(|s| s.is_empty())
+            .map(|s| s.slot)
+            .context("every slot holds a key; clear one first")?,
+    };
+    card.key_load(slot, alg, pol, label, &key)?;
+    drop(key);
+    if a.json {
+        print_json(&serde_json::json!({
+            "slot": slot,
+            "alg": alg.name(),
+            "policy": policy_list(pol),
+            "label": a.label,
+        }))?;
+    } else {
+        print_out(&format!(
+            "loaded a {} key into slot {slot} as {:?} (policy {})\n",
+            alg.name(),
+            a.label,
+            policy_names(pol)
+        ))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn describe(e: &SlotEntry) -> String {
+    format!(
+        "slot {} ({}, label {:?}, policy {}, {} GCM encryptions)",
+        e.slot,
+        e.alg().map_or("unknown algorithm", |a| a.name()),
+        e.label(),
+        policy_names(e.record.policy),
+        e.record.invocations
+    )
+}
+
+fn clear(a: &ClearArgs) -> anyhow::Result<ExitCode> {
+    let mut card = a.device.open()?;
+    let slot = card.resolve_slot(&a.slot)?;
+    let rec = card.slot_info(slot)?;
+    let entry = SlotEntry { slot, record: rec };
+    if entry.is_empty() {
+        print_out(&format!("slot {slot} is already empty\n"))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !a.force {
+        if !std::io::stdin().is_terminal() {
+            bail!(
+                "refusing to clear {} without confirmation: stdin is not a terminal; pass --force",
+                describe(&entry)
+            );
+        }
+        eprint!(
+            "This destroys the key in {}.\nData encrypted with it can no longer be decrypted. Type `yes` to clear it: ",
+            describe(&entry)
+        );
+        std::io::stderr().flush()?;
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        if line.trim() != "yes" {
+            eprintln!("hsmctl: not cleared");
+            return Ok(ExitCode::from(crate::exit::ERROR));
+        }
+    }
+    card.key_clear(slot)?;
+    print_out(&format!("cleared {}\n", describe(&entry)))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn policy_list(bits: u16) -> Vec<&'static str> {
+    policy::NAMES
+        .iter()
+        .filter(|(b, _)| bits & b != 0)
+        .map(|(_, n)| *n)
+        .collect()
+}
+
+fn list(device: &DeviceArg, json: bool) -> anyhow::Result<ExitCode> {
+    let mut card = device.open()?;
+    let slots = card.list_slots()?;
+    let used: Vec<&SlotEntry> = slots.iter().filter(|s| !s.is_empty()).collect();
+    if json {
+        let v: Vec<serde_json::Value> = used
+            .iter()
+            .map(|s| {
+                serde_json::json!({
+                    "slot": s.slot,
+                    "alg": s.alg().map_or("unknown", |a| a.name()),
+                    "policy": policy_list(s.record.policy),
+                    "invocations": s.record.invocations,
+                    "label": s.label(),
+                })
+            })
+            .collect();
+        print_json(&serde_json::json!({
+            "slots": v,
+            "used": used.len(),
+            "total": slots.len(),
+        }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut text = format!(
+        "{:<5} {:<12} {:<24} {:>12}  {}\n",
+        "SLOT", "ALG", "POLICY", "INVOCATIONS", "LABEL"
+    );
+    for s in &used {
+        text += &format!(
+            "{:<5} {:<12} {:<24} {:>12}  {}\n",
+            s.slot,
+            s.alg().map_or("unknown", |a| a.name()),
+            policy_names(s.record.policy),
+            s.record.invocations,
+            s.label()
+        );
+    }
+    text += &format!("{} of {} slots in use\n", used.len(), slots.len());
+    print_out(&text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_files_are_raw_or_hex() {
+        let raw = [0x0au8; 16];
+        assert_eq!(&decode_key(&raw, 16).unwrap()[..], &raw);
+        let hex = b"000102030405060708090a0b0c0d0E0f\n";
+        let k = decode_key(hex, 16).unwrap();
+        assert_eq!(k[15], 15);
+        assert_eq!(k[0], 0);
+        // 32 raw bytes for a 16-byte key that are not hex: refused.
+        let e = decode_key(&[0xffu8; 32], 16).unwrap_err().to_string();
+        assert!(
+            e.contains("expected exactly 16 raw bytes or 32 hex digits"),
+            "{e}"
+        );
+        assert!(decode_key(b"xyz", 32).is_err());
+    }
+
+    #[test]
+    fn policies_parse_and_print() {
+        assert_eq!(parse_policy("encrypt,decrypt").unwrap(), 3);
+        assert_eq!(parse_policy("decrypt").unwrap(), 2);
+        assert!(parse_policy("fly")
+            .unwrap_err()
+            .to_string()
+            .contains("unknown policy"));
+        assert!(parse_policy("").is_err());
+        assert_eq!(policy_names(3), "encrypt,decrypt");
+        assert_eq!(policy_names(0), "none");
+    }
+}

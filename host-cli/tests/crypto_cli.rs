@@ -1,0 +1,502 @@
+//! `hsmctl key`, `slot`, `encrypt`, `decrypt` and `selftest` end to end,
+//! against a simulated card started by `hsmctl sim start`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+const HSMCTL: &str = env!("CARGO_BIN_EXE_hsmctl");
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A simulated card in its own folder, stopped on drop.
+struct Sim {
+    dir: PathBuf,
+    device: String,
+}
+
+impl Sim {
+    fn start(tag: &str, test_mode: bool) -> Sim {
+        let dir = std::env::temp_dir().join(format!("hsmctl-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let sock = dir.join("card.sock");
+        let mut args = vec!["sim", "start", "--socket", sock.to_str().unwrap()];
+        if test_mode {
+            args.push("--test-mode");
+        }
+        let o = Command::new(HSMCTL).args(&args).output().unwrap();
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        Sim {
+            device: format!("sim:{}", sock.display()),
+            dir,
+        }
+    }
+
+    fn run(&self, args: &[&str], stdin: &[u8]) -> Output {
+        let mut child = Command::new(HSMCTL)
+            .args(args)
+            .args(["--device", &self.device])
+            .env("HSM_SIM_SOCKET", "/nonexistent/hsm-cli-test/card.sock")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut input = child.stdin.take().unwrap();
+        let data = stdin.to_vec();
+        let writer = std::thread::spawn(move || {
+            let _ = input.write_all(&data);
+        });
+        let o = child.wait_with_output().unwrap();
+        writer.join().unwrap();
+        o
+    }
+
+    fn ok(&self, args: &[&str], stdin: &[u8]) -> Output {
+        let o = self.run(args, stdin);
+        assert!(
+            o.status.success(),
+            "hsmctl {args:?}: exit {:?}\n{}",
+            o.status.code(),
+            text(&o.stderr)
+        );
+        o
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let sock = self.dir.join("card.sock");
+        let _ = Command::new(HSMCTL)
+            .args(["sim", "stop", "--socket", sock.to_str().unwrap()])
+            .output();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn data(len: usize) -> Vec<u8> {
+    let mut x = 0x1234_5678_9abc_def1u64;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+/// Files in the folder other than the card's own.
+fn leftovers(dir: &Path, keep: &[&str]) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with("card.sock") && !keep.contains(&n.as_str()))
+        .collect()
+}
+
+const CHUNK: usize = 4096;
+const RECORD: usize = 5 + 12 + CHUNK + 16;
+
+#[test]
+fn keys_slots_and_a_multi_chunk_round_trip() {
+    let sim = Sim::start("crypt", true);
+    let key = sim.path("k.hex");
+    std::fs::write(
+        &key,
+        "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n",
+    )
+    .unwrap();
+    let o = sim.ok(
+        &[
+            "key",
+            "load",
+            "--alg",
+            "aes-256",
+            "--label",
+            "disk",
+            "--key-file",
+            s(&key),
+            "--json",
+        ],
+        b"",
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let slot = v["slot"].as_u64().unwrap();
+    assert_eq!(slot, 0, "the first empty slot");
+    // Key material never appears in output.
+    assert!(!text(&o.stdout).contains("00112233") && !text(&o.stderr).contains("00112233"));
+    // Duplicate labels and all-digit labels are refused.
+    let o = sim.run(
+        &[
+            "key",
+            "load",
+            "--alg",
+            "aes-256",
+            "--label",
+            "disk",
+            "--key-file",
+            s(&key),
+        ],
+        b"",
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr).contains("already used by slot 0"),
+        "{}",
+        text(&o.stderr)
+    );
+    let o = sim.run(
+        &[
+            "key",
+            "load",
+            "--alg",
+            "aes-256",
+            "--label",
+            "12",
+            "--key-file",
+            s(&key),
+        ],
+        b"",
+    );
+    assert!(
+        text(&o.stderr).contains("all digits"),
+        "{}",
+        text(&o.stderr)
+    );
+    // A raw 16-byte key from stdin, into a chosen slot, encrypt-only.
+    sim.ok(
+        &[
+            "key",
+            "load",
+            "--alg",
+            "aes-128",
+            "--label",
+            "sealer",
+            "--key-file",
+            "-",
+            "--slot",
+            "9",
+            "--policy",
+            "encrypt",
+        ],
+        &[0x42; 16],
+    );
+    let o = sim.ok(&["slot", "list", "--json"], b"");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["used"], 2);
+    assert_eq!(v["total"], 64);
+    assert_eq!(v["slots"][0]["label"], "disk");
+    assert_eq!(v["slots"][0]["alg"], "aes-256");
+    assert_eq!(v["slots"][1]["slot"], 9);
+    assert_eq!(v["slots"][1]["policy"], serde_json::json!(["encrypt"]));
+    assert!(!text(&o.stdout).contains("0011223344"));
+
+    // A multi-chunk file, files in and out, with AAD.
+    let plain = data(10 * CHUNK + 123);
+    let (pin, enc, dec, aad) = (
+        sim.path("p"),
+        sim.path("p.hsm"),
+        sim.path("p.out"),
+        sim.path("aad"),
+    );
+    std::fs::write(&pin, &plain).unwrap();
+    std::fs::write(&aad, b"volume 7").unwrap();
+    sim.ok(
+        &[
+            "encrypt",
+            "--slot",
+            "disk",
+            "--chunk-size",
+            "4096",
+            "--aad",
+            s(&aad),
+            "--in",
+            s(&pin),
+            "--out",
+            s(&enc),
+        ],
+        b"",
+    );
+    let file = std::fs::read(&enc).unwrap();
+    assert_eq!(&file[..8], b"HSMCRYPT");
+    assert_eq!(file.len(), 32 + 4 + 10 * RECORD + (5 + 12 + 123 + 16));
+    sim.ok(
+        &[
+            "decrypt",
+            "--aad",
+            s(&aad),
+            "--in",
+            s(&enc),
+            "--out",
+            s(&dec),
+        ],
+        b"",
+    );
+    assert!(std::fs::read(&dec).unwrap() == plain);
+    // An existing output is not replaced without --force.
+    let o = sim.run(
+        &[
+            "decrypt",
+            "--aad",
+            s(&aad),
+            "--in",
+            s(&enc),
+            "--out",
+            s(&dec),
+        ],
+        b"",
+    );
+    assert!(text(&o.stderr).contains("--force"), "{}", text(&o.stderr));
+    // stdin to stdout, both ways, by slot number.
+    let o = sim.ok(&["encrypt", "--slot", "0", "--chunk-size", "4096"], &plain);
+    let o = sim.ok(&["decrypt", "--slot", "disk"], &o.stdout);
+    assert!(o.stdout == plain);
+    // Empty input.
+    let o = sim.ok(&["encrypt", "--slot", "disk"], b"");
+    let o = sim.ok(&["decrypt"], &o.stdout);
+    assert!(o.stdout.is_empty());
+    // The encrypt-only key cannot decrypt.
+    let o = sim.ok(&["encrypt", "--slot", "sealer"], b"x");
+    let o = sim.run(&["decrypt"], &o.stdout);
+    assert_ne!(o.status.code(), Some(0));
+    assert!(
+        text(&o.stderr).contains("does not allow decrypt"),
+        "{}",
+        text(&o.stderr)
+    );
+
+    // Tampering: every case exits 4, says why, and leaves nothing behind.
+    let keep = ["p", "p.hsm", "p.out", "aad", "k.hex"];
+    let start = 32 + 4;
+    let mut flipped = file.clone();
+    flipped[start + 3 * RECORD + 100] ^= 0x01;
+    let truncated = file[..start + 4 * RECORD].to_vec();
+    let mut reordered = file.clone();
+    let (a, b) = (start + RECORD, start + 2 * RECORD);
+    reordered[a..b].copy_from_slice(&file[b..b + RECORD]);
+    reordered[b..b + RECORD].copy_from_slice(&file[a..b]);
+    let mut extended = file.clone();
+    extended.extend_from_slice(&file[start..start + RECORD]);
+    let cut_inside = file[..file.len() - 7].to_vec();
+    for (name, bad, why) in [
+        ("flipped", &flipped, "chunk 3 failed authentication"),
+        ("truncated", &truncated, "without its final chunk"),
+        ("reordered", &reordered, "chunk 1 failed authentication"),
+        ("extended", &extended, "extended"),
+        ("cut", &cut_inside, "truncated inside chunk 10"),
+    ] {
+        let bad_path = sim.path("bad.hsm");
+        std::fs::write(&bad_path, bad).unwrap();
+        let out = sim.path("bad.out");
+        let o = sim.run(
+            &[
+                "decrypt",
+                "--aad",
+                s(&aad),
+                "--in",
+                s(&bad_path),
+                "--out",
+                s(&out),
+            ],
+            b"",
+        );
+        assert_eq!(o.status.code(), Some(4), "{name}: {}", text(&o.stderr));
+        assert!(text(&o.stderr).contains(why), "{name}: {}", text(&o.stderr));
+        assert!(!out.exists(), "{name}: an output file was left");
+        std::fs::remove_file(&bad_path).unwrap();
+        assert!(
+            leftovers(&sim.dir, &keep).is_empty(),
+            "{name}: {:?}",
+            leftovers(&sim.dir, &keep)
+        );
+        // Through stdout: nothing at all is written.
+        let o = sim.run(&["decrypt", "--aad", s(&aad)], bad);
+        assert_eq!(
+            o.status.code(),
+            Some(4),
+            "{name} (stdout): {}",
+            text(&o.stderr)
+        );
+        assert!(
+            o.stdout.is_empty(),
+            "{name}: {} bytes reached stdout",
+            o.stdout.len()
+        );
+    }
+    // Wrong AAD.
+    let o = sim.run(&["decrypt", "--in", s(&enc)], b"");
+    assert_eq!(o.status.code(), Some(4));
+    assert!(o.stdout.is_empty());
+
+    // key clear: refused without a terminal or --force, then done.
+    let o = sim.run(&["key", "clear", "--slot", "disk"], b"yes\n");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr).contains("pass --force"),
+        "{}",
+        text(&o.stderr)
+    );
+    let o = sim.ok(&["key", "clear", "--slot", "disk", "--force"], b"");
+    assert!(
+        text(&o.stdout).contains("cleared slot 0"),
+        "{}",
+        text(&o.stdout)
+    );
+    let o = sim.run(&["decrypt", "--aad", s(&aad), "--in", s(&enc)], b"");
+    assert!(
+        text(&o.stderr).contains("no slot has the label \"disk\""),
+        "{}",
+        text(&o.stderr)
+    );
+    let o = sim.ok(&["slot", "list", "--json"], b"");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["used"], 1);
+}
+
+fn vectors() -> PathBuf {
+    let v = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors");
+    assert!(
+        v.is_dir(),
+        "the NIST vectors are missing: expected {} (the shared/ folder beside the repository)",
+        v.display()
+    );
+    v
+}
+
+#[test]
+fn selftest_runs_every_nist_vector() {
+    let v = vectors();
+    let files: Vec<PathBuf> = [
+        "aes-gcm/gcmEncryptExtIV128.rsp",
+        "aes-gcm/gcmEncryptExtIV256.rsp",
+        "aes-gcm/gcmDecrypt128.rsp",
+        "aes-xts/XTSGenAES256.rsp",
+    ]
+    .iter()
+    .map(|f| v.join(f))
+    .collect();
+    // What the files hold, counted independently of hsmctl's parser.
+    let mut records = 0usize;
+    let mut fails = 0usize;
+    let mut skipped = 0usize;
+    for f in &files {
+        let t = std::fs::read_to_string(f).unwrap();
+        records += t
+            .lines()
+            .filter(|l| l.starts_with("Count = ") || l.starts_with("COUNT = "))
+            .count();
+        fails += t.lines().filter(|l| l.trim() == "FAIL").count();
+        skipped += t
+            .lines()
+            .filter_map(|l| l.strip_prefix("DataUnitLen = "))
+            .filter(|n| n.trim().parse::<u64>().unwrap() % 8 != 0)
+            .count();
+    }
+    assert!(
+        records > 23_000 && fails > 1000,
+        "{records} records, {fails} FAIL"
+    );
+    let sim = Sim::start("selftest", true);
+    let mut args = vec!["selftest".to_string()];
+    for f in &files {
+        args.push("--vectors".into());
+        args.push(f.display().to_string());
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let t0 = std::time::Instant::now();
+    let o = sim.run(&args, b"");
+    eprintln!(
+        "selftest of {records} vectors: {:.1} s",
+        t0.elapsed().as_secs_f64()
+    );
+    let out = text(&o.stdout);
+    assert!(o.status.success(), "{out}\n{}", text(&o.stderr));
+    let last = out.lines().last().unwrap();
+    assert_eq!(
+        last,
+        format!("{} passed, 0 failed, {skipped} skipped", records - skipped),
+        "{out}"
+    );
+    // A file that is not a vector file is an error.
+    let junk = sim.path("junk.rsp");
+    std::fs::write(&junk, "hello\n").unwrap();
+    let o = sim.run(&["selftest", "--vectors", s(&junk)], b"");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr).contains("not understood"),
+        "{}",
+        text(&o.stderr)
+    );
+}
+
+#[test]
+fn test_mode_commands_refuse_an_operational_card() {
+    let sim = Sim::start("optmode", false);
+    let key = sim.path("k");
+    std::fs::write(&key, [1u8; 16]).unwrap();
+    let o = sim.run(
+        &[
+            "key",
+            "load",
+            "--alg",
+            "aes-128",
+            "--label",
+            "x",
+            "--key-file",
+            s(&key),
+        ],
+        b"",
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr).contains("not in test mode"),
+        "{}",
+        text(&o.stderr)
+    );
+    let o = sim.run(&["selftest", "--vectors", s(&key)], b"");
+    assert!(
+        text(&o.stderr).contains("not in test mode"),
+        "{}",
+        text(&o.stderr)
+    );
+    let b = sim.ok(&["bench", "--json", "--batch", "50", "--rounds", "1"], b"");
+    let v: serde_json::Value = serde_json::from_slice(&b.stdout).unwrap();
+    assert!(v["aes256_gcm_encrypt_bytes_per_cycle"].is_null());
+    assert!(v["aes_note"].as_str().unwrap().contains("not in test mode"));
+    assert!(v["host_sw_aes256_gcm_bytes_per_second"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn bench_reports_the_aes_figures() {
+    let sim = Sim::start("aesbench", true);
+    let b = sim.ok(&["bench", "--json", "--batch", "200", "--rounds", "1"], b"");
+    let v: serde_json::Value = serde_json::from_slice(&b.stdout).unwrap();
+    for k in [
+        "aes256_gcm_encrypt_bytes_per_cycle",
+        "aes256_gcm_decrypt_bytes_per_cycle",
+        "aes256_xts_bytes_per_cycle",
+    ] {
+        let x = v[k].as_f64().unwrap_or_else(|| panic!("{k}: {v}"));
+        assert!(x > 0.0 && x <= 16.0, "{k} = {x}: a 16-byte beat bounds it");
+    }
+    assert!(v["aes256_gcm_64b_job_cycles"].as_f64().unwrap() > 0.0);
+    assert_eq!(v["aes256_gcm_64b_jobs"], 200);
+    assert!(v["host_sw_aes256_gcm_bytes_per_second"].as_f64().unwrap() > 0.0);
+    eprintln!("{}", serde_json::to_string_pretty(&v).unwrap());
+    // The bench cleared its keys.
+    let o = sim.ok(&["slot", "list", "--json"], b"");
+    let l: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(l["used"], 0);
+}
