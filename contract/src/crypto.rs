@@ -36,8 +36,16 @@
 //!
 //! # XTS-AES jobs
 //! `params` is the 128-bit tweak (the data unit's number as IEEE 1619
-//! encodes it: 16 bytes, little-endian). `src_len` is the data unit length,
-//! 16 bytes to 1 MiB, with ciphertext stealing for a partial last block.
+//! encodes it: 16 bytes, little-endian). The data unit is `src_len` bytes
+//! less [`XTS_PAD_BITS_MASK`] bits of `flags`: SP 800-38E allows any length
+//! of at least 128 bits, so the last byte may carry 1 to 7 unused low-order
+//! bits (the bits of a unit run from the most significant bit of its first
+//! byte), which the card writes as zero. A partial last block, of bytes or
+//! of bits, uses ciphertext stealing.
+
+/// The `flags` bits of an XTS job that give the unused low-order bits of
+/// the data unit's last byte.
+pub const XTS_PAD_BITS_MASK: u16 = 0x7;
 
 /// Number of key slots.
 pub const KEY_SLOTS: u32 = 64;

@@ -159,7 +159,7 @@ fn crypto_md(out: &mut String) {
          GCM `dst`: the ciphertext or plaintext (`src_len` bytes); encryption then writes the tag at `dst + pad16(src_len)` and, with `CARD_IV`, the 12-byte IV at `dst + pad16(src_len) + 16`. \
          A decryption whose tag does not verify has its plaintext overwritten with zeros and completes with `AUTH_FAILED`.\n\n\
          In operational mode the card builds each IV (SP 800-38D 8.2.1): the slot index as a 4-byte little-endian fixed field, then the slot's 8-byte invocation counter. Caller IVs and short tags need test mode.\n\n\
-         XTS `params`: the 128-bit tweak (IEEE 1619 data unit number, little-endian). `src_len` is one data unit, 16 bytes to 1 MiB; a partial last block uses ciphertext stealing.\n",
+         XTS `params`: the 128-bit tweak (IEEE 1619 data unit number, little-endian). One data unit of `src_len` bytes (16 to 1 MiB) less `flags` bits 2:0 pad bits: a unit's bits run from the most significant bit of its first byte, and the unused low-order bits of the last byte are written as zero; the unit is at least 128 bits. A partial last block, of bytes or bits, uses ciphertext stealing.\n",
     );
 }
 

@@ -283,8 +283,15 @@ impl Descriptor {
         };
         // 1. Fields the operation does not use, and reserved bits.
         let used = op.fields_used();
+        let xts = matches!(op, Opcode::AesXtsEncrypt | Opcode::AesXtsDecrypt);
+        // XTS jobs use the low flag bits (pad bits); every other flag is reserved.
+        let flags = if xts {
+            self.flags & !crate::crypto::XTS_PAD_BITS_MASK
+        } else {
+            self.flags
+        };
         let values: [(&LayoutField, u128); 9] = [
-            (&desc::FLAGS, self.flags.into()),
+            (&desc::FLAGS, flags.into()),
             (&desc::SRC_ADDR, self.src_addr.into()),
             (&desc::DST_ADDR, self.dst_addr.into()),
             (&desc::SRC_LEN, self.src_len.into()),
@@ -298,7 +305,7 @@ impl Descriptor {
         if (!params_used && self.params != [0; 16])
             || values
                 .iter()
-                .any(|(f, v)| *v != 0 && !used.contains(&f.name))
+                .any(|(f, v)| *v != 0 && (!used.contains(&f.name) || f.name == desc::FLAGS.name))
         {
             return Some(Status::ReservedField);
         }
@@ -357,7 +364,10 @@ impl Descriptor {
                     return Some(Status::BadLength);
                 }
             }
-            Opcode::AesXtsEncrypt | Opcode::AesXtsDecrypt if self.src_len < 16 => {
+            Opcode::AesXtsEncrypt | Opcode::AesXtsDecrypt
+                if (self.src_len as u64) * 8
+                    < 128 + (self.flags & crate::crypto::XTS_PAD_BITS_MASK) as u64 =>
+            {
                 return Some(Status::BadLength)
             }
             Opcode::KeyLoad => {
@@ -543,5 +553,18 @@ mod tests {
         assert_eq!(d.precheck(true), Some(Status::LengthTooLarge));
         let d = Descriptor::copy(1, 0, 10, 0, 9);
         assert_eq!(d.precheck(true), Some(Status::OutputTooSmall));
+        // XTS: flags[2:0] are pad bits, the rest reserved; a unit is >= 128 bits.
+        let xts = |flags: u16, len: u32| Descriptor {
+            version: DESCRIPTOR_VERSION,
+            opcode: Opcode::AesXtsEncrypt as u8,
+            flags,
+            src_len: len,
+            dst_len: len,
+            ..Descriptor::default()
+        };
+        assert_eq!(xts(6, 32).precheck(true), None);
+        assert_eq!(xts(64, 32).precheck(true), Some(Status::ReservedField));
+        assert_eq!(xts(1, 16).precheck(true), Some(Status::BadLength));
+        assert_eq!(xts(0, 16).precheck(true), None);
     }
 }

@@ -67,7 +67,7 @@ impl Opcode {
             Opcode::Copy => "copies src_len bytes (0 to 1 MiB, any alignment) from src_addr to dst_addr; dst_len must be at least src_len; out_len is src_len",
             Opcode::AesGcmEncrypt => "AES-GCM encryption with the AES-128 or AES-256 key in key_slot (policy ENCRYPT): src is the plaintext, aux holds IV and AAD, dst receives ciphertext, tag and (card IV) the IV; params is a GCM parameter block",
             Opcode::AesGcmDecrypt => "AES-GCM decryption with the key in key_slot (policy DECRYPT): src is the ciphertext, aux holds IV, expected tag and AAD; dst receives the plaintext, overwritten with zeros and status AUTH_FAILED when the tag does not verify",
-            Opcode::AesXtsEncrypt => "XTS-AES-256 encryption of one data unit of src_len bytes (16 to 1 MiB) with the key pair in key_slot (policy ENCRYPT); params is the 128-bit tweak",
+            Opcode::AesXtsEncrypt => "XTS-AES-256 encryption of one data unit of src_len bytes (16 to 1 MiB) less flags[2:0] pad bits, with the key pair in key_slot (policy ENCRYPT); params is the 128-bit tweak",
             Opcode::AesXtsDecrypt => "XTS-AES-256 decryption of one data unit with the key pair in key_slot (policy DECRYPT); params is the 128-bit tweak",
             Opcode::KeyLoad => "test mode only: loads src_len bytes of key material from src into the empty slot key_slot, with the 32-byte label at aux and the algorithm and policy in params; the card expands the round keys",
             Opcode::KeyClear => "clears key_slot: overwrites its key material and round keys with zeros and marks it empty",
@@ -87,7 +87,7 @@ impl Opcode {
                 "params",
             ],
             Opcode::AesXtsEncrypt | Opcode::AesXtsDecrypt => &[
-                "src_addr", "dst_addr", "src_len", "dst_len", "key_slot", "params",
+                "flags", "src_addr", "dst_addr", "src_len", "dst_len", "key_slot", "params",
             ],
             Opcode::KeyLoad => &[
                 "src_addr", "src_len", "aux_addr", "aux_len", "key_slot", "params",

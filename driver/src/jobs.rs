@@ -75,6 +75,9 @@ pub enum Job<'a> {
         tweak: [u8; 16],
         /// The data unit, 16 bytes to 1 MiB.
         data: &'a [u8],
+        /// Unused low-order bits of the last byte (0 to 7): the unit is
+        /// `8 * data.len() - pad_bits` bits (SP 800-38E allows any length).
+        pad_bits: u8,
     },
     /// XTS-AES-256 decryption of one data unit.
     XtsDecrypt {
@@ -84,6 +87,9 @@ pub enum Job<'a> {
         tweak: [u8; 16],
         /// The data unit, 16 bytes to 1 MiB.
         data: &'a [u8],
+        /// Unused low-order bits of the last byte (0 to 7): the unit is
+        /// `8 * data.len() - pad_bits` bits (SP 800-38E allows any length).
+        pad_bits: u8,
     },
     /// Load plaintext key material into an empty slot (test mode only).
     KeyLoad {
@@ -490,8 +496,20 @@ impl Card {
                         desc.dst_len = d as u32;
                         desc.params = params.to_bytes();
                     }
-                    Job::XtsEncrypt { tweak, data, .. } | Job::XtsDecrypt { tweak, data, .. } => {
+                    Job::XtsEncrypt {
+                        tweak,
+                        data,
+                        pad_bits,
+                        ..
+                    }
+                    | Job::XtsDecrypt {
+                        tweak,
+                        data,
+                        pad_bits,
+                        ..
+                    } => {
                         mem[p.src..p.src + s].copy_from_slice(data);
+                        desc.flags = u16::from(pad_bits);
                         desc.src_addr = iova(p.src);
                         desc.src_len = s as u32;
                         desc.dst_addr = iova(p.dst);
@@ -605,7 +623,12 @@ impl Card {
     /// # Errors
     /// [`Error::SlotJobFailed`]; as [`Card::run_jobs`].
     pub fn xts_encrypt(&mut self, slot: u16, tweak: [u8; 16], data: &[u8]) -> Result<Vec<u8>> {
-        match self.run_one(Job::XtsEncrypt { slot, tweak, data })? {
+        match self.run_one(Job::XtsEncrypt {
+            slot,
+            tweak,
+            data,
+            pad_bits: 0,
+        })? {
             JobOutput::Xts(p) => Ok(p),
             other => Err(unexpected(other)),
         }
@@ -616,7 +639,12 @@ impl Card {
     /// # Errors
     /// [`Error::SlotJobFailed`]; as [`Card::run_jobs`].
     pub fn xts_decrypt(&mut self, slot: u16, tweak: [u8; 16], data: &[u8]) -> Result<Vec<u8>> {
-        match self.run_one(Job::XtsDecrypt { slot, tweak, data })? {
+        match self.run_one(Job::XtsDecrypt {
+            slot,
+            tweak,
+            data,
+            pad_bits: 0,
+        })? {
             JobOutput::Xts(p) => Ok(p),
             other => Err(unexpected(other)),
         }

@@ -277,7 +277,9 @@ impl Logic for DescChecker {
         self.k_alg.next = self.params.val().get_bits::<8>(0);
         self.k_policy.next = self.params.val().get_bits::<16>(16);
 
-        self.rsvd.next = self.flags.val().any()
+        // XTS jobs use flags[2:0] (pad bits); every other flag is reserved.
+        self.rsvd.next = (self.flags.val().any() & !self.is_xts.val())
+            | self.flags.val().get_bits::<13>(3).any()
             | self.reserved0.val().any()
             | (!self.u_src.val() & (self.src_addr.val().any() | self.src_len.val().any()))
             | (!self.u_dst.val() & (self.dst_addr.val().any() | self.dst_len.val().any()))
@@ -361,7 +363,10 @@ impl Logic for DescChecker {
         {
             self.status_c.next = self.s_bad_tag.val();
         } else if (self.is_gcm.val() & (self.aux_len.val() != self.gcm_aux.val()))
-            | (self.is_xts.val() & (self.src_len.val() < bits::<32>(16)))
+            | (self.is_xts.val()
+                & ((self.src_len.val() < bits::<32>(16))
+                    | ((self.src_len.val() == bits::<32>(16))
+                        & self.flags.val().get_bits::<3>(0).any())))
         {
             self.status_c.next = self.s_bad_length.val();
         } else if self.is_kload.val() & !self.key_len.val().any() {

@@ -137,6 +137,8 @@ pub struct CryptoEngine {
     pub aux_len: Signal<In, Bits<32>>,
     /// Parameters.
     pub params: Signal<In, Bits<128>>,
+    /// Descriptor flags (XTS: pad bits).
+    pub flags: Signal<In, Bits<16>>,
     /// Ready for a job (the key store has been cleared).
     pub ready: Signal<Out, Bit>,
     /// Working on a job.
@@ -201,6 +203,7 @@ pub struct CryptoEngine {
     j_len: DFF<Bits<32>>,
     j_aux_len: DFF<Bits<32>>,
     j_params: DFF<Bits<128>>,
+    j_pad: DFF<Bits<3>>,
     rec: DFF<Bits<512>>,
     status_r: DFF<Bits<16>>,
     out_len_r: DFF<Bits<32>>,
@@ -273,7 +276,11 @@ pub struct CryptoEngine {
     n_aad: Signal<Local, Bits<17>>,
     n_data: Signal<Local, Bits<17>>,
     n_full: Signal<Local, Bits<17>>,
-    r_part: Signal<Local, Bits<4>>,
+    l_bits: Signal<Local, Bits<24>>,
+    b_part: Signal<Local, Bits<7>>,
+    top_byte: Signal<Local, Bits<8>>,
+    low_mask: Signal<Local, Bits<128>>,
+    part_strb: Signal<Local, Bits<16>>,
     btb: Signal<Local, Bits<9>>,
     req_beats: Signal<Local, Bits<9>>,
     rx: Signal<Local, Bit>,
@@ -351,6 +358,7 @@ impl Default for CryptoEngine {
             aux_addr: Default::default(),
             aux_len: Default::default(),
             params: Default::default(),
+            flags: Default::default(),
             ready: Default::default(),
             busy: Default::default(),
             done: Default::default(),
@@ -391,6 +399,7 @@ impl Default for CryptoEngine {
             j_len: Default::default(),
             j_aux_len: Default::default(),
             j_params: Default::default(),
+            j_pad: Default::default(),
             rec: Default::default(),
             status_r: Default::default(),
             out_len_r: Default::default(),
@@ -459,7 +468,11 @@ impl Default for CryptoEngine {
             n_aad: Default::default(),
             n_data: Default::default(),
             n_full: Default::default(),
-            r_part: Default::default(),
+            l_bits: Default::default(),
+            b_part: Default::default(),
+            top_byte: Default::default(),
+            low_mask: Default::default(),
+            part_strb: Default::default(),
             btb: Default::default(),
             req_beats: Default::default(),
             rx: Default::default(),
@@ -529,7 +542,7 @@ impl Logic for CryptoEngine {
     fn update(&mut self) {
         dff_setup!(
             self, clock, state, rk_after, init_ctr, j_op, j_slot, j_src, j_dst, j_aux, j_len,
-            j_aux_len, j_params, rec, status_r, out_len_r, rd_err, wr_err, last_wr, aes256,
+            j_aux_len, j_params, j_pad, rec, status_r, out_len_r, rd_err, wr_err, last_wr, aes256,
             rq_addr, rq_left, rq2_addr, rq2_left, cnt, rem, out_rem, out_cnt, inflight, wr_addr,
             rki, rk_base, rk0, rk1, rk2, rk3, rk4, rk5, rk6, rk7, rk8, rk9, rk10, rk11, rk12, rk13,
             rk14, kbuf, lbuf, h, h_ok, j0, ctr, ekj0, exp_tag, tag, tw, t_a, t_b, held, part,
@@ -568,8 +581,12 @@ impl Logic for CryptoEngine {
         self.n_iv.next = (bit_cast::<17, 16>(self.p_iv_len.val()) + 15) >> 4;
         self.n_aad.next = bit_cast::<17, 32>((self.p_aad_len.val() + 15) >> 4);
         self.n_data.next = bit_cast::<17, 32>((self.j_len.q.val() + 15) >> 4);
-        self.n_full.next = bit_cast::<17, 32>(self.j_len.q.val() >> 4);
-        self.r_part.next = self.j_len.q.val().get_bits::<4>(0);
+        // XTS geometry in bits: the unit is 8 * len - pad bits; n_full whole
+        // blocks, then b_part bits (stolen from the last whole block).
+        self.l_bits.next = (bit_cast::<24, 21>(self.j_len.q.val().get_bits::<21>(0)) << 3)
+            - bit_cast::<24, 3>(self.j_pad.q.val());
+        self.n_full.next = self.l_bits.val().get_bits::<17>(7);
+        self.b_part.next = self.l_bits.val().get_bits::<7>(0);
         self.slot_rk.next = bit_cast::<11, 6>(self.j_slot.q.val()) << 5;
         self.use_dec.next =
             !self.is_xenc.val() & self.is_xts.val() & (self.state.q.val() != EngState::XtsTweak);
@@ -622,8 +639,20 @@ impl Logic for CryptoEngine {
         if self.cnt.q.val() == bits::<17>(3) {
             self.si_beat.next = self.rec.q.val().get_bits::<128>(384);
         }
-        self.part_mask.next =
-            !bits::<128>(0) >> (bits::<8>(128) - (bit_cast::<8, 4>(self.r_part.val()) << 3));
+        // The first b_part bits of a block: whole bytes, then the top bits of one.
+        self.top_byte.next =
+            !(bits::<8>(0xff) >> bit_cast::<8, 3>(self.b_part.val().get_bits::<3>(0)));
+        if self.b_part.val().get_bits::<4>(3).any() {
+            self.low_mask.next = !bits::<128>(0)
+                >> (bits::<8>(128) - (bit_cast::<8, 4>(self.b_part.val().get_bits::<4>(3)) << 3));
+        } else {
+            self.low_mask.next = bits::<128>(0);
+        }
+        self.part_mask.next = self.low_mask.val()
+            | (bit_cast::<128, 8>(self.top_byte.val())
+                << (bit_cast::<8, 4>(self.b_part.val().get_bits::<4>(3)) << 3));
+        self.part_strb.next = bits::<16>(0xffff)
+            >> (bits::<16>(16) - ((bit_cast::<16, 7>(self.b_part.val()) + 7) >> 3));
 
         // GCM counter: inc32 of the last four bytes, big-endian.
         self.ctr_be.next = (bit_cast::<32, 8>(self.ctr.q.val().get_bits::<8>(96)) << 24)
@@ -774,6 +803,7 @@ impl Logic for CryptoEngine {
                     self.j_len.d.next = self.src_len.val();
                     self.j_aux_len.d.next = self.aux_len.val();
                     self.j_params.d.next = self.params.val();
+                    self.j_pad.d.next = self.flags.val().get_bits::<3>(0);
                     self.rd_err.d.next = false;
                     self.wr_err.d.next = false;
                     self.status_r.d.next = self.s_ok.val();
@@ -1225,7 +1255,7 @@ impl Logic for CryptoEngine {
                             // The partial block: kept for stealing.
                             self.part.d.next = self.rx_masked.val();
                         } else if (self.cnt.q.val() + 1 == self.n_full.val())
-                            & self.r_part.val().any()
+                            & self.b_part.val().any()
                         {
                             // The last full block, with stealing to come.
                             self.t_a.d.next = self.tw.q.val();
@@ -1250,7 +1280,7 @@ impl Logic for CryptoEngine {
                         }
                     }
                 } else if !self.inflight.q.val().any() {
-                    if self.r_part.val().any() {
+                    if self.b_part.val().any() {
                         self.state.d.next = EngState::XtsSteal;
                     } else {
                         self.state.d.next = EngState::Drain;
@@ -1264,9 +1294,8 @@ impl Logic for CryptoEngine {
                 self.dmaw_valid.next = true;
                 self.dmaw_addr.next =
                     self.j_dst.q.val() + (bit_cast::<64, 17>(self.n_full.val()) << 4);
-                self.dmaw_data.next = self.held.q.val();
-                self.dmaw_strb.next =
-                    bits::<16>(0xffff) >> (bits::<16>(16) - bit_cast::<16, 4>(self.r_part.val()));
+                self.dmaw_data.next = self.held.q.val() & self.part_mask.val();
+                self.dmaw_strb.next = self.part_strb.val();
                 self.out_rem.d.next = bits::<32>(16);
                 if self.dmaw_ready.val() {
                     self.pipe_push.next = true;

@@ -406,3 +406,64 @@ fn gcm_cycles_do_not_depend_on_key_or_data() {
     assert!(cycles.iter().all(|c| *c == cycles[0]), "{cycles:?}");
     eprintln!("64-byte GCM job with 16 bytes of AAD: {} cycles", cycles[0]);
 }
+
+fn hex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+#[test]
+fn xts_data_units_of_any_bit_length() {
+    // Two records of NIST's XTSGenAES256.rsp (DataUnitLen 250 and 140).
+    let cases = [
+        (
+            250u32,
+            "d6b58f6638f64c3692a5b53671c5d51e0abf5169437aacb363fbcfcb91f9f6b0f536d0e12dd662d3151a77524eae5ad5e1b9cf860199981edd09ccf99f86fcd2",
+            "f5bf2260198883d03b133810fafec16c",
+            "8b81371f87661e49b904c8272def606717c3050c125905d23a2f0c142132ee00",
+            "84a7f42be588fa36442d33f098ec56e554a8629d76db46d0c516fca52c9c9000",
+        ),
+        (
+            140,
+            "4272a2be234ff9763e4996b1bdcc1b6bfb89fcbaf5097e737ca52c6f1b25807c81de7433738c6d5347740c8626bc9a7f8609a34298e01c3beb4b2fbd5a824284",
+            "3034e9dcf27b260970cc555027bc0ec7",
+            "77348d634fc8e2b057c940cdf94abda3e050",
+            "2c40695ba73014e0db5ecacd54b239557570",
+        ),
+    ];
+    let (mut b, mut r) = card();
+    for (slot, (bits, key, tweak, pt, ct)) in cases.iter().enumerate() {
+        let slot = slot as u16;
+        let (key, tweak, pt, ct) = (hex(key), hex(tweak), hex(pt), hex(ct));
+        assert_eq!(
+            load_key(&mut b, &mut r, slot, KeyAlg::XtsAes256, &key, "x").status(),
+            Some(Status::Ok)
+        );
+        let len = pt.len();
+        let pad = (8 * len as u32 - bits) as u16;
+        for (op, input, output) in [
+            (Opcode::AesXtsEncrypt, &pt, &ct),
+            (Opcode::AesXtsDecrypt, &ct, &pt),
+        ] {
+            b.put(SRC_ADDR, input);
+            b.put(DST_ADDR, &vec![0xcc; len + 16]);
+            let mut d = desc(op, slot);
+            d.flags = pad;
+            d.src_addr = SRC_ADDR;
+            d.src_len = len as u32;
+            d.dst_addr = DST_ADDR;
+            d.dst_len = len as u32;
+            d.params = tweak.clone().try_into().unwrap();
+            let c = run1(&mut b, &mut r, d);
+            assert_eq!(c.status(), Some(Status::Ok), "{op:?} {bits} bits");
+            assert_eq!(&b.get(DST_ADDR, len), output, "{op:?} {bits} bits");
+            assert_eq!(
+                b.get(DST_ADDR + len as u64, 1),
+                [0xcc],
+                "wrote past the unit"
+            );
+        }
+    }
+}

@@ -245,6 +245,7 @@ fn measure(
             slot: xs,
             tweak: [7; 16],
             data: &data,
+            pad_bits: 0,
         }])?
         .remove(0);
     let xts_cycles = r.cycles();

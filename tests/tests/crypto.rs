@@ -108,11 +108,13 @@ impl Case {
                 slot: self.slot,
                 tweak: self.tweak,
                 data: &self.data,
+                pad_bits: 0,
             },
             _ => Job::XtsDecrypt {
                 slot: self.slot,
                 tweak: self.tweak,
                 data: &self.data,
+                pad_bits: 0,
             },
         }
     }
@@ -438,11 +440,13 @@ fn cycles_depend_only_on_lengths() {
                     slot,
                     tweak: [i as u8; 16],
                     data: d,
+                    pad_bits: 0,
                 });
                 jobs.push(Job::XtsDecrypt {
                     slot,
                     tweak: [i as u8; 16],
                     data: d,
+                    pad_bits: 0,
                 });
             }
         }
