@@ -512,7 +512,7 @@ impl Logic for Dispatcher {
         self.engine.aux_addr.next = self.d_aux_addr.val();
         self.engine.aux_len.next = self.d_aux_len.val();
         self.engine.params.next = self.d_params.val();
-        self.engine.flags.next = self.d_flags.val();
+        self.engine.pad_bits.next = self.d_flags.val().get_bits::<3>(0);
         self.engine.dmar_req_ready.next = false;
         self.engine.dmar_data_valid.next = false;
         self.engine.dmar_data.next = self.dmar_data.val();

@@ -137,8 +137,8 @@ pub struct CryptoEngine {
     pub aux_len: Signal<In, Bits<32>>,
     /// Parameters.
     pub params: Signal<In, Bits<128>>,
-    /// Descriptor flags (XTS: pad bits).
-    pub flags: Signal<In, Bits<16>>,
+    /// XTS: the unused low-order bits of the data unit's last byte.
+    pub pad_bits: Signal<In, Bits<3>>,
     /// Ready for a job (the key store has been cleared).
     pub ready: Signal<Out, Bit>,
     /// Working on a job.
@@ -358,7 +358,7 @@ impl Default for CryptoEngine {
             aux_addr: Default::default(),
             aux_len: Default::default(),
             params: Default::default(),
-            flags: Default::default(),
+            pad_bits: Default::default(),
             ready: Default::default(),
             busy: Default::default(),
             done: Default::default(),
@@ -803,7 +803,7 @@ impl Logic for CryptoEngine {
                     self.j_len.d.next = self.src_len.val();
                     self.j_aux_len.d.next = self.aux_len.val();
                     self.j_params.d.next = self.params.val();
-                    self.j_pad.d.next = self.flags.val().get_bits::<3>(0);
+                    self.j_pad.d.next = self.pad_bits.val();
                     self.rd_err.d.next = false;
                     self.wr_err.d.next = false;
                     self.status_r.d.next = self.s_ok.val();

@@ -397,10 +397,13 @@ fn verilog_is_lint_clean() {
     let mut x = XtsMulAlpha::default();
     x.connect_all();
     lint("xts_mul_alpha", &generate_verilog(&x));
+    let mut m = Gf128Mul::default();
+    m.connect_all();
+    lint("gf128_mul", &generate_verilog(&m));
 }
 
-/// [`Ghash`] and [`XtsMulAlpha`] side by side, to build both into one
-/// Verilator model.
+/// [`Ghash`], [`XtsMulAlpha`] and [`Gf128Mul`] side by side, to build all
+/// three into one Verilator model.
 #[derive(LogicBlock, Default)]
 struct Pair {
     clock: Signal<In, Clock>,
@@ -412,8 +415,12 @@ struct Pair {
     y: Signal<Out, Bits<128>>,
     tweak: Signal<In, Bits<128>>,
     tweak_alpha: Signal<Out, Bits<128>>,
+    mul_a: Signal<In, Bits<128>>,
+    mul_b: Signal<In, Bits<128>>,
+    mul_p: Signal<Out, Bits<128>>,
     ghash: Ghash,
     xts: XtsMulAlpha,
+    mul: Gf128Mul,
 }
 
 impl Logic for Pair {
@@ -428,12 +435,15 @@ impl Logic for Pair {
         self.y.next = self.ghash.y.val();
         self.xts.tweak.next = self.tweak.val();
         self.tweak_alpha.next = self.xts.tweak_alpha.val();
+        self.mul.a.next = self.mul_a.val();
+        self.mul.b.next = self.mul_b.val();
+        self.mul_p.next = self.mul.p.val();
     }
 }
 
 /// C++ harness: one cycle per input line `reset clear in_valid h in_block
-/// tweak` (128-bit values as 32 hex digits); prints `tweak_alpha` before the
-/// edge and `y` after it.
+/// tweak mul_a mul_b` (128-bit values as 32 hex digits); prints
+/// `tweak_alpha` and `mul_p` before the edge and `y` after it.
 const HARNESS: &str = r#"
 #include "Vtop.h"
 #include "verilated.h"
@@ -460,9 +470,12 @@ int main(int argc, char** argv) {
         t->clear = c;
         t->in_valid = v;
         if (!get128(t->h) || !get128(t->in_block) || !get128(t->tweak)) return 1;
+        if (!get128(t->mul_a) || !get128(t->mul_b)) return 1;
         t->clock = 0;
         t->eval();
         put128(t->tweak_alpha);
+        std::printf(" ");
+        put128(t->mul_p);
         std::printf(" ");
         t->clock = 1;
         t->eval();
@@ -513,6 +526,12 @@ fn generated_verilog_matches_the_references_in_verilator() {
     let mut y = 0u128;
     let mut h = rng.u128();
     let mut tweaks = vec![0u128, 1, 1 << 127, !0];
+    let mut products = Vec::new();
+    for &a in &edge_values() {
+        for &b in &edge_values() {
+            products.push((a, b));
+        }
+    }
     let mut msg = Vec::new();
     for cycle in 0..600 {
         let reset = cycle < 2;
@@ -529,8 +548,9 @@ fn generated_verilog_matches_the_references_in_verilator() {
         let valid = !reset && rng.below(4) != 0;
         let x = rng.u128();
         let t = tweaks.pop().unwrap_or_else(|| rng.u128());
+        let (ma, mb) = products.pop().unwrap_or_else(|| (rng.u128(), rng.u128()));
         input += &format!(
-            "{} {} {} {h:032x} {x:032x} {t:032x}\n",
+            "{} {} {} {h:032x} {x:032x} {t:032x} {ma:032x} {mb:032x}\n",
             reset as u8, clear as u8, valid as u8
         );
         if reset || clear {
@@ -539,7 +559,7 @@ fn generated_verilog_matches_the_references_in_verilator() {
             y = ref_mul_mem(y ^ x, h);
             msg.extend_from_slice(&x.to_le_bytes());
         }
-        expect.push((mem(&ref_mul_alpha(t.to_le_bytes())), y));
+        expect.push((mem(&ref_mul_alpha(t.to_le_bytes())), ref_mul_mem(ma, mb), y));
     }
 
     let mut child = Command::new(dir.join("obj_dir").join("Vtop"))
@@ -559,11 +579,14 @@ fn generated_verilog_matches_the_references_in_verilator() {
     let text = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<_> = text.lines().collect();
     assert_eq!(lines.len(), expect.len());
-    for (n, (line, (alpha, y))) in lines.iter().zip(&expect).enumerate() {
-        let (a, g) = line.split_once(' ').unwrap();
-        let a = u128::from_str_radix(a, 16).unwrap();
-        let g = u128::from_str_radix(g, 16).unwrap();
+    for (n, (line, (alpha, p, y))) in lines.iter().zip(&expect).enumerate() {
+        let v: Vec<_> = line
+            .split(' ')
+            .map(|w| u128::from_str_radix(w, 16).unwrap())
+            .collect();
+        let (a, mp, g) = (v[0], v[1], v[2]);
         assert_eq!(a, *alpha, "cycle {n}: tweak_alpha");
+        assert_eq!(mp, *p, "cycle {n}: Gf128Mul");
         assert_eq!(g, *y, "cycle {n}: y");
     }
 }
