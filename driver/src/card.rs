@@ -336,21 +336,22 @@ impl Card {
     pub fn reset(&mut self) -> Result<()> {
         self.t
             .write32(regs::CONTROL.offset, regs::control::SOFT_RESET.mask())?;
-        // Wait for the reset to finish (SOFT_RESET reads 0 again) before the
-        // next write, which the reset could otherwise swallow.
-        let mut control = 0;
+        // The registers reset at once; the dispatcher then drains the DMA
+        // reads it had in flight. Wait until it is idle before the rings
+        // are unmapped or reprogrammed.
+        let mut status = 0;
         for _ in 0..1000 {
-            control = self.t.read32(regs::CONTROL.offset)?;
-            if regs::control::SOFT_RESET.get(control) == 0 {
+            status = self.t.read32(regs::STATUS.offset)?;
+            if regs::status::BUSY.get(status) == 0 {
                 break;
             }
         }
-        if regs::control::SOFT_RESET.get(control) != 0 {
+        if regs::status::BUSY.get(status) != 0 {
             return Err(Error::Register {
                 device: self.device().into(),
-                register: regs::CONTROL.name,
-                offset: regs::CONTROL.offset,
-                reason: format!("SOFT_RESET still reads 1 after 1000 reads ({control:#010x})"),
+                register: regs::STATUS.name,
+                offset: regs::STATUS.offset,
+                reason: format!("still BUSY after a soft reset and 1000 reads ({status:#010x})"),
             });
         }
         // The card no longer uses the rings: unmap them.
