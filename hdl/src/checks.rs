@@ -5,21 +5,10 @@
 //! Every constant (opcodes, statuses, limits, algorithm codes, policy
 //! mask) comes from the contract as a [`Constant`].
 
+use crate::consts::{c32, opcode, status};
 use hsm_contract::crypto::{self, GcmParams, KeyAlg};
 use hsm_contract::{Opcode, Status};
 use rust_hdl::prelude::*;
-
-fn st(s: Status) -> Constant<Bits<16>> {
-    Constant::new((s as u16 as u64).into())
-}
-
-fn op(o: Opcode) -> Constant<Bits<8>> {
-    Constant::new((o as u8 as u64).into())
-}
-
-fn c32(v: u64) -> Constant<Bits<32>> {
-    Constant::new(v.into())
-}
 
 /// Descriptor checker. Its result is registered: `status` and
 /// `is_engine_op` describe the inputs of the previous cycle.
@@ -187,15 +176,15 @@ impl Default for DescChecker {
             iv_ok: Default::default(),
             key_len: Default::default(),
             c_desc_version: Constant::new((hsm_contract::DESCRIPTOR_VERSION as u64).into()),
-            o_nop: op(Opcode::Nop),
-            o_copy: op(Opcode::Copy),
-            o_genc: op(Opcode::AesGcmEncrypt),
-            o_gdec: op(Opcode::AesGcmDecrypt),
-            o_xenc: op(Opcode::AesXtsEncrypt),
-            o_xdec: op(Opcode::AesXtsDecrypt),
-            o_kload: op(Opcode::KeyLoad),
-            o_kclear: op(Opcode::KeyClear),
-            o_sinfo: op(Opcode::SlotInfo),
+            o_nop: opcode(Opcode::Nop),
+            o_copy: opcode(Opcode::Copy),
+            o_genc: opcode(Opcode::AesGcmEncrypt),
+            o_gdec: opcode(Opcode::AesGcmDecrypt),
+            o_xenc: opcode(Opcode::AesXtsEncrypt),
+            o_xdec: opcode(Opcode::AesXtsDecrypt),
+            o_kload: opcode(Opcode::KeyLoad),
+            o_kclear: opcode(Opcode::KeyClear),
+            o_sinfo: opcode(Opcode::SlotInfo),
             max_len: c32(hsm_contract::MAX_JOB_BYTES as u64),
             max_iv: Constant::new((crypto::MAX_IV_BYTES as u64).into()),
             label_bytes: c32(crypto::LABEL_BYTES as u64),
@@ -209,19 +198,19 @@ impl Default for DescChecker {
             len_aes128: c32(KeyAlg::Aes128.key_bytes() as u64),
             len_aes256: c32(KeyAlg::Aes256.key_bytes() as u64),
             len_xts: c32(KeyAlg::XtsAes256.key_bytes() as u64),
-            s_ok: st(Status::Ok),
-            s_bad_version: st(Status::BadVersion),
-            s_bad_opcode: st(Status::BadOpcode),
-            s_reserved: st(Status::ReservedField),
-            s_too_large: st(Status::LengthTooLarge),
-            s_too_small: st(Status::OutputTooSmall),
-            s_misaligned: st(Status::Misaligned),
-            s_bad_length: st(Status::BadLength),
-            s_bad_slot: st(Status::BadSlot),
-            s_not_test: st(Status::NotTestMode),
-            s_bad_iv: st(Status::BadIvLength),
-            s_bad_tag: st(Status::BadTagLength),
-            s_bad_alg: st(Status::BadAlgorithm),
+            s_ok: status(Status::Ok),
+            s_bad_version: status(Status::BadVersion),
+            s_bad_opcode: status(Status::BadOpcode),
+            s_reserved: status(Status::ReservedField),
+            s_too_large: status(Status::LengthTooLarge),
+            s_too_small: status(Status::OutputTooSmall),
+            s_misaligned: status(Status::Misaligned),
+            s_bad_length: status(Status::BadLength),
+            s_bad_slot: status(Status::BadSlot),
+            s_not_test: status(Status::NotTestMode),
+            s_bad_iv: status(Status::BadIvLength),
+            s_bad_tag: status(Status::BadTagLength),
+            s_bad_alg: status(Status::BadAlgorithm),
         }
     }
 }

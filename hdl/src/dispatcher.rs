@@ -14,6 +14,7 @@
 //! [`Constant`]s.
 
 use crate::checks::DescChecker;
+use crate::consts::{opcode, status};
 use crate::engine::CryptoEngine;
 use hsm_contract::layout::{cqe, desc, LayoutField};
 use hsm_contract::{Opcode, Status};
@@ -48,14 +49,6 @@ pub enum DispState {
 
 fn off(f: &LayoutField) -> Constant<Bits<10>> {
     Constant::new((f.bit_offset() as u64).into())
-}
-
-fn status(s: Status) -> Constant<Bits<16>> {
-    Constant::new((s as u16 as u64).into())
-}
-
-fn opcode(o: Opcode) -> Constant<Bits<8>> {
-    Constant::new((o as u8 as u64).into())
 }
 
 /// The job dispatcher and COPY data mover.
@@ -218,17 +211,9 @@ pub struct Dispatcher {
     c_status: Constant<Bits<10>>,
     c_version: Constant<Bits<10>>,
     c_flags: Constant<Bits<10>>,
-    desc_version: Constant<Bits<8>>,
     cqe_version: Constant<Bits<8>>,
-    op_nop: Constant<Bits<8>>,
     op_copy: Constant<Bits<8>>,
-    max_len: Constant<Bits<32>>,
     st_ok: Constant<Bits<16>>,
-    st_bad_version: Constant<Bits<16>>,
-    st_bad_opcode: Constant<Bits<16>>,
-    st_reserved: Constant<Bits<16>>,
-    st_too_large: Constant<Bits<16>>,
-    st_too_small: Constant<Bits<16>>,
     st_dma_read: Constant<Bits<16>>,
     st_dma_write: Constant<Bits<16>>,
 }
@@ -357,17 +342,9 @@ impl Default for Dispatcher {
             c_status: off(&cqe::STATUS),
             c_version: off(&cqe::VERSION),
             c_flags: off(&cqe::FLAGS),
-            desc_version: Constant::new((hsm_contract::DESCRIPTOR_VERSION as u64).into()),
             cqe_version: Constant::new((hsm_contract::COMPLETION_VERSION as u64).into()),
-            op_nop: opcode(Opcode::Nop),
             op_copy: opcode(Opcode::Copy),
-            max_len: Constant::new((hsm_contract::MAX_JOB_BYTES as u64).into()),
             st_ok: status(Status::Ok),
-            st_bad_version: status(Status::BadVersion),
-            st_bad_opcode: status(Status::BadOpcode),
-            st_reserved: status(Status::ReservedField),
-            st_too_large: status(Status::LengthTooLarge),
-            st_too_small: status(Status::OutputTooSmall),
             st_dma_read: status(Status::DmaReadError),
             st_dma_write: status(Status::DmaWriteError),
         }

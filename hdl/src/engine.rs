@@ -23,6 +23,7 @@
 //! anyway (it adds a pass that overwrites the plaintext with zeros).
 
 use crate::aes::{AesDecPipe, AesEncPipe, AesKeyExpand};
+use crate::consts::{c8, opcode, status};
 use crate::gf128::XtsMulAlpha;
 use crate::ghash::Ghash;
 use hsm_contract::crypto::{policy, KeyAlg};
@@ -99,18 +100,6 @@ const T_DATA: u64 = 3;
 const T_TWEAK: u64 = 4;
 const T_XNORM: u64 = 5;
 const T_XHOLD: u64 = 6;
-
-fn st(s: Status) -> Constant<Bits<16>> {
-    Constant::new((s as u16 as u64).into())
-}
-
-fn op(o: Opcode) -> Constant<Bits<8>> {
-    Constant::new((o as u8 as u64).into())
-}
-
-fn c8(v: u64) -> Constant<Bits<8>> {
-    Constant::new(v.into())
-}
 
 /// The crypto engine and key store.
 #[derive(LogicBlock)]
@@ -505,13 +494,13 @@ impl Default for CryptoEngine {
             rk_data: Default::default(),
             part_mask: Default::default(),
             si_beat: Default::default(),
-            o_genc: op(Opcode::AesGcmEncrypt),
-            o_gdec: op(Opcode::AesGcmDecrypt),
-            o_xenc: op(Opcode::AesXtsEncrypt),
-            o_xdec: op(Opcode::AesXtsDecrypt),
-            o_kload: op(Opcode::KeyLoad),
-            o_kclear: op(Opcode::KeyClear),
-            o_sinfo: op(Opcode::SlotInfo),
+            o_genc: opcode(Opcode::AesGcmEncrypt),
+            o_gdec: opcode(Opcode::AesGcmDecrypt),
+            o_xenc: opcode(Opcode::AesXtsEncrypt),
+            o_xdec: opcode(Opcode::AesXtsDecrypt),
+            o_kload: opcode(Opcode::KeyLoad),
+            o_kclear: opcode(Opcode::KeyClear),
+            o_sinfo: opcode(Opcode::SlotInfo),
             a_empty: c8(KeyAlg::Empty as u8 as u64),
             a_aes128: c8(KeyAlg::Aes128 as u8 as u64),
             a_aes256: c8(KeyAlg::Aes256 as u8 as u64),
@@ -524,15 +513,15 @@ impl Default for CryptoEngine {
             t_tweak: c8(T_TWEAK),
             t_xnorm: c8(T_XNORM),
             t_xhold: c8(T_XHOLD),
-            s_ok: st(Status::Ok),
-            s_empty: st(Status::SlotEmpty),
-            s_occupied: st(Status::SlotOccupied),
-            s_wrong_type: st(Status::WrongKeyType),
-            s_policy: st(Status::PolicyDenied),
-            s_auth: st(Status::AuthFailed),
-            s_weak: st(Status::WeakKey),
-            s_dma_read: st(Status::DmaReadError),
-            s_dma_write: st(Status::DmaWriteError),
+            s_ok: status(Status::Ok),
+            s_empty: status(Status::SlotEmpty),
+            s_occupied: status(Status::SlotOccupied),
+            s_wrong_type: status(Status::WrongKeyType),
+            s_policy: status(Status::PolicyDenied),
+            s_auth: status(Status::AuthFailed),
+            s_weak: status(Status::WeakKey),
+            s_dma_read: status(Status::DmaReadError),
+            s_dma_write: status(Status::DmaWriteError),
         }
     }
 }

@@ -22,6 +22,7 @@
 
 pub mod aes;
 pub mod checks;
+mod consts;
 pub mod dispatcher;
 pub mod engine;
 pub mod gf128;
