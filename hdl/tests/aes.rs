@@ -2,6 +2,7 @@
 //! decryption pipelines, against FIPS-197 and the RustCrypto `aes` crate.
 
 mod aes_bench;
+mod lint;
 
 use aes_bench::*;
 use hsm_hdl::aes::{
@@ -9,6 +10,7 @@ use hsm_hdl::aes::{
     sbox::{INV_SBOX, SBOX},
     AesDecPipe, AesEncPipe, AesKeyExpand, AesSbox, AES_PIPE_LATENCY,
 };
+use lint::lint;
 use rand::{rngs::StdRng, Rng, RngCore, SeedableRng};
 use rust_hdl::prelude::*;
 

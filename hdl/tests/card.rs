@@ -1,6 +1,7 @@
 //! Block-level tests of the card in rust-hdl's simulator.
 
 mod bench;
+mod lint;
 
 use bench::*;
 use hsm_contract::{regs, Descriptor, Opcode, Status, COMPLETION_VERSION};
@@ -486,28 +487,7 @@ fn verilog_export_is_deterministic() {
 
 #[test]
 fn verilog_is_lint_clean() {
-    let dir = std::env::temp_dir().join(format!("hsm-lint-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("card.v");
-    std::fs::write(&file, hsm_hdl::verilog()).unwrap();
-    let out = std::process::Command::new("verilator")
-        .args([
-            "--lint-only",
-            "-Wall",
-            "-Wno-WIDTH",
-            "-Wno-DECLFILENAME",
-            "-Wno-UNUSEDPARAM",
-        ])
-        .arg(&file)
-        .current_dir(&dir)
-        .output()
-        .expect("verilator 5.006 or later is needed (apt-get install verilator)");
-    let _ = std::fs::remove_dir_all(&dir);
-    assert!(
-        out.status.success(),
-        "verilator lint failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    lint::lint("card", &hsm_hdl::verilog());
 }
 
 #[test]

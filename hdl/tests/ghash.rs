@@ -3,9 +3,11 @@
 //! against references that live only here (a bit-by-bit SP 800-38D
 //! multiply, the RustCrypto `ghash` and `xts-mode` crates).
 
+mod lint;
 use ghash::universal_hash::{KeyInit, UniversalHash};
 use hsm_hdl::gf128::{gf128_mul, Gf128Mul, XtsMulAlpha};
 use hsm_hdl::ghash::Ghash;
+use lint::lint;
 use rust_hdl::prelude::*;
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -363,30 +365,6 @@ fn scratch_dir(tag: &str) -> std::path::PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-fn lint(name: &str, verilog: &str) {
-    let dir = scratch_dir(&format!("lint-{name}"));
-    let file = dir.join(format!("{name}.v"));
-    std::fs::write(&file, verilog).unwrap();
-    let out = Command::new("verilator")
-        .args([
-            "--lint-only",
-            "-Wall",
-            "-Wno-WIDTH",
-            "-Wno-DECLFILENAME",
-            "-Wno-UNUSEDPARAM",
-        ])
-        .arg(&file)
-        .current_dir(&dir)
-        .output()
-        .expect("verilator 5.006 or later is needed (apt-get install verilator)");
-    let _ = std::fs::remove_dir_all(&dir);
-    assert!(
-        out.status.success(),
-        "verilator lint of {name} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 #[test]

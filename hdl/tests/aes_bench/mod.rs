@@ -275,29 +275,3 @@ pub fn hw_expand(ke: &mut AesKeyExpand, key: &[u8]) -> (Vec<(u64, u128)>, u64) {
     }
     panic!("no done after 40 cycles");
 }
-
-/// Lint a block's Verilog with the project's waivers.
-pub fn lint(name: &str, verilog: &str) {
-    let dir = std::env::temp_dir().join(format!("hsm-aes-lint-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join(format!("{name}.v"));
-    std::fs::write(&file, verilog).unwrap();
-    let out = std::process::Command::new("verilator")
-        .args([
-            "--lint-only",
-            "-Wall",
-            "-Wno-WIDTH",
-            "-Wno-DECLFILENAME",
-            "-Wno-UNUSEDPARAM",
-        ])
-        .arg(&file)
-        .current_dir(&dir)
-        .output()
-        .expect("verilator 5.006 or later is needed (apt-get install verilator)");
-    let _ = std::fs::remove_dir_all(&dir);
-    assert!(
-        out.status.success(),
-        "verilator lint of {name} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
