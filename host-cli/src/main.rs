@@ -73,20 +73,10 @@ impl DeviceArg {
         self.device.clone().unwrap_or_default()
     }
 
-    /// Open the card. A simulated card that is busy with another client
-    /// is retried for up to 3 s (a client that just exited may not have
-    /// been released yet) before the busy error is returned.
+    /// Open the card.
     pub fn open(&self) -> anyhow::Result<Card> {
         let spec = self.spec();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
-        loop {
-            match Card::open(&spec) {
-                Err(hsm_driver::Error::CardBusy { .. }) if std::time::Instant::now() < deadline => {
-                    std::thread::sleep(std::time::Duration::from_millis(50));
-                }
-                r => return r.with_context(|| format!("opening {spec}")),
-            }
-        }
+        Card::open(&spec).with_context(|| format!("opening {spec}"))
     }
 }
 
