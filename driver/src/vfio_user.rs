@@ -182,9 +182,16 @@ impl VfioUserTransport {
                 source,
             });
         }
-        // A busy card answers the handshake with EBUSY after a short grace
-        // (so that a client that just left is released first); the control
-        // socket then tells busy from broken (connect_bounded).
+        // Ask first: a busy card would accept the connection and never
+        // answer the handshake.
+        if let Ok(state) = control_status(socket) {
+            if state.is_busy() {
+                return Err(Error::CardBusy {
+                    socket: socket.to_path_buf(),
+                    server_pid: state.pid,
+                });
+            }
+        }
         let client = connect_bounded(socket)?;
         let shared = Arc::new(Shared {
             socket: socket.to_path_buf(),

@@ -73,10 +73,20 @@ impl DeviceArg {
         self.device.clone().unwrap_or_default()
     }
 
-    /// Open the card.
+    /// Open the card. A simulated card that is busy with another client
+    /// is retried for up to 3 s (a client that just exited may not have
+    /// been released yet) before the busy error is returned.
     pub fn open(&self) -> anyhow::Result<Card> {
         let spec = self.spec();
-        Card::open(&spec).with_context(|| format!("opening {spec}"))
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+        loop {
+            match Card::open(&spec) {
+                Err(hsm_driver::Error::CardBusy { .. }) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                r => return r.with_context(|| format!("opening {spec}")),
+            }
+        }
     }
 }
 
