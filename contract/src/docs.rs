@@ -121,6 +121,7 @@ pub fn descriptors_md() -> String {
          then lengths (over 1 MiB: `LENGTH_TOO_LARGE`), then the output capacity (`OUTPUT_TOO_SMALL`). A failed check writes nothing but the completion.\n",
     );
     crypto_md(&mut out);
+    hash_md(&mut out);
     out.push_str("\n## Status codes\n\n| code | name | meaning |\n|---|---|---|\n");
     for s in Status::ALL {
         let _ = writeln!(
@@ -160,6 +161,37 @@ fn crypto_md(out: &mut String) {
          A decryption whose tag does not verify has its plaintext overwritten with zeros and completes with `AUTH_FAILED`.\n\n\
          In operational mode the card builds each IV (SP 800-38D 8.2.1): the slot index as a 4-byte little-endian fixed field, then the slot's 8-byte invocation counter. Caller IVs and short tags need test mode.\n\n\
          XTS `params`: the 128-bit tweak (IEEE 1619 data unit number, little-endian). One data unit of `src_len` bytes (16 to 1 MiB) less `flags` bits 2:0 pad bits: a unit's bits run from the most significant bit of its first byte, and the unused low-order bits of the last byte are written as zero; the unit is at least 128 bits. A partial last block, of bytes or bits, uses ciphertext stealing.\n",
+    );
+}
+
+fn hash_md(out: &mut String) {
+    use crate::hash::{flags, HashAlg, SPONGE_STATE_BYTES};
+    out.push_str(
+        "\n## Hash jobs (FIPS 202)\n\n| opcode | function | rate (bytes) | output |\n|---|---|---|---|\n",
+    );
+    for a in HashAlg::ALL {
+        let output = match a.digest_bytes() {
+            Some(n) => format!("{n}-byte digest"),
+            None => "`dst_len` bytes".to_string(),
+        };
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {} | {} |",
+            a.opcode().name(),
+            a.name(),
+            a.rate_bytes(),
+            output
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nThe message is `src_len` bytes at `src` (0 to 1 MiB); `src`, `dst` and `aux` are 16-byte aligned. \
+         SHA-3 writes its digest (`dst_len` at least the digest length); SHAKE writes exactly `dst_len` bytes (at most 1 MiB).\n\n\
+         A longer message is a chain of jobs carrying the {SPONGE_STATE_BYTES}-byte sponge state (FIPS 202's S: lane (x, y) is the little-endian word at byte 8(5y + x)) through host memory. \
+         `flags` bit 1 (`PARTIAL`, 0x{:x}): absorb `src` without padding and write the state to `dst` (`dst_len` at least {SPONGE_STATE_BYTES}); `src_len` must be a multiple of the rate, or the job completes with `BAD_LENGTH` and writes nothing. \
+         `flags` bit 0 (`RESUME`, 0x{:x}): start from the state at `aux` (`aux_len` = {SPONGE_STATE_BYTES}; otherwise `aux_len` is 0).",
+        flags::PARTIAL,
+        flags::RESUME
     );
 }
 

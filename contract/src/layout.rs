@@ -268,7 +268,8 @@ impl Descriptor {
     /// (`test_mode`: whether the card runs in test mode): the reference for
     /// the RTL's checks, in the order the card applies them. `None` means
     /// the descriptor passes; the card then checks the key slot's state
-    /// (empty or occupied, algorithm, policy) and, for KEY_LOAD, the key.
+    /// (empty or occupied, algorithm, policy), for KEY_LOAD the key, and for
+    /// a PARTIAL hash job that `src_len` is a multiple of the rate.
     pub fn precheck(&self, test_mode: bool) -> Option<crate::Status> {
         use crate::crypto::{
             GcmParams, KeyAlg, KeyLoadParams, KEY_SLOTS, LABEL_BYTES, MAX_IV_BYTES,
@@ -284,9 +285,13 @@ impl Descriptor {
         // 1. Fields the operation does not use, and reserved bits.
         let used = op.fields_used();
         let xts = matches!(op, Opcode::AesXtsEncrypt | Opcode::AesXtsDecrypt);
-        // XTS jobs use the low flag bits (pad bits); every other flag is reserved.
+        let hash = crate::hash::HashAlg::from_opcode(op);
+        // XTS jobs use the low flag bits (pad bits) and hash jobs their two
+        // flags; every other flag is reserved.
         let flags = if xts {
             self.flags & !crate::crypto::XTS_PAD_BITS_MASK
+        } else if hash.is_some() {
+            self.flags & !crate::hash::flags::ALL
         } else {
             self.flags
         };
@@ -336,6 +341,14 @@ impl Descriptor {
             _ if gcm && (too_large(self.src_len) || too_large(gp.map_or(0, |p| p.aad_len))) => {
                 return Some(Status::LengthTooLarge)
             }
+            _ if hash.is_some()
+                && (too_large(self.src_len)
+                    || (hash.and_then(|a| a.digest_bytes()).is_none()
+                        && self.flags & crate::hash::flags::PARTIAL == 0
+                        && too_large(self.dst_len))) =>
+            {
+                return Some(Status::LengthTooLarge)
+            }
             _ => {}
         }
         // 3. Alignment: every address a crypto or key job uses.
@@ -370,6 +383,17 @@ impl Descriptor {
             {
                 return Some(Status::BadLength)
             }
+            _ if hash.is_some() => {
+                let resume = self.flags & crate::hash::flags::RESUME != 0;
+                let want = if resume {
+                    crate::hash::SPONGE_STATE_BYTES
+                } else {
+                    0
+                };
+                if self.aux_len != want {
+                    return Some(Status::BadLength);
+                }
+            }
             Opcode::KeyLoad => {
                 let p = kp.expect("checked above");
                 match KeyAlg::from_u8(p.alg) {
@@ -392,7 +416,10 @@ impl Descriptor {
                 .expect("checked above")
                 .dst_len(self.src_len as u64, decrypt),
             Opcode::SlotInfo => SLOT_RECORD_BYTES as u64,
-            _ => 0,
+            _ if self.flags & crate::hash::flags::PARTIAL != 0 && hash.is_some() => {
+                crate::hash::SPONGE_STATE_BYTES as u64
+            }
+            _ => hash.and_then(|a| a.digest_bytes()).unwrap_or(0) as u64,
         };
         if (self.dst_len as u64) < need {
             return Some(Status::OutputTooSmall);

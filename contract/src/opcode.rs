@@ -24,6 +24,18 @@ pub enum Opcode {
     KeyClear = 0x21,
     /// Write a slot's metadata (never its key) to `dst`.
     SlotInfo = 0x22,
+    /// SHA3-224 of `src` (FIPS 202); see [`crate::hash`].
+    Sha3_224 = 0x30,
+    /// SHA3-256 of `src`.
+    Sha3_256 = 0x31,
+    /// SHA3-384 of `src`.
+    Sha3_384 = 0x32,
+    /// SHA3-512 of `src`.
+    Sha3_512 = 0x33,
+    /// SHAKE128 of `src`, `dst_len` bytes of output.
+    Shake128 = 0x34,
+    /// SHAKE256 of `src`, `dst_len` bytes of output.
+    Shake256 = 0x35,
 }
 
 impl Opcode {
@@ -38,6 +50,12 @@ impl Opcode {
         Opcode::KeyLoad,
         Opcode::KeyClear,
         Opcode::SlotInfo,
+        Opcode::Sha3_224,
+        Opcode::Sha3_256,
+        Opcode::Sha3_384,
+        Opcode::Sha3_512,
+        Opcode::Shake128,
+        Opcode::Shake256,
     ];
 
     /// Decode a descriptor's opcode byte.
@@ -57,6 +75,12 @@ impl Opcode {
             Opcode::KeyLoad => "KEY_LOAD",
             Opcode::KeyClear => "KEY_CLEAR",
             Opcode::SlotInfo => "SLOT_INFO",
+            Opcode::Sha3_224 => "SHA3_224",
+            Opcode::Sha3_256 => "SHA3_256",
+            Opcode::Sha3_384 => "SHA3_384",
+            Opcode::Sha3_512 => "SHA3_512",
+            Opcode::Shake128 => "SHAKE128",
+            Opcode::Shake256 => "SHAKE256",
         }
     }
 
@@ -72,6 +96,8 @@ impl Opcode {
             Opcode::KeyLoad => "test mode only: loads src_len bytes of key material from src into the empty slot key_slot, with the 32-byte label at aux and the algorithm and policy in params; the card expands the round keys",
             Opcode::KeyClear => "clears key_slot: overwrites its key material and round keys with zeros and marks it empty",
             Opcode::SlotInfo => "writes the 64-byte slot record of key_slot (algorithm, policy, label; never key material) to dst",
+            Opcode::Sha3_224 | Opcode::Sha3_256 | Opcode::Sha3_384 | Opcode::Sha3_512 => "hashes src_len bytes (0 to 1 MiB) at src and writes the digest to dst (out_len is the digest length); flags PARTIAL and RESUME chain jobs through a 200-byte sponge state (see Hash jobs)",
+            Opcode::Shake128 | Opcode::Shake256 => "absorbs src_len bytes (0 to 1 MiB) at src and writes exactly dst_len bytes (0 to 1 MiB) of output to dst; flags PARTIAL and RESUME as for SHA-3",
         }
     }
 
@@ -94,6 +120,14 @@ impl Opcode {
             ],
             Opcode::KeyClear => &["key_slot"],
             Opcode::SlotInfo => &["dst_addr", "dst_len", "key_slot"],
+            Opcode::Sha3_224
+            | Opcode::Sha3_256
+            | Opcode::Sha3_384
+            | Opcode::Sha3_512
+            | Opcode::Shake128
+            | Opcode::Shake256 => &[
+                "flags", "src_addr", "dst_addr", "src_len", "dst_len", "aux_addr", "aux_len",
+            ],
         }
     }
 }

@@ -142,6 +142,12 @@ pub mod capabilities {
         4,
         "key slots and the KEY_LOAD, KEY_CLEAR and SLOT_INFO jobs are supported",
     );
+    /// SHA-3 and SHAKE jobs are supported.
+    pub const OP_HASH: Field = bit(
+        "OP_HASH",
+        5,
+        "SHA3-224/256/384/512 and SHAKE128/256 jobs are supported",
+    );
     /// log2 of the number of key slots.
     pub const KEY_SLOTS_LOG2: Field =
         field("KEY_SLOTS_LOG2", 8, 4, "log2 of the number of key slots");
@@ -162,6 +168,7 @@ pub mod capabilities {
         OP_AES_GCM,
         OP_AES_XTS,
         KEY_STORE,
+        OP_HASH,
         KEY_SLOTS_LOG2,
         RING_MAX_LOG2,
         DMA_BEAT_LOG2,
@@ -289,7 +296,7 @@ pub const CAPABILITIES: Register = reg(
     "CAPABILITIES",
     0x010,
     Access::Ro,
-    0x0410_061f,
+    0x0410_063f,
     "operations and limits of this card",
     capabilities::FIELDS,
 );
@@ -580,6 +587,7 @@ mod tests {
         assert_eq!(capabilities::OP_AES_GCM.get(v), 1);
         assert_eq!(capabilities::OP_AES_XTS.get(v), 1);
         assert_eq!(capabilities::KEY_STORE.get(v), 1);
+        assert_eq!(capabilities::OP_HASH.get(v), 1);
         assert_eq!(
             1u32 << capabilities::KEY_SLOTS_LOG2.get(v),
             crate::crypto::KEY_SLOTS

@@ -7,6 +7,7 @@
 
 use crate::consts::{c32, opcode, status};
 use hsm_contract::crypto::{self, GcmParams, KeyAlg};
+use hsm_contract::hash::{self, HashAlg};
 use hsm_contract::{Opcode, Status};
 use rust_hdl::prelude::*;
 
@@ -46,9 +47,12 @@ pub struct DescChecker {
     pub status: Signal<Out, Bits<16>>,
     /// The operation is one the crypto engine runs.
     pub is_engine_op: Signal<Out, Bit>,
+    /// The operation is a hash job (the hash engine runs it).
+    pub is_hash_op: Signal<Out, Bit>,
 
     status_r: DFF<Bits<16>>,
     engine_r: DFF<Bit>,
+    hash_r: DFF<Bit>,
     status_c: Signal<Local, Bits<16>>,
     engine_c: Signal<Local, Bit>,
     is_nop: Signal<Local, Bit>,
@@ -60,6 +64,11 @@ pub struct DescChecker {
     is_kload: Signal<Local, Bit>,
     is_kclear: Signal<Local, Bit>,
     is_sinfo: Signal<Local, Bit>,
+    is_hash: Signal<Local, Bit>,
+    is_shake: Signal<Local, Bit>,
+    h_partial: Signal<Local, Bit>,
+    h_resume: Signal<Local, Bit>,
+    h_digest: Signal<Local, Bits<32>>,
     known: Signal<Local, Bit>,
     u_src: Signal<Local, Bit>,
     u_dst: Signal<Local, Bit>,
@@ -93,6 +102,20 @@ pub struct DescChecker {
     o_kload: Constant<Bits<8>>,
     o_kclear: Constant<Bits<8>>,
     o_sinfo: Constant<Bits<8>>,
+    o_sha3_224: Constant<Bits<8>>,
+    o_sha3_256: Constant<Bits<8>>,
+    o_sha3_384: Constant<Bits<8>>,
+    o_sha3_512: Constant<Bits<8>>,
+    o_shake128: Constant<Bits<8>>,
+    o_shake256: Constant<Bits<8>>,
+    dg_224: Constant<Bits<32>>,
+    dg_256: Constant<Bits<32>>,
+    dg_384: Constant<Bits<32>>,
+    dg_512: Constant<Bits<32>>,
+    state_bytes: Constant<Bits<32>>,
+    hash_flags: Constant<Bits<16>>,
+    f_resume: Constant<Bits<16>>,
+    f_partial: Constant<Bits<16>>,
     max_len: Constant<Bits<32>>,
     max_iv: Constant<Bits<16>>,
     label_bytes: Constant<Bits<32>>,
@@ -127,6 +150,13 @@ impl Default for DescChecker {
             clock: Default::default(),
             status_r: Default::default(),
             engine_r: Default::default(),
+            hash_r: Default::default(),
+            is_hash_op: Default::default(),
+            is_hash: Default::default(),
+            is_shake: Default::default(),
+            h_partial: Default::default(),
+            h_resume: Default::default(),
+            h_digest: Default::default(),
             status_c: Default::default(),
             engine_c: Default::default(),
             test_mode: Default::default(),
@@ -185,6 +215,20 @@ impl Default for DescChecker {
             o_kload: opcode(Opcode::KeyLoad),
             o_kclear: opcode(Opcode::KeyClear),
             o_sinfo: opcode(Opcode::SlotInfo),
+            o_sha3_224: opcode(Opcode::Sha3_224),
+            o_sha3_256: opcode(Opcode::Sha3_256),
+            o_sha3_384: opcode(Opcode::Sha3_384),
+            o_sha3_512: opcode(Opcode::Sha3_512),
+            o_shake128: opcode(Opcode::Shake128),
+            o_shake256: opcode(Opcode::Shake256),
+            dg_224: c32(HashAlg::Sha3_224.digest_bytes().unwrap_or(0) as u64),
+            dg_256: c32(HashAlg::Sha3_256.digest_bytes().unwrap_or(0) as u64),
+            dg_384: c32(HashAlg::Sha3_384.digest_bytes().unwrap_or(0) as u64),
+            dg_512: c32(HashAlg::Sha3_512.digest_bytes().unwrap_or(0) as u64),
+            state_bytes: c32(hash::SPONGE_STATE_BYTES as u64),
+            hash_flags: Constant::new((hash::flags::ALL as u64).into()),
+            f_resume: Constant::new((hash::flags::RESUME as u64).into()),
+            f_partial: Constant::new((hash::flags::PARTIAL as u64).into()),
             max_len: c32(hsm_contract::MAX_JOB_BYTES as u64),
             max_iv: Constant::new((crypto::MAX_IV_BYTES as u64).into()),
             label_bytes: c32(crypto::LABEL_BYTES as u64),
@@ -218,9 +262,10 @@ impl Default for DescChecker {
 impl Logic for DescChecker {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, status_r, engine_r);
+        dff_setup!(self, clock, status_r, engine_r, hash_r);
         self.status.next = self.status_r.q.val();
         self.is_engine_op.next = self.engine_r.q.val();
+        self.is_hash_op.next = self.hash_r.q.val();
         self.is_nop.next = self.opcode.val() == self.o_nop.val();
         self.is_copy.next = self.opcode.val() == self.o_copy.val();
         self.is_genc.next = self.opcode.val() == self.o_genc.val();
@@ -231,25 +276,55 @@ impl Logic for DescChecker {
         self.is_kload.next = self.opcode.val() == self.o_kload.val();
         self.is_kclear.next = self.opcode.val() == self.o_kclear.val();
         self.is_sinfo.next = self.opcode.val() == self.o_sinfo.val();
-        self.known.next = self.is_nop.val()
+        self.is_shake.next = (self.opcode.val() == self.o_shake128.val())
+            | (self.opcode.val() == self.o_shake256.val());
+        self.is_hash.next = (self.opcode.val() == self.o_sha3_224.val())
+            | (self.opcode.val() == self.o_sha3_256.val())
+            | (self.opcode.val() == self.o_sha3_384.val())
+            | (self.opcode.val() == self.o_sha3_512.val())
+            | self.is_shake.val();
+        self.h_partial.next = (self.flags.val() & self.f_partial.val()).any();
+        self.h_resume.next = (self.flags.val() & self.f_resume.val()).any();
+        self.h_digest.next = bits::<32>(0);
+        if self.opcode.val() == self.o_sha3_224.val() {
+            self.h_digest.next = self.dg_224.val();
+        }
+        if self.opcode.val() == self.o_sha3_256.val() {
+            self.h_digest.next = self.dg_256.val();
+        }
+        if self.opcode.val() == self.o_sha3_384.val() {
+            self.h_digest.next = self.dg_384.val();
+        }
+        if self.opcode.val() == self.o_sha3_512.val() {
+            self.h_digest.next = self.dg_512.val();
+        }
+        self.known.next = self.is_hash.val()
+            | self.is_nop.val()
             | self.is_copy.val()
             | self.is_gcm.val()
             | self.is_xts.val()
             | self.is_kload.val()
             | self.is_kclear.val()
             | self.is_sinfo.val();
-        self.engine_c.next = self.is_gcm.val()
+        self.engine_c.next = self.is_hash.val()
+            | self.is_gcm.val()
             | self.is_xts.val()
             | self.is_kload.val()
             | self.is_kclear.val()
             | self.is_sinfo.val();
 
         // Which fields each operation uses (Opcode::fields_used).
-        self.u_src.next =
-            self.is_copy.val() | self.is_gcm.val() | self.is_xts.val() | self.is_kload.val();
-        self.u_dst.next =
-            self.is_copy.val() | self.is_gcm.val() | self.is_xts.val() | self.is_sinfo.val();
-        self.u_aux.next = self.is_gcm.val() | self.is_kload.val();
+        self.u_src.next = self.is_copy.val()
+            | self.is_gcm.val()
+            | self.is_xts.val()
+            | self.is_kload.val()
+            | self.is_hash.val();
+        self.u_dst.next = self.is_copy.val()
+            | self.is_gcm.val()
+            | self.is_xts.val()
+            | self.is_sinfo.val()
+            | self.is_hash.val();
+        self.u_aux.next = self.is_gcm.val() | self.is_kload.val() | self.is_hash.val();
         self.u_slot.next = self.is_gcm.val()
             | self.is_xts.val()
             | self.is_kload.val()
@@ -266,8 +341,10 @@ impl Logic for DescChecker {
         self.k_alg.next = self.params.val().get_bits::<8>(0);
         self.k_policy.next = self.params.val().get_bits::<16>(16);
 
-        // XTS jobs use flags[2:0] (pad bits); every other flag is reserved.
-        self.rsvd.next = (self.flags.val().any() & !self.is_xts.val())
+        // XTS jobs use flags[2:0] (pad bits), hash jobs their two flags;
+        // every other flag is reserved.
+        self.rsvd.next = (self.flags.val().any() & !self.is_xts.val() & !self.is_hash.val())
+            | (self.is_hash.val() & (self.flags.val() & !self.hash_flags.val()).any())
             | self.flags.val().get_bits::<13>(3).any()
             | self.reserved0.val().any()
             | (!self.u_src.val() & (self.src_addr.val().any() | self.src_len.val().any()))
@@ -285,8 +362,13 @@ impl Logic for DescChecker {
 
         self.too_large.next = ((self.is_copy.val() | self.is_xts.val() | self.is_gcm.val())
             & (self.src_len.val() > self.max_len.val()))
-            | (self.is_gcm.val() & (self.aad_len.val() > self.max_len.val()));
+            | (self.is_gcm.val() & (self.aad_len.val() > self.max_len.val()))
+            | (self.is_hash.val() & (self.src_len.val() > self.max_len.val()))
+            | (self.is_shake.val()
+                & !self.h_partial.val()
+                & (self.dst_len.val() > self.max_len.val()));
         self.misaligned.next = (self.is_gcm.val()
+            | self.is_hash.val()
             | self.is_xts.val()
             | self.is_kload.val()
             | self.is_kclear.val()
@@ -332,6 +414,12 @@ impl Logic for DescChecker {
         if self.is_sinfo.val() {
             self.need.next = self.record_bytes.val();
         }
+        if self.is_hash.val() {
+            self.need.next = self.h_digest.val();
+            if self.h_partial.val() {
+                self.need.next = self.state_bytes.val();
+            }
+        }
 
         // The checks, in the contract's order.
         self.status_c.next = self.s_ok.val();
@@ -352,6 +440,9 @@ impl Logic for DescChecker {
         {
             self.status_c.next = self.s_bad_tag.val();
         } else if (self.is_gcm.val() & (self.aux_len.val() != self.gcm_aux.val()))
+            | (self.is_hash.val()
+                & ((self.h_resume.val() & (self.aux_len.val() != self.state_bytes.val()))
+                    | (!self.h_resume.val() & self.aux_len.val().any())))
             | (self.is_xts.val()
                 & ((self.src_len.val() < bits::<32>(16))
                     | ((self.src_len.val() == bits::<32>(16))
@@ -379,5 +470,6 @@ impl Logic for DescChecker {
         }
         self.status_r.d.next = self.status_c.val();
         self.engine_r.d.next = self.engine_c.val();
+        self.hash_r.d.next = self.is_hash.val();
     }
 }

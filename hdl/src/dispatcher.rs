@@ -16,6 +16,7 @@
 use crate::checks::DescChecker;
 use crate::consts::{opcode, status};
 use crate::engine::CryptoEngine;
+use crate::hash::HashEngine;
 use hsm_contract::layout::{cqe, desc, LayoutField};
 use hsm_contract::{Opcode, Status};
 use rust_hdl::prelude::*;
@@ -123,8 +124,10 @@ pub struct Dispatcher {
 
     desc_check: DescChecker,
     engine: CryptoEngine,
+    hash: HashEngine,
     state: DFF<DispState>,
     eng_started: DFF<Bit>,
+    use_hash: DFF<Bit>,
     sq_head_r: DFF<Bits<16>>,
     cq_tail_r: DFF<Bits<16>>,
     phase: DFF<Bit>,
@@ -258,6 +261,8 @@ impl Default for Dispatcher {
             engine: Default::default(),
             state: Default::default(),
             eng_started: Default::default(),
+            use_hash: Default::default(),
+            hash: Default::default(),
             sq_head_r: Default::default(),
             cq_tail_r: Default::default(),
             phase: Default::default(),
@@ -358,6 +363,7 @@ impl Logic for Dispatcher {
             self,
             clock,
             eng_started,
+            use_hash,
             state,
             sq_head_r,
             cq_tail_r,
@@ -496,6 +502,24 @@ impl Logic for Dispatcher {
         self.engine.dmar_data_err.next = self.dmar_data_err.val();
         self.engine.dmaw_ready.next = true;
         self.engine.dmaw_err.next = false;
+        // The hash engine likewise.
+        self.hash.clock.next = self.clock.val();
+        self.hash.reset.next = self.reset.val();
+        self.hash.start.next = false;
+        self.hash.alg_sel.next = self.d_opcode.val().get_bits::<3>(0);
+        self.hash.resume.next = self.d_flags.val().get_bit(0);
+        self.hash.partial.next = self.d_flags.val().get_bit(1);
+        self.hash.src_addr.next = self.d_src_addr.val();
+        self.hash.src_len.next = self.d_src_len.val();
+        self.hash.dst_addr.next = self.d_dst_addr.val();
+        self.hash.dst_len.next = self.d_dst_len.val();
+        self.hash.aux_addr.next = self.d_aux_addr.val();
+        self.hash.dmar_req_ready.next = false;
+        self.hash.dmar_data_valid.next = false;
+        self.hash.dmar_data.next = self.dmar_data.val();
+        self.hash.dmar_data_err.next = self.dmar_data_err.val();
+        self.hash.dmaw_ready.next = false;
+        self.hash.dmaw_err.next = false;
         self.is_copy.next = self.d_opcode.val() == self.op_copy.val();
         // COPY geometry.
         self.s_off.next = self.d_src_addr.val().get_bits::<4>(0);
@@ -651,6 +675,7 @@ impl Logic for Dispatcher {
                     self.job_status.d.next = self.st_ok.val();
                     self.state.d.next = DispState::Engine;
                     self.eng_started.d.next = false;
+                    self.use_hash.d.next = self.desc_check.is_hash_op.val();
                 } else {
                     self.job_status.d.next = self.st_ok.val();
                     if self.is_copy.val() & self.d_src_len.val().any() {
@@ -717,29 +742,59 @@ impl Logic for Dispatcher {
                 }
             }
             DispState::Engine => {
-                if !self.eng_started.q.val() & !self.engine.busy.val() {
-                    self.engine.start.next = true;
-                    self.eng_started.d.next = true;
-                }
-                self.dmar_req_valid.next = self.engine.dmar_req_valid.val();
-                self.dmar_req_addr.next = self.engine.dmar_req_addr.val();
-                self.dmar_req_beats.next = self.engine.dmar_req_beats.val();
-                self.engine.dmar_req_ready.next = self.dmar_req_ready.val();
-                self.engine.dmar_data_valid.next = self.dmar_data_valid.val();
-                self.dmar_data_ready.next = self.engine.dmar_data_ready.val();
-                self.dmaw_valid.next = self.engine.dmaw_valid.val();
-                self.dmaw_addr.next = self.engine.dmaw_addr.val();
-                self.dmaw_data.next = self.engine.dmaw_data.val();
-                self.dmaw_strb.next = self.engine.dmaw_strb.val();
-                self.engine.dmaw_ready.next = self.dmaw_ready.val();
-                self.engine.dmaw_err.next = self.dmaw_err.val();
-                self.req_fire.next = self.engine.dmar_req_valid.val() & self.dmar_req_ready.val();
-                self.rx_fire.next = self.engine.dmar_data_ready.val() & self.dmar_data_valid.val();
-                if self.engine.done.val() & self.eng_started.q.val() {
-                    self.job_status.d.next = self.engine.status.val();
-                    self.out_len.d.next = self.engine.out_len.val();
-                    self.state.d.next = DispState::Complete;
-                    self.wr_err.d.next = false;
+                if self.use_hash.q.val() {
+                    if !self.eng_started.q.val() & !self.hash.busy.val() {
+                        self.hash.start.next = true;
+                        self.eng_started.d.next = true;
+                    }
+                    self.dmar_req_valid.next = self.hash.dmar_req_valid.val();
+                    self.dmar_req_addr.next = self.hash.dmar_req_addr.val();
+                    self.dmar_req_beats.next = self.hash.dmar_req_beats.val();
+                    self.hash.dmar_req_ready.next = self.dmar_req_ready.val();
+                    self.hash.dmar_data_valid.next = self.dmar_data_valid.val();
+                    self.dmar_data_ready.next = self.hash.dmar_data_ready.val();
+                    self.dmaw_valid.next = self.hash.dmaw_valid.val();
+                    self.dmaw_addr.next = self.hash.dmaw_addr.val();
+                    self.dmaw_data.next = self.hash.dmaw_data.val();
+                    self.dmaw_strb.next = self.hash.dmaw_strb.val();
+                    self.hash.dmaw_ready.next = self.dmaw_ready.val();
+                    self.hash.dmaw_err.next = self.dmaw_err.val();
+                    self.req_fire.next = self.hash.dmar_req_valid.val() & self.dmar_req_ready.val();
+                    self.rx_fire.next =
+                        self.hash.dmar_data_ready.val() & self.dmar_data_valid.val();
+                    if self.hash.done.val() & self.eng_started.q.val() {
+                        self.job_status.d.next = self.hash.status.val();
+                        self.out_len.d.next = self.hash.out_len.val();
+                        self.state.d.next = DispState::Complete;
+                        self.wr_err.d.next = false;
+                    }
+                } else {
+                    if !self.eng_started.q.val() & !self.engine.busy.val() {
+                        self.engine.start.next = true;
+                        self.eng_started.d.next = true;
+                    }
+                    self.dmar_req_valid.next = self.engine.dmar_req_valid.val();
+                    self.dmar_req_addr.next = self.engine.dmar_req_addr.val();
+                    self.dmar_req_beats.next = self.engine.dmar_req_beats.val();
+                    self.engine.dmar_req_ready.next = self.dmar_req_ready.val();
+                    self.engine.dmar_data_valid.next = self.dmar_data_valid.val();
+                    self.dmar_data_ready.next = self.engine.dmar_data_ready.val();
+                    self.dmaw_valid.next = self.engine.dmaw_valid.val();
+                    self.dmaw_addr.next = self.engine.dmaw_addr.val();
+                    self.dmaw_data.next = self.engine.dmaw_data.val();
+                    self.dmaw_strb.next = self.engine.dmaw_strb.val();
+                    self.engine.dmaw_ready.next = self.dmaw_ready.val();
+                    self.engine.dmaw_err.next = self.dmaw_err.val();
+                    self.req_fire.next =
+                        self.engine.dmar_req_valid.val() & self.dmar_req_ready.val();
+                    self.rx_fire.next =
+                        self.engine.dmar_data_ready.val() & self.dmar_data_valid.val();
+                    if self.engine.done.val() & self.eng_started.q.val() {
+                        self.job_status.d.next = self.engine.status.val();
+                        self.out_len.d.next = self.engine.out_len.val();
+                        self.state.d.next = DispState::Complete;
+                        self.wr_err.d.next = false;
+                    }
                 }
             }
             DispState::Drain => {
@@ -807,6 +862,11 @@ impl Logic for Dispatcher {
             self.dma_read_fault.next = self.engine.read_fault.val();
             self.dma_write_fault.next = self.engine.write_fault.val();
             self.fault_addr.next = self.engine.fault_addr.val();
+        }
+        if self.hash.read_fault.val() | self.hash.write_fault.val() {
+            self.dma_read_fault.next = self.hash.read_fault.val();
+            self.dma_write_fault.next = self.hash.write_fault.val();
+            self.fault_addr.next = self.hash.fault_addr.val();
         }
 
         if self.queue_reset.val() {

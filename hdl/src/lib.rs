@@ -27,7 +27,9 @@ pub mod dispatcher;
 pub mod engine;
 pub mod gf128;
 pub mod ghash;
+pub mod hash;
 pub mod regs;
+pub mod sponge;
 mod top;
 
 pub use top::HsmCard;

@@ -4,6 +4,7 @@ mod bench;
 mod lint;
 
 use bench::*;
+use hsm_contract::hash::{self, HashAlg};
 use hsm_contract::{regs, Descriptor, Opcode, Status, COMPLETION_VERSION};
 
 fn pattern(len: usize, seed: u64) -> Vec<u8> {
@@ -198,17 +199,7 @@ fn copy_survives_backpressure_and_read_gaps() {
 
 fn random_descriptor(seed: u64) -> Descriptor {
     use hsm_contract::crypto::{GcmParams, KeyAlg, KeyLoadParams};
-    let ops = [
-        Opcode::Nop,
-        Opcode::Copy,
-        Opcode::AesGcmEncrypt,
-        Opcode::AesGcmDecrypt,
-        Opcode::AesXtsEncrypt,
-        Opcode::AesXtsDecrypt,
-        Opcode::KeyLoad,
-        Opcode::KeyClear,
-        Opcode::SlotInfo,
-    ];
+    let ops = Opcode::ALL;
     let op = ops[(seed % ops.len() as u64) as usize];
     let k = seed / ops.len() as u64;
     // Well-formed for the operation, then one thing wrong at a time.
@@ -270,9 +261,22 @@ fn random_descriptor(seed: u64) -> Descriptor {
         }
         _ => {}
     }
+    if HashAlg::from_opcode(op).is_some() {
+        // Some resumed and some partial (whole-rate) hash jobs.
+        if k % 5 == 1 {
+            d.flags |= hash::flags::RESUME;
+            d.aux_addr = DATA_ADDR + 0x4_0000;
+            d.aux_len = hash::SPONGE_STATE_BYTES;
+        }
+        if k % 4 == 1 {
+            d.flags |= hash::flags::PARTIAL;
+            d.src_len = HashAlg::from_opcode(op).unwrap().rate_bytes() * (k % 3) as u32;
+            d.dst_len = 208;
+        }
+    }
     match (k * 7) % 20 {
         0 => d.version = (k >> 8) as u8 | 2,
-        1 => d.opcode = 0x30 + (k >> 8) as u8 % 200,
+        1 => d.opcode = 0x40 + (k >> 8) as u8 % 150,
         2 => d.flags = 1 << (k % 16),
         3 => d.aux_addr |= 0x100,
         4 => d.aux_len += 7,
@@ -298,7 +302,7 @@ fn descriptor_checks_match_the_contract_and_the_card_keeps_serving() {
     // stateless checks finds an empty slot (crypto jobs) or succeeds.
     let mut b = Bench::new(4 << 20, false);
     let mut r = Rings::setup(&mut b, 5, 5);
-    let descs: Vec<_> = (0..720u64).map(random_descriptor).collect();
+    let descs: Vec<_> = (0..960u64).map(random_descriptor).collect();
     let mut classes = std::collections::HashSet::new();
     for chunk in descs.chunks(24) {
         let done = r.run(&mut b, chunk);
@@ -312,6 +316,14 @@ fn descriptor_checks_match_the_contract_and_the_card_keeps_serving() {
                         | Opcode::AesXtsEncrypt
                         | Opcode::AesXtsDecrypt,
                     ) => Status::SlotEmpty,
+                    // The one check the hash engine makes while it reads.
+                    Some(op)
+                        if HashAlg::from_opcode(op).is_some_and(|a| {
+                            d.flags & hash::flags::PARTIAL != 0 && d.src_len % a.rate_bytes() != 0
+                        }) =>
+                    {
+                        Status::BadLength
+                    }
                     _ => Status::Ok,
                 });
             assert_eq!(c.job_id, d.job_id);
