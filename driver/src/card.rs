@@ -27,6 +27,8 @@ pub struct Capabilities {
     /// Key slots and the KEY_LOAD, KEY_CLEAR and SLOT_INFO jobs are
     /// supported.
     pub key_store: bool,
+    /// SHA-3 and SHAKE jobs are supported.
+    pub op_hash: bool,
     /// Number of key slots (0 without a key store).
     pub key_slots: u32,
     /// Largest ring size, log2 of entries.
@@ -46,6 +48,7 @@ impl Capabilities {
             op_aes_gcm: c::OP_AES_GCM.get(raw) != 0,
             op_aes_xts: c::OP_AES_XTS.get(raw) != 0,
             key_store: c::KEY_STORE.get(raw) != 0,
+            op_hash: c::OP_HASH.get(raw) != 0,
             key_slots: if c::KEY_STORE.get(raw) != 0 {
                 1u32 << c::KEY_SLOTS_LOG2.get(raw).min(16)
             } else {

@@ -1,5 +1,5 @@
-//! Crypto and key-slot jobs: AES-GCM, XTS-AES, key load, key clear, slot
-//! information.
+//! Crypto, hash and key-slot jobs: AES-GCM, XTS-AES, SHA-3 and SHAKE, key
+//! load, key clear, slot information.
 //!
 //! A [`Job`] names an operation and borrows its inputs. [`Card::run_jobs`]
 //! lays the inputs of a whole batch out in one DMA arena in the buffer
@@ -21,6 +21,7 @@ use hsm_contract::crypto::{
     pad16, GcmParams, KeyAlg, KeyLoadParams, SlotRecord, CARD_IV_BYTES, KEY_SLOTS, LABEL_BYTES,
     MAX_IV_BYTES, SLOT_RECORD_BYTES,
 };
+use hsm_contract::hash::{self, HashAlg, SPONGE_STATE_BYTES};
 use hsm_contract::{Descriptor, Opcode, Status, DESCRIPTOR_VERSION, MAX_JOB_BYTES};
 use zeroize::Zeroize;
 
@@ -115,6 +116,21 @@ pub enum Job<'a> {
         /// Key slot.
         slot: u16,
     },
+    /// SHA-3 or SHAKE over `data` (at most 1 MiB; [`Hasher`] chains jobs
+    /// for longer messages).
+    Hash {
+        /// The function.
+        alg: HashAlg,
+        /// Message bytes.
+        data: &'a [u8],
+        /// SHAKE: output bytes (at most 1 MiB). SHA-3: ignored (the digest).
+        out_len: u32,
+        /// Start from this saved sponge state instead of the empty one.
+        resume: Option<&'a [u8; SPONGE_STATE_BYTES as usize]>,
+        /// Absorb only and return the sponge state ([`JobOutput::SpongeState`]);
+        /// `data` must then be a multiple of the rate.
+        partial: bool,
+    },
 }
 
 impl Job<'_> {
@@ -128,6 +144,7 @@ impl Job<'_> {
             Job::KeyLoad { .. } => Opcode::KeyLoad,
             Job::KeyClear { .. } => Opcode::KeyClear,
             Job::SlotInfo { .. } => Opcode::SlotInfo,
+            Job::Hash { alg, .. } => alg.opcode(),
         }
     }
 
@@ -141,6 +158,7 @@ impl Job<'_> {
             | Job::KeyLoad { slot, .. }
             | Job::KeyClear { slot }
             | Job::SlotInfo { slot } => slot,
+            Job::Hash { .. } => 0,
         }
     }
 
@@ -198,6 +216,26 @@ impl Job<'_> {
                 }
             }
             Job::KeyClear { .. } | Job::SlotInfo { .. } => {}
+            Job::Hash {
+                alg,
+                data,
+                out_len,
+                partial,
+                ..
+            } => {
+                over("message", data.len())?;
+                if alg.digest_bytes().is_none() && !partial {
+                    over("output", *out_len as usize)?;
+                }
+                if *partial && data.len() % alg.rate_bytes() as usize != 0 {
+                    return Err(Error::InvalidArgument(format!(
+                        "partial {} job of {} bytes: it must be a multiple of the {}-byte rate",
+                        alg.name(),
+                        data.len(),
+                        alg.rate_bytes()
+                    )));
+                }
+            }
         }
         Ok(())
     }
@@ -224,6 +262,25 @@ impl Job<'_> {
             Job::KeyLoad { key, .. } => (key.len(), LABEL_BYTES, 0),
             Job::KeyClear { .. } => (0, 0, 0),
             Job::SlotInfo { .. } => (0, 0, SLOT_RECORD_BYTES),
+            Job::Hash {
+                alg,
+                data,
+                out_len,
+                resume,
+                partial,
+            } => (
+                data.len(),
+                if resume.is_some() {
+                    SPONGE_STATE_BYTES as usize
+                } else {
+                    0
+                },
+                if *partial {
+                    SPONGE_STATE_BYTES as usize
+                } else {
+                    alg.digest_bytes().unwrap_or(*out_len) as usize
+                },
+            ),
         }
     }
 
@@ -276,6 +333,10 @@ pub enum JobOutput {
     Xts(Vec<u8>),
     /// A slot's record.
     Slot(SlotRecord),
+    /// A hash job's digest or SHAKE output.
+    Digest(Vec<u8>),
+    /// A partial hash job's sponge state.
+    SpongeState(Box<[u8; SPONGE_STATE_BYTES as usize]>),
     /// The job has no output (key load, key clear).
     Done,
 }
@@ -294,6 +355,8 @@ impl std::fmt::Debug for JobOutput {
             JobOutput::Plaintext(p) => write!(f, "Plaintext({} bytes)", p.len()),
             JobOutput::Xts(p) => write!(f, "Xts({} bytes)", p.len()),
             JobOutput::Slot(r) => write!(f, "Slot({r:?})"),
+            JobOutput::Digest(d) => write!(f, "Digest({} bytes)", d.len()),
+            JobOutput::SpongeState(_) => write!(f, "SpongeState"),
             JobOutput::Done => write!(f, "Done"),
         }
     }
@@ -341,6 +404,10 @@ impl JobResult {
     pub fn into_output(self) -> Result<JobOutput> {
         match self.output {
             Some(o) if self.completion.status == Status::Ok => Ok(o),
+            _ if HashAlg::from_opcode(self.opcode).is_some() => Err(Error::JobFailed {
+                job_id: self.completion.job_id,
+                status: self.completion.status,
+            }),
             _ => Err(Error::SlotJobFailed {
                 op: self.opcode.name(),
                 slot: self.slot,
@@ -536,6 +603,27 @@ impl Card {
                         .to_bytes();
                     }
                     Job::KeyClear { .. } => {}
+                    Job::Hash {
+                        data,
+                        resume,
+                        partial,
+                        ..
+                    } => {
+                        mem[p.src..p.src + s].copy_from_slice(data);
+                        desc.src_addr = iova(p.src);
+                        desc.src_len = s as u32;
+                        desc.dst_addr = iova(p.dst);
+                        desc.dst_len = d as u32;
+                        if let Some(st) = resume {
+                            mem[p.aux..p.aux + a].copy_from_slice(st);
+                            desc.aux_addr = iova(p.aux);
+                            desc.aux_len = a as u32;
+                            desc.flags |= hash::flags::RESUME;
+                        }
+                        if partial {
+                            desc.flags |= hash::flags::PARTIAL;
+                        }
+                    }
                     Job::SlotInfo { .. } => {
                         desc.dst_addr = iova(p.dst);
                         desc.dst_len = SLOT_RECORD_BYTES as u32;
@@ -693,10 +781,24 @@ impl Card {
     }
 
     fn run_one(&mut self, job: Job<'_>) -> Result<JobOutput> {
+        self.run_one_result(job)?.into_output()
+    }
+
+    fn run_one_result(&mut self, job: Job<'_>) -> Result<JobResult> {
         let mut r = self.run_jobs(&[job])?;
-        r.pop()
-            .expect("run_jobs returns one result per job")
-            .into_output()
+        Ok(r.pop().expect("run_jobs returns one result per job"))
+    }
+
+    /// Hash `data` (any length) with `alg`: the digest, or `out_len` bytes
+    /// of SHAKE output (at most 1 MiB). Messages over 1 MiB take a chain
+    /// of jobs ([`Hasher`]).
+    ///
+    /// # Errors
+    /// [`Error::JobFailed`] with the card's status; as [`Card::run_jobs`].
+    pub fn hash(&mut self, alg: HashAlg, data: &[u8], out_len: u32) -> Result<Vec<u8>> {
+        let mut h = Hasher::new(alg);
+        h.update(self, data)?;
+        h.finish(self, out_len)
     }
 
     /// The records of every slot, in index order, read with one batch of
@@ -798,6 +900,101 @@ fn put_padded(mem: &mut [u8], at: usize, data: &[u8]) {
     mem[at + data.len()..at + padded(data.len())].fill(0);
 }
 
+/// A message of any length hashed by the card: [`Hasher::update`] sends
+/// every whole chunk (the largest multiple of the rate within 1 MiB) as a
+/// partial job that carries the sponge state on; [`Hasher::finish`] sends
+/// the rest as the final job.
+#[derive(Debug)]
+pub struct Hasher {
+    alg: HashAlg,
+    state: Option<Box<[u8; SPONGE_STATE_BYTES as usize]>>,
+    pending: Vec<u8>,
+    jobs: u64,
+    cycles: u64,
+}
+
+impl Hasher {
+    /// A hasher for `alg` with the empty message.
+    pub fn new(alg: HashAlg) -> Hasher {
+        Hasher {
+            alg,
+            state: None,
+            pending: Vec::new(),
+            jobs: 0,
+            cycles: 0,
+        }
+    }
+
+    /// Bytes one partial job absorbs.
+    pub fn chunk_bytes(alg: HashAlg) -> usize {
+        let rate = alg.rate_bytes() as usize;
+        MAX_JOB_BYTES as usize / rate * rate
+    }
+
+    /// Absorb `data`.
+    ///
+    /// # Errors
+    /// As [`Card::run_jobs`], and [`Error::SlotJobFailed`] with the card's
+    /// status when a job fails.
+    pub fn update(&mut self, card: &mut Card, data: &[u8]) -> Result<()> {
+        let chunk = Hasher::chunk_bytes(self.alg);
+        let mut data = data;
+        while !data.is_empty() {
+            let take = (chunk - self.pending.len()).min(data.len());
+            self.pending.extend_from_slice(&data[..take]);
+            data = &data[take..];
+            if self.pending.len() == chunk {
+                let r = card.run_one_result(Job::Hash {
+                    alg: self.alg,
+                    data: &self.pending,
+                    out_len: 0,
+                    resume: self.state.as_deref(),
+                    partial: true,
+                })?;
+                self.jobs += 1;
+                self.cycles += u64::from(r.cycles());
+                match r.into_output()? {
+                    JobOutput::SpongeState(st) => self.state = Some(st),
+                    other => return Err(unexpected(other)),
+                }
+                self.pending.clear();
+            }
+        }
+        Ok(())
+    }
+
+    /// The digest (SHA-3) or `out_len` bytes of output (SHAKE, at most
+    /// 1 MiB).
+    ///
+    /// # Errors
+    /// As [`Hasher::update`].
+    pub fn finish(mut self, card: &mut Card, out_len: u32) -> Result<Vec<u8>> {
+        let r = card.run_one_result(Job::Hash {
+            alg: self.alg,
+            data: &self.pending,
+            out_len,
+            resume: self.state.as_deref(),
+            partial: false,
+        })?;
+        self.jobs += 1;
+        self.cycles += u64::from(r.cycles());
+        match r.into_output()? {
+            JobOutput::Digest(d) => Ok(d),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Jobs run so far.
+    pub fn jobs(&self) -> u64 {
+        self.jobs
+    }
+
+    /// Card cycles of the jobs run so far.
+    pub fn cycles(&self) -> u64 {
+        self.cycles
+    }
+}
+
 fn unexpected(o: JobOutput) -> Error {
     Error::InvalidArgument(format!("driver bug: unexpected job output {o:?}"))
 }
@@ -832,6 +1029,14 @@ fn decode(job: &Job<'_>, p: &Placed, c: JobCompletion, mem: &mut [u8]) -> JobRes
             JobOutput::Slot(SlotRecord::from_bytes(&b))
         }
         Job::KeyLoad { .. } | Job::KeyClear { .. } => JobOutput::Done,
+        Job::Hash { partial: true, .. } => {
+            let mut st = Box::new([0u8; SPONGE_STATE_BYTES as usize]);
+            st.copy_from_slice(&mem[p.dst..p.dst + SPONGE_STATE_BYTES as usize]);
+            JobOutput::SpongeState(st)
+        }
+        Job::Hash { .. } => {
+            JobOutput::Digest(mem[p.dst..p.dst + (c.out_len as usize).min(d)].to_vec())
+        }
     });
     JobResult {
         completion: c,

@@ -79,7 +79,9 @@ mod mock;
 pub use card::{Capabilities, Card, CardStatus, Faults, Identity};
 pub use dma::{page_round, DmaBuffer, DmaMapper, HostMemory, IovaAllocator, DMA_PAGE, IOVA_BASE};
 pub use error::{Error, Result};
-pub use jobs::{label_bytes, label_text, GcmIv, GcmSealed, Job, JobOutput, JobResult, SlotEntry};
+pub use jobs::{
+    label_bytes, label_text, GcmIv, GcmSealed, Hasher, Job, JobOutput, JobResult, SlotEntry,
+};
 pub use queue::{thread_cpu_ns, JobCompletion, QueueConfig, QueuePair, QueueStats, WaitMode};
 pub use spec::{default_sim_socket, DeviceSpec, PciAddress, SIM_SOCKET_ENV};
 pub use transport::Transport;

@@ -132,6 +132,10 @@ impl State {
             }
             return (Status::Ok, d.src_len);
         }
+        if hsm_contract::hash::HashAlg::from_opcode(op).is_some() {
+            // The mock is a card image without the hash engine.
+            return (Status::BadOpcode, 0);
+        }
         let slot = d.key_slot;
         match op {
             Opcode::KeyLoad => {

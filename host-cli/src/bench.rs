@@ -129,6 +129,7 @@ pub fn run(a: &BenchArgs) -> anyhow::Result<ExitCode> {
     // AES figures (test mode: the key enters by KEY_LOAD).
     let aes = crate::bench_aes::run(&mut card, n)?;
     let host_sw = crate::bench_aes::host_sw_gcm()?;
+    let sha3 = crate::bench_hash::run(&mut card)?;
 
     let cycles1 = card.cycles()?;
     let wall = wall0.elapsed().as_secs_f64();
@@ -155,6 +156,7 @@ pub fn run(a: &BenchArgs) -> anyhow::Result<ExitCode> {
     });
     let obj = v.as_object_mut().expect("an object");
     obj.extend(aes.json());
+    obj.extend(sha3.json());
     obj.insert(
         "host_sw_aes256_gcm_bytes_per_second".into(),
         host_sw.round().into(),
@@ -179,6 +181,7 @@ pub fn run(a: &BenchArgs) -> anyhow::Result<ExitCode> {
              driver CPU per job:     {:.1} ns (ring code only, no transport)\n\
              card cycles:            {} in {:.3} s = {:.0} cycles/s\n\
              {}\
+             {}\
              host software GCM:      {:.0} MB/s (aes-gcm crate, AES-256, 1 MiB messages)\n",
             done.cycles,
             copy_bytes_per_cycle,
@@ -190,13 +193,14 @@ pub fn run(a: &BenchArgs) -> anyhow::Result<ExitCode> {
             wall,
             sim_cycles_per_second,
             aes.text(),
+            sha3.text(),
             host_sw / 1e6,
         ))?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn round3(x: f64) -> f64 {
+pub fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 

@@ -12,8 +12,10 @@ use hsm_driver::{Card, DeviceSpec};
 
 mod bench;
 mod bench_aes;
+mod bench_hash;
 mod crypt;
 mod filefmt;
+mod hash;
 mod keys;
 mod selftest;
 mod signals;
@@ -119,7 +121,10 @@ enum Command {
     /// Decrypt and verify a file made by `hsmctl encrypt`; nothing is written unless all of it verifies
     #[command(after_help = EXIT_CODES_HELP)]
     Decrypt(crypt::CryptArgs),
-    /// Run NIST AES-GCM and XTS-AES vector files through the card (test mode)
+    /// Hash a file or stdin on the card: SHA3-224/256/384/512, SHAKE128/256
+    #[command(after_help = EXIT_CODES_HELP)]
+    Hash(hash::HashArgs),
+    /// Run NIST AES-GCM, XTS-AES, SHA-3 and SHAKE vector files through the card (test mode)
     #[command(after_help = EXIT_CODES_HELP)]
     Selftest(selftest::SelftestArgs),
 }
@@ -157,6 +162,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Encrypt(args) => crypt::encrypt(&args),
         Command::Decrypt(args) => crypt::decrypt(&args),
         Command::Selftest(args) => selftest::run(&args),
+        Command::Hash(args) => hash::run(&args),
     }
 }
 
@@ -180,6 +186,9 @@ fn info(device: &DeviceArg, json: bool) -> anyhow::Result<ExitCode> {
     }
     if caps.op_aes_xts {
         ops.push("XTS-AES");
+    }
+    if caps.op_hash {
+        ops.push("SHA-3/SHAKE");
     }
     if caps.key_store {
         ops.push("key slots");

@@ -11,7 +11,12 @@
 //!   bits run as such: the job names the unused low-order bits of the last
 //!   byte.
 //!
-//! Each vector becomes three jobs, run in order: load its key into a free
+//! - SHA-3 (FIPS 202): `[L = ..]` sections of records `Len, Msg, MD`
+//!   (`Len` in bits; the files are byte-oriented).
+//! - SHAKE: records `Len, Msg, Output` or `COUNT, Outputlen, Msg, Output`
+//!   (VariableOut); the function is the one the file's header names.
+//!
+//! Each keyed vector becomes three jobs, run in order: load its key into a free
 //! slot, run the operation, clear the slot. Thousands of vectors go to the
 //! card per batch.
 
@@ -21,6 +26,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use clap::Args;
 use hsm_contract::crypto::{policy, KeyAlg};
+use hsm_contract::hash::HashAlg;
 use hsm_contract::Status;
 use hsm_driver::{label_bytes, GcmIv, Job, JobOutput, JobResult};
 
@@ -31,7 +37,7 @@ use crate::{print_json, print_out, DeviceArg};
 pub struct SelftestArgs {
     #[command(flatten)]
     device: DeviceArg,
-    /// NIST vector files (.rsp): AES-GCM encrypt/decrypt, XTS-AES
+    /// NIST vector files (.rsp): AES-GCM encrypt/decrypt, XTS-AES, SHA-3, SHAKE
     #[arg(long, value_name = "FILE", num_args = 1.., required = true)]
     vectors: Vec<PathBuf>,
     /// Print one JSON object (failures included) instead of text
@@ -95,7 +101,7 @@ fn hex(s: &str) -> anyhow::Result<Vec<u8>> {
 }
 
 /// Split a CAVP file into records. A record starts at a `Count`/`COUNT`
-/// field.
+/// field, or, in files without counts (SHA-3), at a `Len` field.
 pub fn parse_records(text: &str) -> Vec<Record> {
     let mut out: Vec<Record> = Vec::new();
     let mut section: Vec<String> = Vec::new();
@@ -128,7 +134,10 @@ pub fn parse_records(text: &str) -> Vec<Record> {
             continue;
         };
         let (name, value) = (name.trim().to_string(), value.trim().to_string());
-        if name.eq_ignore_ascii_case("count") {
+        let starts = name.eq_ignore_ascii_case("count")
+            || (name.eq_ignore_ascii_case("len")
+                && cur.as_ref().is_none_or(|r| r.get("count").is_none()));
+        if starts {
             if let Some(r) = cur.take() {
                 out.push(r);
             }
@@ -172,6 +181,11 @@ enum Vector {
         input: Vec<u8>,
         output: Vec<u8>,
     },
+    Hash {
+        alg: HashAlg,
+        msg: Vec<u8>,
+        output: Vec<u8>,
+    },
 }
 
 impl Vector {
@@ -180,7 +194,13 @@ impl Vector {
             Vector::GcmEncrypt { key, .. }
             | Vector::GcmDecrypt { key, .. }
             | Vector::Xts { key, .. } => key,
+            Vector::Hash { .. } => &[],
         }
+    }
+
+    /// The vector needs a key in a slot.
+    fn keyed(&self) -> bool {
+        !matches!(self, Vector::Hash { .. })
     }
 
     fn alg(&self) -> anyhow::Result<KeyAlg> {
@@ -235,6 +255,13 @@ impl Vector {
                 data: input,
                 pad_bits: *pad_bits,
             },
+            Vector::Hash { alg, msg, output } => Job::Hash {
+                alg: *alg,
+                data: msg,
+                out_len: output.len() as u32,
+                resume: None,
+                partial: false,
+            },
         }
     }
 
@@ -268,6 +295,13 @@ impl Vector {
                             Err("plaintext differs".into())
                         }
                     }
+                    (Vector::Hash { output, .. }, JobOutput::Digest(o)) => {
+                        if &o == output {
+                            Ok(())
+                        } else {
+                            Err("output differs".into())
+                        }
+                    }
                     (Vector::Xts { output, .. }, JobOutput::Xts(o)) => {
                         if &o == output {
                             Ok(())
@@ -289,6 +323,8 @@ pub enum FileKind {
     Gcm,
     /// XTS-AES.
     Xts,
+    /// SHA-3 or SHAKE.
+    Hash(HashAlg),
 }
 
 /// Recognise a vector file by its content.
@@ -298,6 +334,21 @@ pub fn recognise(text: &str) -> Option<FileKind> {
         Some(FileKind::Gcm)
     } else if has("DataUnitLen") && (has("[ENCRYPT]") || has("[DECRYPT]")) {
         Some(FileKind::Xts)
+    } else if has("Msg = ") && has("MD = ") {
+        let l = text.lines().find_map(|l| {
+            l.trim()
+                .strip_prefix("[L = ")
+                .and_then(|r| r.strip_suffix(']'))
+        })?;
+        HashAlg::from_name(&format!("sha3-{}", l.trim())).map(FileKind::Hash)
+    } else if has("Msg = ") && has("Output = ") {
+        if has("SHAKE256") {
+            Some(FileKind::Hash(HashAlg::Shake256))
+        } else if has("SHAKE128") {
+            Some(FileKind::Hash(HashAlg::Shake128))
+        } else {
+            None
+        }
     } else {
         None
     }
@@ -334,6 +385,36 @@ fn vector(kind: FileKind, r: &Record) -> anyhow::Result<Vector> {
                     tag,
                 })
             }
+        }
+        FileKind::Hash(alg) => {
+            let msg = r.hex("Msg")?;
+            let bits: Option<u64> = match r.get("Len") {
+                Some(v) => Some(v.parse().context("Len is not a number")?),
+                None => None,
+            };
+            let msg = match bits {
+                Some(b) if b % 8 != 0 => {
+                    bail!("Len {b} is not whole bytes (bit-oriented files are not supported)")
+                }
+                Some(b) if (b / 8) as usize <= msg.len() => msg[..(b / 8) as usize].to_vec(),
+                Some(b) => bail!("Len {b} is longer than Msg"),
+                None => msg,
+            };
+            let output = if alg.digest_bytes().is_some() {
+                r.hex("MD")?
+            } else {
+                r.hex("Output")?
+            };
+            if let Some(d) = alg.digest_bytes() {
+                if output.len() != d as usize {
+                    bail!(
+                        "MD is {} bytes, not the {d} bytes of {}",
+                        output.len(),
+                        alg.name()
+                    );
+                }
+            }
+            Ok(Vector::Hash { alg, msg, output })
         }
         FileKind::Xts => {
             let bits: u64 = r
@@ -482,7 +563,7 @@ fn run_file(
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let kind = recognise(&text).context(
-        "not a NIST CAVP AES-GCM (`[Keylen = ..]`, IV, Tag) or XTS-AES (`[ENCRYPT]`/`[DECRYPT]`, DataUnitLen) vector file",
+        "not a NIST CAVP AES-GCM (`[Keylen = ..]`, IV, Tag), XTS-AES (`[ENCRYPT]`/`[DECRYPT]`, DataUnitLen), SHA-3 (`[L = ..]`, Msg, MD) or SHAKE (Msg, Output) vector file",
     )?;
     let records = parse_records(&text);
     if records.is_empty() {
@@ -496,12 +577,17 @@ fn run_file(
     t.kind = match kind {
         FileKind::Gcm => "AES-GCM".into(),
         FileKind::Xts => "XTS-AES-256".into(),
+        FileKind::Hash(a) => a.name().to_uppercase(),
     };
     for group in vectors.chunks(GROUP) {
         crate::signals::check()?;
         let mut jobs = Vec::with_capacity(group.len() * 3);
         for (i, (_, v)) in group.iter().enumerate() {
             let slot = free[i % free.len()];
+            if !v.keyed() {
+                jobs.push(v.job(slot));
+                continue;
+            }
             jobs.push(Job::KeyLoad {
                 slot,
                 alg: v.alg()?,
@@ -514,6 +600,11 @@ fn run_file(
         }
         let mut results = card.run_jobs(&jobs)?.into_iter();
         for (id, v) in group {
+            if !v.keyed() {
+                let op = results.next().expect("one result per hash vector");
+                record(t, path, id, v.check(op), json);
+                continue;
+            }
             let load = results.next().expect("three results per vector");
             let op = results.next().expect("three results per vector");
             let clear = results.next().expect("three results per vector");
@@ -527,20 +618,24 @@ fn run_file(
             } else {
                 v.check(op)
             };
-            match verdict {
-                Ok(()) => t.passed += 1,
-                Err(why) => {
-                    t.failed += 1;
-                    let msg = format!("{}: {id}: {why}", path.display());
-                    if !json {
-                        eprintln!("FAIL {msg}");
-                    }
-                    t.failures.push(msg);
-                }
-            }
+            record(t, path, id, verdict, json);
         }
     }
     Ok(())
+}
+
+fn record(t: &mut Tally, path: &Path, id: &str, verdict: Result<(), String>, json: bool) {
+    match verdict {
+        Ok(()) => t.passed += 1,
+        Err(why) => {
+            t.failed += 1;
+            let msg = format!("{}: {id}: {why}", path.display());
+            if !json {
+                eprintln!("FAIL {msg}");
+            }
+            t.failures.push(msg);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -549,6 +644,60 @@ mod tests {
 
     const GCM_DEC: &str = "# CAVS\n\n[Keylen = 128]\n[IVlen = 96]\n\nCount = 0\nKey = 00\nIV = 11\nCT = \nAAD = \nTag = 22\nPT = \n\nCount = 1\nKey = 00\nIV = 11\nCT = 33\nAAD = \nTag = 22\nFAIL\n";
     const XTS: &str = "[ENCRYPT]\n\nCOUNT = 1\nDataUnitLen = 8\nKey = 00\ni = 000102030405060708090a0b0c0d0e0f\nPT = aa\nCT = bb\n\nCOUNT = 2\nDataUnitLen = 12\nKey = 00\ni = 000102030405060708090a0b0c0d0e0f\nPT = aaaa\nCT = bbbb\n\n[DECRYPT]\n\nCOUNT = 3\nDataUnitLen = 8\nKey = 00\ni = 000102030405060708090a0b0c0d0e0f\nCT = cc\nPT = dd\n";
+
+    /// Every SHA-3 and SHAKE vector file is recognised and parsed, and each
+    /// parsed vector agrees with the `sha3` crate (so the parser, not the
+    /// card, is what this checks).
+    #[test]
+    fn hash_vector_files_parse_to_what_sha3_computes() {
+        use sha3::digest::{Digest, ExtendableOutput, Update};
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors");
+        let mut total = 0;
+        for sub in ["sha3", "shake"] {
+            let mut files: Vec<_> = std::fs::read_dir(dir.join(sub))
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .collect();
+            files.sort();
+            for f in files {
+                let text = std::fs::read_to_string(&f).unwrap();
+                let Some(FileKind::Hash(alg)) = recognise(&text) else {
+                    panic!("{} not recognised", f.display());
+                };
+                let records = parse_records(&text);
+                assert!(!records.is_empty(), "{}", f.display());
+                for r in &records {
+                    let Vector::Hash { msg, output, .. } = vector(FileKind::Hash(alg), r).unwrap()
+                    else {
+                        unreachable!()
+                    };
+                    let want = match alg {
+                        HashAlg::Sha3_224 => sha3::Sha3_224::digest(&msg).to_vec(),
+                        HashAlg::Sha3_256 => sha3::Sha3_256::digest(&msg).to_vec(),
+                        HashAlg::Sha3_384 => sha3::Sha3_384::digest(&msg).to_vec(),
+                        HashAlg::Sha3_512 => sha3::Sha3_512::digest(&msg).to_vec(),
+                        HashAlg::Shake128 => {
+                            let mut o = vec![0; output.len()];
+                            sha3::Shake128::default()
+                                .chain(&msg)
+                                .finalize_xof_into(&mut o);
+                            o
+                        }
+                        HashAlg::Shake256 => {
+                            let mut o = vec![0; output.len()];
+                            sha3::Shake256::default()
+                                .chain(&msg)
+                                .finalize_xof_into(&mut o);
+                            o
+                        }
+                    };
+                    assert_eq!(output, want, "{}: {}", f.display(), r.id());
+                    total += 1;
+                }
+            }
+        }
+        assert!(total > 2000, "{total} hash vectors");
+    }
 
     #[test]
     fn parses_gcm_decrypt_records_with_fail() {

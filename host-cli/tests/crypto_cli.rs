@@ -496,3 +496,94 @@ fn bench_reports_the_aes_figures() {
     let l: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(l["used"], 0);
 }
+
+#[test]
+fn selftest_runs_every_sha3_and_shake_vector() {
+    let v = vectors();
+    let mut files = Vec::new();
+    for sub in ["sha3", "shake"] {
+        for e in std::fs::read_dir(v.join(sub)).unwrap() {
+            files.push(e.unwrap().path());
+        }
+    }
+    files.sort();
+    // Records counted independently of hsmctl's parser: `Len =` starts a
+    // ShortMsg/LongMsg record, `COUNT =` a VariableOut one.
+    let mut records = 0usize;
+    for f in &files {
+        let t = std::fs::read_to_string(f).unwrap();
+        records += t
+            .lines()
+            .filter(|l| l.starts_with("Len = ") || l.starts_with("COUNT = "))
+            .count();
+    }
+    assert!(records > 2000, "{records} hash records");
+    let sim = Sim::start("selftest-hash", true);
+    let mut args = vec!["selftest".to_string()];
+    for f in &files {
+        args.push("--vectors".into());
+        args.push(f.display().to_string());
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = sim.run(&args, b"");
+    let out = text(&o.stdout);
+    assert!(o.status.success(), "{out}\n{}", text(&o.stderr));
+    assert_eq!(
+        out.lines().last().unwrap(),
+        format!("{records} passed, 0 failed"),
+        "{out}"
+    );
+}
+
+#[test]
+fn hash_command_matches_sha3_and_refuses_bad_arguments() {
+    use sha3::digest::{Digest, ExtendableOutput, Update};
+    let sim = Sim::start("hash", false);
+    let data: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 + i / 251) as u8).collect();
+    let f = sim.path("data.bin");
+    std::fs::write(&f, &data).unwrap();
+    let o = sim.ok(&["hash", "--alg", "sha3-256", "--in", s(&f)], b"");
+    let want = hex(&sha3::Sha3_256::digest(&data));
+    assert_eq!(text(&o.stdout), format!("{want}  {}\n", f.display()));
+    // stdin, SHAKE with a length, JSON.
+    let o = sim.ok(
+        &["hash", "--alg", "shake256", "--len", "100", "--json"],
+        b"abc",
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let mut x = [0u8; 100];
+    sha3::Shake256::default()
+        .chain(b"abc")
+        .finalize_xof_into(&mut x);
+    assert_eq!(v["output"], hex(&x));
+    assert_eq!(v["input_bytes"], 3);
+    assert_eq!(v["jobs"], 1);
+    // --raw writes bytes.
+    let o = sim.ok(&["hash", "--alg", "sha3-512", "--raw"], b"");
+    assert_eq!(o.stdout, sha3::Sha3_512::digest(b"").to_vec());
+    // Bad arguments say what is wrong.
+    let o = sim.run(&["hash", "--alg", "md5"], b"");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("shake256"), "{}", text(&o.stderr));
+    let o = sim.run(&["hash", "--alg", "sha3-256", "--len", "16"], b"");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr).contains("fixed 32-byte output"),
+        "{}",
+        text(&o.stderr)
+    );
+    let o = sim.run(
+        &["hash", "--alg", "sha3-256", "--in", "/nonexistent/x"],
+        b"",
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr).contains("/nonexistent/x"),
+        "{}",
+        text(&o.stderr)
+    );
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
