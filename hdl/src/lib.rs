@@ -28,6 +28,7 @@ pub mod engine;
 pub mod gf128;
 pub mod ghash;
 pub mod hash;
+pub mod pqc;
 pub mod regs;
 pub mod sponge;
 mod top;

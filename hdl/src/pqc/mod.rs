@@ -1,0 +1,28 @@
+//! Post-quantum polynomial arithmetic: the NTT datapath shared by ML-KEM
+//! (FIPS 203, q = 3329) and ML-DSA (FIPS 204, q = 8380417).
+//!
+//! - [`modarith`]: add, subtract and multiply mod q for both moduli,
+//!   chosen per operation by an `mldsa` bit, on 24-bit lanes.
+//! - [`butterfly`]: the Cooley-Tukey / Gentleman-Sande butterfly around one
+//!   modular multiplier.
+//! - [`ntt`]: the NTT engine: a 256-coefficient polynomial in 2 x 4 banked
+//!   RAMs, four butterflies, forward and inverse NTT for both schemes.
+//!
+//! # One datapath for both moduli
+//!
+//! Both schemes use n = 256 and the same butterflies; they differ in q, in
+//! the number of layers (7 for ML-KEM, whose NTT stops at degree-1
+//! factors, 8 for ML-DSA) and in the twiddles. One datapath sized for
+//! ML-DSA (24-bit lanes, 24x24-bit products) serves both: the modulus is a
+//! multiplexer on a few constants (q, the Barrett constant and shifts),
+//! and the layer count and twiddle table are a bit of the command. Two
+//! separate datapaths would duplicate the polynomial memory, the address
+//! generation and the control, to save only multiplier width on the
+//! ML-KEM side (a 12-bit datapath needs one 16x16 product per
+//! multiplication instead of eight); since the card needs the ML-DSA
+//! datapath anyway, sharing it costs ML-KEM nothing in time (the schedule
+//! is the same) and saves a whole second engine.
+
+pub mod butterfly;
+pub mod modarith;
+pub mod ntt;
