@@ -4,13 +4,12 @@
 //! multiply, the RustCrypto `ghash` and `xts-mode` crates).
 
 mod lint;
+mod verilate;
 use ghash::universal_hash::{KeyInit, UniversalHash};
 use hsm_hdl::gf128::{gf128_mul, Gf128Mul, XtsMulAlpha};
 use hsm_hdl::ghash::Ghash;
 use lint::lint;
 use rust_hdl::prelude::*;
-use std::io::Write;
-use std::process::{Command, Stdio};
 
 /// Deterministic test data (xorshift64).
 struct Rng(u64);
@@ -360,13 +359,6 @@ fn xts_tweak_chain_matches_the_xts_mode_crate() {
     }
 }
 
-fn scratch_dir(tag: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("hsm-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 #[test]
 fn verilog_is_lint_clean() {
     let mut g = Ghash::default();
@@ -468,34 +460,9 @@ int main(int argc, char** argv) {
 
 #[test]
 fn generated_verilog_matches_the_references_in_verilator() {
-    let dir = scratch_dir("ghash-verilator");
     let mut pair = Pair::default();
     pair.connect_all();
-    std::fs::write(dir.join("top.v"), generate_verilog(&pair)).unwrap();
-    std::fs::write(dir.join("harness.cpp"), HARNESS).unwrap();
-    let out = Command::new("verilator")
-        .args([
-            "--cc",
-            "--exe",
-            "--build",
-            "-j",
-            "2",
-            "-Wno-fatal",
-            "--top-module",
-            "top",
-            "-CFLAGS",
-            "-O1",
-            "top.v",
-            "harness.cpp",
-        ])
-        .current_dir(&dir)
-        .output()
-        .expect("verilator 5.006 or later is needed (apt-get install verilator)");
-    assert!(
-        out.status.success(),
-        "verilator build failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let model = verilate::Model::build("ghash-verilator", &generate_verilog(&pair), HARNESS);
 
     // Stimulus and the expected trace from the references.
     let mut rng = Rng::new(9);
@@ -540,22 +507,7 @@ fn generated_verilog_matches_the_references_in_verilator() {
         expect.push((mem(&ref_mul_alpha(t.to_le_bytes())), ref_mul_mem(ma, mb), y));
     }
 
-    let mut child = Command::new(dir.join("obj_dir").join("Vtop"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
-    assert!(out.status.success());
-    let text = String::from_utf8(out.stdout).unwrap();
-    let lines: Vec<_> = text.lines().collect();
+    let lines = model.run(&input);
     assert_eq!(lines.len(), expect.len());
     for (n, (line, (alpha, p, y))) in lines.iter().zip(&expect).enumerate() {
         let v: Vec<_> = line

@@ -5,6 +5,7 @@
 //! lint of each block's Verilog.
 
 mod lint;
+mod verilate;
 use hsm_hdl::pqc::butterfly::{Butterfly, BUTTERFLY_LATENCY};
 use hsm_hdl::pqc::modarith::{modmul_model, ModAdd, ModMul, ModSub, MODMUL_LATENCY, Q_DSA, Q_KEM};
 use hsm_hdl::pqc::ntt::{ntt_cycles, zeta_tables, NttEngine, CMD_INTT, CMD_NTT};
@@ -635,38 +636,9 @@ int main(int argc, char** argv) {
 /// rust-hdl's simulation and its Verilog can differ (see the crate docs).
 #[test]
 fn engine_verilog_in_verilator_matches_the_references() {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
-    let dir = std::env::temp_dir().join(format!("hsm-pqc-ntt-verilator-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
     let mut e = NttEngine::default();
     e.connect_all();
-    std::fs::write(dir.join("top.v"), generate_verilog(&e)).unwrap();
-    std::fs::write(dir.join("harness.cpp"), HARNESS).unwrap();
-    let out = Command::new("verilator")
-        .args([
-            "--cc",
-            "--exe",
-            "--build",
-            "-j",
-            "2",
-            "-Wno-fatal",
-            "--top-module",
-            "top",
-            "-CFLAGS",
-            "-O1",
-            "top.v",
-            "harness.cpp",
-        ])
-        .current_dir(&dir)
-        .output()
-        .expect("verilator 5.006 or later is needed (apt-get install verilator)");
-    assert!(
-        out.status.success(),
-        "verilator build failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let model = verilate::Model::build("pqc-ntt-verilator", &generate_verilog(&e), HARNESS);
 
     let mut rng = Rng::new(8);
     let mut input = String::new();
@@ -692,22 +664,7 @@ fn engine_verilog_in_verilator_matches_the_references() {
             expect.push(poly_line(&ref_intt(&g, mldsa)));
         }
     }
-    let mut child = Command::new(dir.join("obj_dir").join("Vtop"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
-    assert!(out.status.success());
-    let text = String::from_utf8(out.stdout).unwrap();
-    let lines: Vec<_> = text.lines().collect();
+    let lines = model.run(&input);
     assert_eq!(lines.len(), expect.len());
     for (n, (got, want)) in lines.iter().zip(&expect).enumerate() {
         assert_eq!(got, want, "line {n}");
