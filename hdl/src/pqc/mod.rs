@@ -5,8 +5,14 @@
 //!   chosen per operation by an `mldsa` bit, on 24-bit lanes.
 //! - [`butterfly`]: the Cooley-Tukey / Gentleman-Sande butterfly around one
 //!   modular multiplier.
-//! - [`ntt`]: the NTT engine: a 256-coefficient polynomial in 2 x 4 banked
-//!   RAMs, four butterflies, forward and inverse NTT for both schemes.
+//! - [`poly`]: the polynomial unit: a memory of 32 polynomials in 2 x 4
+//!   banked RAMs, four butterflies, and commands over those polynomials:
+//!   forward and inverse NTT for both schemes, multiplication in the NTT
+//!   domain (with accumulation), addition, subtraction.
+//! - [`pipe`]: the delay line that carries operands beside the multipliers.
+//! - [`codec`]: ML-KEM (de)compression and byte (de)coding of polynomials
+//!   (FIPS 203 Algorithms 5 and 6, equations 4.7 and 4.8).
+//! - [`sampler`]: the ML-KEM samplers (FIPS 203 Algorithms 7 and 8).
 //!
 //! # One datapath for both moduli
 //!
@@ -24,5 +30,8 @@
 //! is the same) and saves a whole second engine.
 
 pub mod butterfly;
+pub mod codec;
 pub mod modarith;
-pub mod ntt;
+pub mod pipe;
+pub mod poly;
+pub mod sampler;

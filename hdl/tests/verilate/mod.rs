@@ -54,13 +54,13 @@ impl Model {
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
+        // Feed stdin from a thread while this one drains stdout: a large
+        // run would otherwise deadlock once both pipes are full.
+        let mut stdin = child.stdin.take().unwrap();
+        let input = input.to_string();
+        let feeder = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
         let out = child.wait_with_output().unwrap();
+        feeder.join().unwrap().unwrap();
         assert!(out.status.success(), "the Verilated model failed");
         String::from_utf8(out.stdout)
             .unwrap()

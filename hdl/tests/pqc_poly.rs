@@ -8,7 +8,10 @@ mod lint;
 mod verilate;
 use hsm_hdl::pqc::butterfly::{Butterfly, BUTTERFLY_LATENCY};
 use hsm_hdl::pqc::modarith::{modmul_model, ModAdd, ModMul, ModSub, MODMUL_LATENCY, Q_DSA, Q_KEM};
-use hsm_hdl::pqc::ntt::{ntt_cycles, zeta_tables, NttEngine, CMD_INTT, CMD_NTT};
+use hsm_hdl::pqc::poly::{
+    gamma_table, ntt_cycles, pointwise_cycles, zeta_tables, PolyUnit, CMD_ADD, CMD_INTT, CMD_MUL,
+    CMD_MULACC, CMD_NTT, CMD_SUB,
+};
 use lint::lint;
 use rust_hdl::prelude::*;
 
@@ -363,15 +366,15 @@ fn butterfly_ct_and_gs_match_the_reference() {
 }
 
 // ---------------------------------------------------------------------
-// The NTT engine.
+// The polynomial unit.
 
 struct Engine {
-    uut: Box<NttEngine>,
+    uut: Box<PolyUnit>,
 }
 
 impl Engine {
     fn new() -> Engine {
-        let mut uut = Box::<NttEngine>::default();
+        let mut uut = Box::<PolyUnit>::default();
         uut.connect_all();
         let mut e = Engine { uut };
         e.uut.reset.next = true;
@@ -388,7 +391,7 @@ impl Engine {
         self.uut.rd_en.next = false;
     }
 
-    fn load(&mut self, f: &[u64]) {
+    fn load(&mut self, p: u64, f: &[u64]) {
         assert_eq!(f.len(), 256);
         for i in 0..32 {
             let mut w = Bits::<192>::default();
@@ -396,16 +399,18 @@ impl Engine {
                 w = (w << 24) | bit_cast::<192, 24>(bits::<24>(f[8 * i + l]));
             }
             self.uut.wr_en.next = true;
+            self.uut.wr_poly.next = bits(p);
             self.uut.wr_index.next = bits(i as u64);
             self.uut.wr_data.next = w;
             self.tick();
         }
     }
 
-    fn read(&mut self) -> Vec<u64> {
+    fn read(&mut self, p: u64) -> Vec<u64> {
         let mut f = Vec::new();
         for i in 0..32 {
             self.uut.rd_en.next = true;
+            self.uut.rd_poly.next = bits(p);
             self.uut.rd_index.next = bits(i as u64);
             self.tick();
             assert!(self.uut.rd_valid.val());
@@ -418,11 +423,14 @@ impl Engine {
     }
 
     /// Runs a command; returns the cycles from `start` to `done`.
-    fn run(&mut self, cmd: u64, mldsa: bool) -> usize {
+    fn run(&mut self, cmd: u64, mldsa: bool, [pa, pb, pc]: [u64; 3]) -> usize {
         assert!(!self.uut.busy.val());
         self.uut.start.next = true;
         self.uut.cmd.next = bits(cmd);
         self.uut.mldsa.next = mldsa;
+        self.uut.pa.next = bits(pa);
+        self.uut.pb.next = bits(pb);
+        self.uut.pc.next = bits(pc);
         self.tick();
         let mut n = 1;
         while !self.uut.done.val() {
@@ -442,18 +450,82 @@ fn random_poly(rng: &mut Rng, q: u64) -> Vec<u64> {
     (0..256).map(|_| coeff(rng, q)).collect()
 }
 
+/// FIPS 203 MultiplyNTTs (Algorithms 11 and 12) for ML-KEM; the
+/// coefficient-wise product for ML-DSA.
+fn ref_mul(a: &[u64], b: &[u64], mldsa: bool) -> Vec<u64> {
+    let q = q_of(mldsa);
+    if mldsa {
+        return a.iter().zip(b).map(|(x, y)| x * y % q).collect();
+    }
+    let mut c = vec![0; 256];
+    for i in 0..128 {
+        let gamma = pow_mod(17, 2 * bitrev(i, 7) as u64 + 1, q);
+        let (a0, a1, b0, b1) = (a[2 * i], a[2 * i + 1], b[2 * i], b[2 * i + 1]);
+        c[2 * i] = (a0 * b0 + a1 * b1 % q * gamma) % q;
+        c[2 * i + 1] = (a0 * b1 + a1 * b0) % q;
+    }
+    c
+}
+
+fn ref_add(a: &[u64], b: &[u64], q: u64) -> Vec<u64> {
+    a.iter().zip(b).map(|(x, y)| (x + y) % q).collect()
+}
+
+fn ref_sub(a: &[u64], b: &[u64], q: u64) -> Vec<u64> {
+    a.iter().zip(b).map(|(x, y)| (x + q - y) % q).collect()
+}
+
+/// Schoolbook product in Z_q[X]/(X^256 + 1): what NTT, MUL and INTT
+/// together must compute.
+fn ref_negacyclic(f: &[u64], g: &[u64], q: u64) -> Vec<u64> {
+    let mut h = vec![0; 256];
+    for (i, fi) in f.iter().enumerate() {
+        for (j, gj) in g.iter().enumerate() {
+            let p = fi * gj % q;
+            let k = (i + j) % 256;
+            h[k] = if i + j < 256 {
+                (h[k] + p) % q
+            } else {
+                (h[k] + q - p) % q
+            };
+        }
+    }
+    h
+}
+
+#[test]
+fn gamma_table_is_fips_203s() {
+    let g = gamma_table();
+    assert_eq!(g.len(), 128);
+    // The first entries of the table after FIPS 203 Algorithm 12.
+    assert_eq!(&g[..8], &[17, 3312, 2761, 568, 583, 2746, 2649, 680]);
+    for i in 0..64 {
+        assert_eq!(g[2 * i] + g[2 * i + 1], 3329, "gamma_(2i+1) = -gamma_2i");
+    }
+}
+
 #[test]
 fn engine_load_and_read_back() {
     let mut e = Engine::new();
-    let f: Vec<u64> = (0..256).map(|j| j * 1000 + 7).collect();
-    e.load(&f);
-    assert_eq!(e.read(), f);
+    let polys: Vec<(u64, Vec<u64>)> = [0u64, 7, 31]
+        .iter()
+        .map(|&p| (p, (0..256).map(|j| j * 1000 + 7 + p).collect()))
+        .collect();
+    for (p, f) in &polys {
+        e.load(*p, f);
+    }
+    for (p, f) in &polys {
+        assert_eq!(e.read(*p), *f, "polynomial {p}");
+    }
 }
 
 #[test]
 fn engine_ntt_and_intt_match_fips_203_and_204() {
     let mut e = Engine::new();
     let mut rng = Rng::new(6);
+    // A neighbour that no command may touch.
+    let fence: Vec<u64> = (0..256).map(|j| j + 1).collect();
+    e.load(6, &fence);
     for mldsa in [false, true] {
         let q = q_of(mldsa);
         let name = if mldsa { "ML-DSA" } else { "ML-KEM" };
@@ -462,22 +534,22 @@ fn engine_ntt_and_intt_match_fips_203_and_204() {
             d[0] = 1;
             d
         }];
-        for _ in 0..3 {
+        for _ in 0..2 {
             polys.push(random_poly(&mut rng, q));
         }
         let (mut fwd_cycles, mut inv_cycles) = (Vec::new(), Vec::new());
         for f in &polys {
-            e.load(f);
-            fwd_cycles.push(e.run(CMD_NTT, mldsa));
-            let fh = e.read();
+            e.load(5, f);
+            fwd_cycles.push(e.run(CMD_NTT, mldsa, [5, 0, 0]));
+            let fh = e.read(5);
             assert_eq!(fh, ref_ntt(f, mldsa), "{name} NTT");
-            inv_cycles.push(e.run(CMD_INTT, mldsa));
-            assert_eq!(e.read(), *f, "{name} round trip");
+            inv_cycles.push(e.run(CMD_INTT, mldsa, [5, 0, 0]));
+            assert_eq!(e.read(5), *f, "{name} round trip");
             // INTT on its own, of an arbitrary input.
             let g = random_poly(&mut rng, q);
-            e.load(&g);
-            inv_cycles.push(e.run(CMD_INTT, mldsa));
-            assert_eq!(e.read(), ref_intt(&g, mldsa), "{name} INTT");
+            e.load(7, &g);
+            inv_cycles.push(e.run(CMD_INTT, mldsa, [7, 0, 0]));
+            assert_eq!(e.read(7), ref_intt(&g, mldsa), "{name} INTT");
         }
         println!(
             "{name}: NTT {} cycles, INTT {} cycles (start to done)",
@@ -486,6 +558,7 @@ fn engine_ntt_and_intt_match_fips_203_and_204() {
         assert!(fwd_cycles.iter().all(|&c| c == ntt_cycles(false, mldsa)));
         assert!(inv_cycles.iter().all(|&c| c == ntt_cycles(true, mldsa)));
     }
+    assert_eq!(e.read(6), fence);
     assert_eq!(ntt_cycles(false, false), 233);
     assert_eq!(ntt_cycles(true, false), 265);
     assert_eq!(ntt_cycles(false, true), 265);
@@ -493,16 +566,72 @@ fn engine_ntt_and_intt_match_fips_203_and_204() {
 }
 
 #[test]
+fn engine_products_and_sums_match_fips_203_and_204() {
+    let mut e = Engine::new();
+    let mut rng = Rng::new(9);
+    let fence: Vec<u64> = (0..256).map(|j| 2 * j + 1).collect();
+    e.load(0, &fence);
+    for mldsa in [false, true] {
+        let q = q_of(mldsa);
+        let name = if mldsa { "ML-DSA" } else { "ML-KEM" };
+        let (a, b, c) = (
+            random_poly(&mut rng, q),
+            random_poly(&mut rng, q),
+            random_poly(&mut rng, q),
+        );
+        e.load(1, &a);
+        e.load(2, &b);
+        e.load(3, &c);
+        let check = |e: &mut Engine, cmd: u64, ops: [u64; 3], want: Vec<u64>, what: &str| {
+            let n = e.run(cmd, mldsa, ops);
+            assert_eq!(
+                n,
+                pointwise_cycles(cmd, mldsa).unwrap(),
+                "{name} {what} cycles"
+            );
+            assert_eq!(e.read(ops[2]), want, "{name} {what}");
+            println!("{name} {what}: {n} cycles");
+        };
+        check(&mut e, CMD_MUL, [1, 2, 4], ref_mul(&a, &b, mldsa), "MUL");
+        let ab = ref_mul(&a, &b, mldsa);
+        check(&mut e, CMD_MULACC, [1, 2, 3], ref_add(&c, &ab, q), "MULACC");
+        check(&mut e, CMD_ADD, [1, 2, 5], ref_add(&a, &b, q), "ADD");
+        check(&mut e, CMD_SUB, [1, 2, 5], ref_sub(&a, &b, q), "SUB");
+        // In place: the result over an operand.
+        check(
+            &mut e,
+            CMD_SUB,
+            [2, 1, 2],
+            ref_sub(&b, &a, q),
+            "SUB in place",
+        );
+        let b2 = ref_sub(&b, &a, q);
+        check(
+            &mut e,
+            CMD_MULACC,
+            [1, 2, 1],
+            ref_add(&a, &ref_mul(&a, &b2, mldsa), q),
+            "MULACC in place",
+        );
+        // The operands that were not results are unchanged.
+        assert_eq!(e.read(0), fence);
+    }
+}
+
+#[test]
 fn engine_reserved_command_and_busy_port_are_harmless() {
     let mut e = Engine::new();
     let mut rng = Rng::new(7);
     let f = random_poly(&mut rng, Q_KEM as u64);
-    e.load(&f);
-    assert_eq!(e.run(2, false), 2);
-    assert_eq!(e.read(), f);
+    e.load(0, &f);
+    assert_eq!(e.run(6, false, [0, 0, 0]), 2);
+    assert_eq!(e.run(7, true, [0, 0, 0]), 2);
+    assert_eq!(e.read(0), f);
     // Writes and a second start while busy are ignored.
     e.uut.start.next = true;
     e.uut.cmd.next = bits(CMD_NTT);
+    e.uut.mldsa.next = false;
+    e.uut.pa.next = bits(0);
     e.tick();
     for i in 0..10 {
         e.uut.start.next = true;
@@ -516,25 +645,32 @@ fn engine_reserved_command_and_busy_port_are_harmless() {
         e.tick();
     }
     e.tick();
-    assert_eq!(e.read(), ref_ntt(&f, false));
+    assert_eq!(e.read(0), ref_ntt(&f, false));
 
     // Reset in the middle of a command stops it; the engine is usable
     // again at once (no write of the aborted command lands afterwards).
-    e.uut.start.next = true;
-    e.uut.cmd.next = bits(CMD_INTT);
-    e.uut.mldsa.next = true;
-    e.tick();
-    for _ in 0..50 {
+    for (cmd, mldsa) in [(CMD_INTT, true), (CMD_MUL, false), (CMD_ADD, true)] {
+        e.uut.start.next = true;
+        e.uut.cmd.next = bits(cmd);
+        e.uut.mldsa.next = mldsa;
+        e.uut.pa.next = bits(0);
+        e.uut.pb.next = bits(0);
+        e.uut.pc.next = bits(1);
         e.tick();
+        for _ in 0..100 {
+            e.tick();
+        }
+        e.uut.reset.next = true;
+        e.tick();
+        e.uut.reset.next = false;
+        assert!(!e.uut.busy.val());
+        let g = random_poly(&mut rng, Q_DSA as u64);
+        e.load(1, &g);
+        e.load(2, &g);
+        assert_eq!(e.run(CMD_NTT, true, [2, 0, 0]), ntt_cycles(false, true));
+        assert_eq!(e.read(1), g, "after reset of command {cmd}");
+        assert_eq!(e.read(2), ref_ntt(&g, true));
     }
-    e.uut.reset.next = true;
-    e.tick();
-    e.uut.reset.next = false;
-    assert!(!e.uut.busy.val());
-    let g = random_poly(&mut rng, Q_DSA as u64);
-    e.load(&g);
-    assert_eq!(e.run(CMD_NTT, true), ntt_cycles(false, true));
-    assert_eq!(e.read(), ref_ntt(&g, true));
 }
 
 #[test]
@@ -551,14 +687,15 @@ fn verilog_is_lint_clean() {
     let mut b = Butterfly::default();
     b.connect_all();
     lint("pqc_butterfly", &generate_verilog(&b));
-    let mut e = NttEngine::default();
+    let mut e = PolyUnit::default();
     e.connect_all();
-    lint("pqc_ntt", &generate_verilog(&e));
+    lint("pqc_poly", &generate_verilog(&e));
 }
 
-/// C++ harness around the engine's Verilog. Commands on stdin:
-/// `L c0 .. c255` loads a polynomial, `N cmd mldsa` runs a command and
-/// prints `C cycles`, `D` prints the polynomial (256 numbers on a line).
+/// C++ harness around the unit's Verilog. Commands on stdin:
+/// `L p c0 .. c255` loads polynomial p, `N cmd mldsa pa pb pc` runs a
+/// command and prints `C cycles`, `D p` prints polynomial p (256 numbers
+/// on a line).
 const HARNESS: &str = r#"
 #include "Vtop.h"
 #include "verilated.h"
@@ -583,7 +720,8 @@ int main(int argc, char** argv) {
     char op[4];
     while (std::scanf("%3s", op) == 1) {
         if (op[0] == 'L') {
-            unsigned c[256];
+            unsigned p, c[256];
+            if (std::scanf("%u", &p) != 1) return 1;
             for (int j = 0; j < 256; j++)
                 if (std::scanf("%u", &c[j]) != 1) return 1;
             for (int i = 0; i < 32; i++) {
@@ -595,15 +733,19 @@ int main(int argc, char** argv) {
                     if (bit % 32 > 8) t->wr_data[bit / 32 + 1] |= (unsigned)(v >> (32 - bit % 32));
                 }
                 t->wr_en = 1;
+                t->wr_poly = p;
                 t->wr_index = i;
                 tick();
             }
         } else if (op[0] == 'N') {
-            unsigned cmd, mldsa;
-            if (std::scanf("%u %u", &cmd, &mldsa) != 2) return 1;
+            unsigned cmd, mldsa, pa, pb, pc;
+            if (std::scanf("%u %u %u %u %u", &cmd, &mldsa, &pa, &pb, &pc) != 5) return 1;
             t->start = 1;
             t->cmd = cmd;
             t->mldsa = mldsa;
+            t->pa = pa;
+            t->pb = pb;
+            t->pc = pc;
             tick();
             int n = 1;
             while (!t->done && n < 1000) {
@@ -612,8 +754,11 @@ int main(int argc, char** argv) {
             }
             std::printf("C %d\n", n);
         } else if (op[0] == 'D') {
+            unsigned p;
+            if (std::scanf("%u", &p) != 1) return 1;
             for (int i = 0; i < 32; i++) {
                 t->rd_en = 1;
+                t->rd_poly = p;
                 t->rd_index = i;
                 tick();
                 for (int l = 0; l < 8; l++) {
@@ -632,41 +777,99 @@ int main(int argc, char** argv) {
 }
 "#;
 
+/// Stimulus for the Verilator harness and the lines it must print.
+#[derive(Default)]
+struct Script {
+    input: String,
+    expect: Vec<String>,
+}
+
+impl Script {
+    fn load(&mut self, p: u64, f: &[u64]) {
+        self.input += &format!("L {p} {}\n", poly_line(f));
+    }
+    fn run(&mut self, cmd: u64, mldsa: bool, [pa, pb, pc]: [u64; 3]) {
+        self.input += &format!("N {cmd} {} {pa} {pb} {pc}\n", mldsa as u8);
+        let cycles =
+            pointwise_cycles(cmd, mldsa).unwrap_or_else(|| ntt_cycles(cmd == CMD_INTT, mldsa));
+        self.expect.push(format!("C {cycles}"));
+    }
+    fn check(&mut self, p: u64, want: &[u64]) {
+        self.input += &format!("D {p}\n");
+        self.expect.push(poly_line(want));
+    }
+}
+
+fn poly_line(f: &[u64]) -> String {
+    f.iter().map(|c| format!("{c} ")).collect()
+}
+
 /// The exported Verilog (what the card will run) against the references:
 /// rust-hdl's simulation and its Verilog can differ (see the crate docs).
+/// Every command on random operands in random places, and the
+/// whole-product identity INTT(NTT(f) * NTT(g)) = f * g mod (X^256 + 1).
 #[test]
 fn engine_verilog_in_verilator_matches_the_references() {
-    let mut e = NttEngine::default();
+    let mut e = PolyUnit::default();
     e.connect_all();
-    let model = verilate::Model::build("pqc-ntt-verilator", &generate_verilog(&e), HARNESS);
+    let model = verilate::Model::build("pqc-poly-verilator", &generate_verilog(&e), HARNESS);
 
     let mut rng = Rng::new(8);
-    let mut input = String::new();
-    let mut expect = Vec::new();
-    let poly_line = |f: &[u64]| f.iter().map(|c| format!("{c} ")).collect::<String>();
-    for mldsa in [false, true] {
+    let mut s = Script::default();
+    let mut mem: Vec<Vec<u64>> = vec![vec![0; 256]; 32];
+    for round in 0..120 {
+        let mldsa = round % 2 == 1;
         let q = q_of(mldsa);
-        for _ in 0..3 {
-            let f = random_poly(&mut rng, q);
-            input += &format!(
-                "L {}\nN 0 {}\nD\nN 1 {}\nD\n",
-                poly_line(&f),
-                mldsa as u8,
-                mldsa as u8
-            );
-            expect.push(format!("C {}", ntt_cycles(false, mldsa)));
-            expect.push(poly_line(&ref_ntt(&f, mldsa)));
-            expect.push(format!("C {}", ntt_cycles(true, mldsa)));
-            expect.push(poly_line(&f));
-            let g = random_poly(&mut rng, q);
-            input += &format!("L {}\nN 1 {}\nD\n", poly_line(&g), mldsa as u8);
-            expect.push(format!("C {}", ntt_cycles(true, mldsa)));
-            expect.push(poly_line(&ref_intt(&g, mldsa)));
+        if round % 10 < 2 {
+            // Negacyclic product through the NTT domain.
+            let (f, g) = (random_poly(&mut rng, q), random_poly(&mut rng, q));
+            let (pf, pg, ph) = (rng.below(32), rng.below(32), rng.below(32));
+            let pg = if pg == pf { (pf + 1) % 32 } else { pg };
+            s.load(pf, &f);
+            s.load(pg, &g);
+            s.run(CMD_NTT, mldsa, [pf, 0, 0]);
+            s.run(CMD_NTT, mldsa, [pg, 0, 0]);
+            s.run(CMD_MUL, mldsa, [pf, pg, ph]);
+            s.run(CMD_INTT, mldsa, [ph, 0, 0]);
+            let h = ref_negacyclic(&f, &g, q);
+            s.check(ph, &h);
+            mem[pf as usize] = ref_ntt(&f, mldsa);
+            mem[pg as usize] = ref_ntt(&g, mldsa);
+            mem[ph as usize] = h;
+            continue;
+        }
+        // Fresh operands in random places (possibly the same place).
+        let ops = [rng.below(32), rng.below(32), rng.below(32)];
+        for &p in &ops {
+            if rng.below(3) != 0 || mem[p as usize].iter().any(|&c| c >= q) {
+                mem[p as usize] = random_poly(&mut rng, q);
+                s.load(p, &mem[p as usize]);
+            }
+        }
+        let cmd = [CMD_NTT, CMD_INTT, CMD_MUL, CMD_MULACC, CMD_ADD, CMD_SUB][rng.below(6) as usize];
+        let [a, b, c] = ops.map(|p| mem[p as usize].clone());
+        let (dst, want) = match cmd {
+            CMD_NTT => (ops[0], ref_ntt(&a, mldsa)),
+            CMD_INTT => (ops[0], ref_intt(&a, mldsa)),
+            CMD_MUL => (ops[2], ref_mul(&a, &b, mldsa)),
+            CMD_MULACC => (ops[2], ref_add(&c, &ref_mul(&a, &b, mldsa), q)),
+            CMD_ADD => (ops[2], ref_add(&a, &b, q)),
+            _ => (ops[2], ref_sub(&a, &b, q)),
+        };
+        s.run(cmd, mldsa, ops);
+        s.check(dst, &want);
+        mem[dst as usize] = want;
+        // Now and then, check that nothing else moved.
+        if round % 7 == 0 {
+            let p = rng.below(32);
+            if mem[p as usize].iter().any(|&c| c != 0) {
+                s.check(p, &mem[p as usize].clone());
+            }
         }
     }
-    let lines = model.run(&input);
-    assert_eq!(lines.len(), expect.len());
-    for (n, (got, want)) in lines.iter().zip(&expect).enumerate() {
+    let lines = model.run(&s.input);
+    assert_eq!(lines.len(), s.expect.len());
+    for (n, (got, want)) in lines.iter().zip(&s.expect).enumerate() {
         assert_eq!(got, want, "line {n}");
     }
 }

@@ -1,14 +1,19 @@
-//! [`NttEngine`]: one polynomial of 256 coefficients in banked RAM, four
-//! [`Butterfly`] units, and the forward and inverse NTT of FIPS 203
-//! (ML-KEM, 7 layers) and FIPS 204 (ML-DSA, 8 layers) as commands.
+//! [`PolyUnit`]: the polynomial unit of the PQC engine. A memory of
+//! [`POLYS`] polynomials of 256 coefficients in banked RAM, four
+//! [`Butterfly`] units, and commands over those polynomials: the forward
+//! and inverse NTT of FIPS 203 (ML-KEM, 7 layers) and FIPS 204 (ML-DSA, 8
+//! layers), multiplication in the NTT domain (with or without
+//! accumulation), addition and subtraction.
 //!
 //! # Memory organisation
 //!
-//! Coefficient `j` (0..256) is lane `j % 4` of word `w = j / 4` (0..64).
-//! Word `w` lives in bank `parity(w)` (XOR of its six bits) at address
-//! `w >> 1` (0..32). Each bank is four `RAM<Bits<24>, 5>` (one per lane, 24
-//! coefficient bits each), all four addressed together, with one read and
-//! one write port: 2 banks x 4 lanes = 8 RAMs of 32 x 24 bits.
+//! Coefficient `j` (0..256) of a polynomial is lane `j % 4` of word
+//! `w = j / 4` (0..64). Word `w` lives in bank `parity(w)` (XOR of its six
+//! bits) at address `w >> 1` (0..32) within the polynomial's 32-word
+//! region: RAM address `{poly, w >> 1}`. Each bank is four
+//! `RAM<Bits<24>, 10>` (one per lane, 24 coefficient bits each), all four
+//! addressed together, with one read and one write port: 2 banks x 4 lanes
+//! = 8 RAMs of 1024 x 24 bits. Write enables are per lane.
 //!
 //! Every NTT layer pairs words that differ in exactly one bit, so the two
 //! words of a pair are always in different banks: each cycle reads one
@@ -23,8 +28,9 @@
 //! - `len = 1` (ML-DSA only): (lanes 0,1) and (lanes 2,3) of the same two
 //!   words, four zetas `base + 4s + u`.
 //!
-//! The external port reads or writes 8 coefficients `8i..8i+8` per cycle:
-//! words `2i` and `2i+1`, at address `i` in both banks.
+//! The external port and the coefficient-wise commands read or write 8
+//! coefficients `8i..8i+8` per cycle: words `2i` and `2i+1`, at address
+//! `i` in both banks.
 //!
 //! # Schedule and timing
 //!
@@ -63,18 +69,86 @@
 //! `inv[N-1] = n^-1` (the scaling pass). Everything is computed in
 //! [`zeta_tables`] from the modulus, not stored as literals.
 //!
+//! # Coefficient-wise commands
+//!
+//! With polynomial operands `pa`, `pb` and result `pc` (`pc` may be `pa`
+//! or `pb`):
+//! - [`CMD_MUL`]: `c = a * b` in the NTT domain; [`CMD_MULACC`]:
+//!   `c = c + a * b`. For ML-KEM this is FIPS 203's MultiplyNTTs
+//!   (Algorithm 11): for each pair `i` (0..128), BaseCaseMultiply
+//!   (Algorithm 12) with `gamma_i = 17^(2 BitRev7(i) + 1)`. For ML-DSA it
+//!   is the coefficient-wise product of FIPS 204's NTT domain.
+//! - [`CMD_ADD`]: `c = a + b`; [`CMD_SUB`]: `c = a - b`.
+//!
+//! They work in frames of 8 coefficients (words `2f`, `2f+1`, RAM address
+//! `f` in both banks, so one read per operand): a frame reads `a`, `b`
+//! and (MULACC) `c` in successive cycles, and the next frame's reads
+//! overlap this frame's arithmetic. Products take 4-cycle frames and do
+//! one ML-KEM pair per cycle with Karatsuba: `m0 = a0 b0`, `m1 = a1 b1`,
+//! `m2 = (a0 + a1)(b0 + b1)` on three multipliers, then
+//! `c0 = acc0 + m0 + gamma * m1` on the fourth (seven cycles later) and
+//! `c1 = acc1 + m2 - m0 - m1`: four multiplications per pair, all four
+//! multipliers busy every cycle. ML-DSA products use two multipliers for
+//! two coefficients per cycle. ADD and SUB take 2-cycle frames and do 4
+//! coefficients per cycle (butterflies with `zeta = 1`: `a + b`, `a - b`).
+//! Cycles from `start` to `done`, see [`pointwise_cycles`]:
+//!
+//! | command | ML-KEM | ML-DSA |
+//! |---|---|---|
+//! | MUL, MULACC | 149 | 142 |
+//! | ADD, SUB | 76 | 76 |
+//!
 //! All operations are constant time: the schedule depends only on the
 //! command and `mldsa`, never on coefficient values.
 
 use super::butterfly::{Butterfly, BUTTERFLY_LATENCY};
-use super::modarith::{Q_DSA, Q_KEM};
+use super::modarith::{ModAdd, ModSub, Q_DSA, Q_KEM};
+use super::pipe::{Delay7, DELAY7_CYCLES};
 use rust_hdl::prelude::*;
+
+/// Number of polynomials in the unit's memory (`pa`, `pb`, `pc`,
+/// `wr_poly`, `rd_poly` are 5-bit indices).
+pub const POLYS: usize = 32;
 
 /// `cmd` code: forward NTT (FIPS 203 Algorithm 9 / FIPS 204 Algorithm 41).
 pub const CMD_NTT: u64 = 0;
 /// `cmd` code: inverse NTT including the multiplication by n^-1 (FIPS 203
 /// Algorithm 10 / FIPS 204 Algorithm 42).
 pub const CMD_INTT: u64 = 1;
+/// `cmd` code: `c = a * b` in the NTT domain (FIPS 203 MultiplyNTTs, or
+/// the coefficient-wise product for ML-DSA).
+pub const CMD_MUL: u64 = 2;
+/// `cmd` code: `c = c + a * b` in the NTT domain.
+pub const CMD_MULACC: u64 = 3;
+/// `cmd` code: `c = a + b`.
+pub const CMD_ADD: u64 = 4;
+/// `cmd` code: `c = a - b`.
+pub const CMD_SUB: u64 = 5;
+
+/// Cycles of a coefficient-wise command ([`CMD_MUL`], [`CMD_MULACC`],
+/// [`CMD_ADD`], [`CMD_SUB`]), from the cycle with `start` to the cycle
+/// with `done`; `None` for other commands. Depends only on the command and
+/// the modulus.
+pub fn pointwise_cycles(cmd: u64, mldsa: bool) -> Option<usize> {
+    let (frame, steps, latency) = match cmd {
+        CMD_MUL | CMD_MULACC if mldsa => (4, 4, BUTTERFLY_LATENCY),
+        CMD_MUL | CMD_MULACC => (4, 4, BUTTERFLY_LATENCY + DELAY7_CYCLES),
+        CMD_ADD | CMD_SUB => (2, 2, BUTTERFLY_LATENCY),
+        _ => return None,
+    };
+    // 32 frames of issue (the first in the cycle after `start`), then the
+    // last frame's data cycle, its steps, the operand register, the
+    // arithmetic (written at the end of its last cycle), and `done`.
+    Some(32 * frame + 1 + steps + 1 + latency + 1)
+}
+
+/// FIPS 203's `gamma_i = 17^(2 BitRev7(i) + 1) mod 3329` for the 128
+/// pairs of BaseCaseMultiply (the table after Algorithm 12).
+pub fn gamma_table() -> Vec<u32> {
+    (0..128)
+        .map(|i| pow_mod(17, 2 * bitrev(i, 7) as u64 + 1, Q_KEM as u64) as u32)
+        .collect()
+}
 
 /// Cycles of a command: from the cycle in which `start` is high (sampled at
 /// the edge ending it) to the cycle in which `done` is high, when the
@@ -143,48 +217,63 @@ fn zeta_rom(lane: usize) -> SyncROM<Bits<24>, 8> {
     SyncROM::from(words.into_iter().map(bits::<24>))
 }
 
-/// The NTT engine: a 256-coefficient polynomial memory, commands NTT and
-/// INTT for ML-KEM and ML-DSA, and an 8-coefficient load/read port.
+/// The polynomial unit: a memory of [`POLYS`] polynomials, commands on
+/// them for ML-KEM and ML-DSA, and an 8-coefficient load/read port.
 ///
 /// Coefficients are 24-bit lanes and must be reduced (`< q`); ML-KEM uses
 /// the low 12 bits.
 ///
-/// Commands: `start` high for one cycle with `cmd` ([`CMD_NTT`],
-/// [`CMD_INTT`]; other codes finish without touching the memory) and
-/// `mldsa`. `busy` is high from the next cycle until `done` pulses,
-/// [`ntt_cycles`] cycles after `start`. `start` while busy is ignored.
+/// Commands: `start` high for one cycle with `cmd` ([`CMD_NTT`] and
+/// [`CMD_INTT`] on polynomial `pa` in place; [`CMD_MUL`], [`CMD_MULACC`],
+/// [`CMD_ADD`], [`CMD_SUB`] from `pa`, `pb` into `pc`; codes 6 and 7
+/// finish without touching the memory), `mldsa`, `pa`, `pb` and `pc`.
+/// `busy` is high from the next cycle until `done` pulses, [`ntt_cycles`]
+/// or [`pointwise_cycles`] cycles after `start`. `start` while busy is
+/// ignored.
 ///
 /// Port (only while not busy; ignored while busy): `wr_en` writes
-/// coefficients `8*wr_index .. 8*wr_index + 8` from `wr_data` (coefficient
-/// `8i + l` at bits `24l + 23 .. 24l`) at the rising edge; `rd_en` reads
-/// the same layout at `rd_index`, delivered on `rd_data` with `rd_valid` in
-/// the next cycle (a read in the cycle of a write to the same index returns
-/// the old value). `reset` stops a command; the memory keeps its contents.
+/// coefficients `8*wr_index .. 8*wr_index + 8` of polynomial `wr_poly`
+/// from `wr_data` (coefficient `8i + l` at bits `24l + 23 .. 24l`) at the
+/// rising edge; `rd_en` reads the same layout at `rd_poly`/`rd_index`,
+/// delivered on `rd_data` with `rd_valid` in the next cycle (a read in the
+/// cycle of a write to the same place returns the old value). `reset`
+/// stops a command; the memory keeps its contents.
 #[derive(LogicBlock)]
-pub struct NttEngine {
+pub struct PolyUnit {
     /// Clock.
     pub clock: Signal<In, Clock>,
     /// Synchronous reset: aborts a command (memory contents are kept).
     pub reset: Signal<In, Bit>,
     /// Pulse: start command `cmd` for modulus `mldsa`.
     pub start: Signal<In, Bit>,
-    /// Command code ([`CMD_NTT`] or [`CMD_INTT`]), sampled with `start`.
-    pub cmd: Signal<In, Bits<2>>,
+    /// Command code (`CMD_*`), sampled with `start`.
+    pub cmd: Signal<In, Bits<3>>,
     /// ML-DSA (q = 8380417, 8 layers) when high, ML-KEM (q = 3329, 7
     /// layers) when low; sampled with `start`.
     pub mldsa: Signal<In, Bit>,
+    /// Operand `a` (and the polynomial of NTT and INTT), sampled with
+    /// `start`.
+    pub pa: Signal<In, Bits<5>>,
+    /// Operand `b`, sampled with `start`.
+    pub pb: Signal<In, Bits<5>>,
+    /// Result `c` (and the accumulator of MULACC), sampled with `start`.
+    pub pc: Signal<In, Bits<5>>,
     /// A command is running.
     pub busy: Signal<Out, Bit>,
     /// Pulse: the command has finished; its result is readable.
     pub done: Signal<Out, Bit>,
     /// Write 8 coefficients at the next rising edge (ignored while busy).
     pub wr_en: Signal<In, Bit>,
+    /// Which polynomial.
+    pub wr_poly: Signal<In, Bits<5>>,
     /// Which 8 coefficients (`8*wr_index ..`).
     pub wr_index: Signal<In, Bits<5>>,
     /// The coefficients, `8i + l` at bits `24l + 23 .. 24l`.
     pub wr_data: Signal<In, Bits<192>>,
     /// Read 8 coefficients (ignored while busy).
     pub rd_en: Signal<In, Bit>,
+    /// Which polynomial.
+    pub rd_poly: Signal<In, Bits<5>>,
     /// Which 8 coefficients (`8*rd_index ..`).
     pub rd_index: Signal<In, Bits<5>>,
     /// The coefficients read in the previous cycle (layout as `wr_data`).
@@ -192,9 +281,10 @@ pub struct NttEngine {
     /// `rd_data` holds the result of a read requested in the previous cycle.
     pub rd_valid: Signal<Out, Bit>,
 
-    /// Banks: `ram[4*bank + lane]`.
-    ram: [RAM<Bits<24>, 5>; 8],
+    /// Banks: `ram[4*bank + lane]`, address `{poly, word >> 1}`.
+    ram: [RAM<Bits<24>, 10>; 8],
     zrom: [SyncROM<Bits<24>, 8>; 4],
+    grom: SyncROM<Bits<12>, 7>,
     bf: [Butterfly; 4],
 
     // Command state.
@@ -203,12 +293,16 @@ pub struct NttEngine {
     done_q: DFF<Bit>,
     inv: DFF<Bit>,
     dsa: DFF<Bit>,
+    op: DFF<Bits<3>>,
+    pa_r: DFF<Bits<5>>,
+    pb_r: DFF<Bits<5>>,
+    pc_r: DFF<Bits<5>>,
     pass: DFF<Bits<4>>,
     step: DFF<Bits<5>>,
-    drain: DFF<Bits<4>>,
+    drain: DFF<Bits<5>>,
     rdv: DFF<Bit>,
-    // Step control in the RAM-data cycle: bit 0 valid, 2:1 type, 3 swap,
-    // 8:4 bank-0 address, 13:9 bank-1 address, 15:14 zeta lane.
+    // NTT step control in the RAM-data cycle: bit 0 valid, 2:1 type, 3
+    // swap, 8:4 bank-0 address, 13:9 bank-1 address, 15:14 zeta lane.
     c1: DFF<Bits<16>>,
     // The same (bits 13:0) delayed to the write-back cycle.
     cw2: DFF<Bits<14>>,
@@ -218,6 +312,45 @@ pub struct NttEngine {
     cw6: DFF<Bits<14>>,
     cw7: DFF<Bits<14>>,
     cw8: DFF<Bits<14>>,
+
+    // Coefficient-wise commands: issue (frame, slot), the operand read in
+    // the previous cycle (0 none, 1 a, 2 b, 3 c) and whether it was the
+    // frame's last read, the frame's words as they arrive (ha, hb) and
+    // as a whole (xa, xb, xc, shifted by one pair or word per step), the
+    // step counter, and the operand registers of the step.
+    pw: DFF<Bit>,
+    frame: DFF<Bits<5>>,
+    slot: DFF<Bits<2>>,
+    rtag: DFF<Bits<2>>,
+    rlast: DFF<Bit>,
+    rframe: DFF<Bits<5>>,
+    ha: DFF<Bits<192>>,
+    hb: DFF<Bits<192>>,
+    xa: DFF<Bits<192>>,
+    xb: DFF<Bits<192>>,
+    xc: DFF<Bits<192>>,
+    pv: DFF<Bit>,
+    pp: DFF<Bits<2>>,
+    pf: DFF<Bits<5>>,
+    oa: DFF<Bits<96>>,
+    ob: DFF<Bits<96>>,
+    oc: DFF<Bits<48>>,
+    // Step control: bit 0 valid, 5:1 frame, 6 lane pair, 7 word.
+    octl: DFF<Bits<8>>,
+    // Step control and ML-KEM operands to the multipliers' outputs, and on
+    // to the second multiplication's output.
+    dl_ctl1: Delay7<8>,
+    dl_ctl2: Delay7<8>,
+    dl_c0a: Delay7<24>,
+    dl_c1a: Delay7<24>,
+    dl_g: Delay7<12>,
+    dl_c1: Delay7<24>,
+    add_sa: ModAdd,
+    add_sb: ModAdd,
+    add_c0: ModAdd,
+    add_c1: ModAdd,
+    sub_m0: ModSub,
+    sub_m1: ModSub,
 
     // Issue-cycle decode.
     nl: Signal<Local, Bits<4>>,
@@ -238,6 +371,13 @@ pub struct NttEngine {
     swap: Signal<Local, Bit>,
     ad0: Signal<Local, Bits<5>>,
     ad1: Signal<Local, Bits<5>>,
+    rpoly: Signal<Local, Bits<5>>,
+    pwm: Signal<Local, Bit>,
+    prod: Signal<Local, Bit>,
+    kemmul: Signal<Local, Bit>,
+    acc: Signal<Local, Bit>,
+    last_slot: Signal<Local, Bit>,
+    rtag_n: Signal<Local, Bits<2>>,
     // RAM-data cycle: the A and B words, zeta lane choice.
     ty1: Signal<Local, Bits<2>>,
     zl1: Signal<Local, Bits<2>>,
@@ -250,9 +390,11 @@ pub struct NttEngine {
     wb1: Signal<Local, Bits<24>>,
     wb2: Signal<Local, Bits<24>>,
     wb3: Signal<Local, Bits<24>>,
+    rdw: Signal<Local, Bits<192>>,
     zlo: Signal<Local, Bits<24>>,
     zhi2: Signal<Local, Bits<24>>,
-    // Write-back cycle: new A and B words.
+    // Write-back cycle: new A and B words (NTT); the coefficient-wise
+    // result and where it goes.
     ty8: Signal<Local, Bits<2>>,
     na0: Signal<Local, Bits<24>>,
     na1: Signal<Local, Bits<24>>,
@@ -263,35 +405,65 @@ pub struct NttEngine {
     nb2: Signal<Local, Bits<24>>,
     nb3: Signal<Local, Bits<24>>,
     wswap: Signal<Local, Bit>,
+    wctl: Signal<Local, Bits<8>>,
+    wv: Signal<Local, Bit>,
+    wbank: Signal<Local, Bit>,
+    wlo: Signal<Local, Bit>,
+    whi: Signal<Local, Bit>,
+    waddr: Signal<Local, Bits<10>>,
+    c0w: Signal<Local, Bits<24>>,
+    c1w: Signal<Local, Bits<24>>,
+    wd0: Signal<Local, Bits<24>>,
+    wd1: Signal<Local, Bits<24>>,
+    wd2: Signal<Local, Bits<24>>,
+    wd3: Signal<Local, Bits<24>>,
 
-    drain_len: Constant<Bits<4>>,
+    drain_ntt: Constant<Bits<5>>,
+    drain_kem: Constant<Bits<5>>,
+    drain_dsa: Constant<Bits<5>>,
+    drain_add: Constant<Bits<5>>,
 }
 
-impl Default for NttEngine {
+impl Default for PolyUnit {
     fn default() -> Self {
+        let gamma = gamma_table().into_iter().map(|g| bits::<12>(g as u64));
+        // Cycles from the last issue cycle to `done` (see
+        // `ntt_cycles` and `pointwise_cycles`), less one.
+        let drain =
+            |cycles: usize, frame: usize| Constant::new(bits((cycles - 32 * frame - 1) as u64));
         Self {
             clock: Default::default(),
             reset: Default::default(),
             start: Default::default(),
             cmd: Default::default(),
             mldsa: Default::default(),
+            pa: Default::default(),
+            pb: Default::default(),
+            pc: Default::default(),
             busy: Default::default(),
             done: Default::default(),
             wr_en: Default::default(),
+            wr_poly: Default::default(),
             wr_index: Default::default(),
             wr_data: Default::default(),
             rd_en: Default::default(),
+            rd_poly: Default::default(),
             rd_index: Default::default(),
             rd_data: Default::default(),
             rd_valid: Default::default(),
             ram: Default::default(),
             zrom: [zeta_rom(0), zeta_rom(1), zeta_rom(2), zeta_rom(3)],
+            grom: SyncROM::from(gamma),
             bf: Default::default(),
             run: Default::default(),
             busy_q: Default::default(),
             done_q: Default::default(),
             inv: Default::default(),
             dsa: Default::default(),
+            op: Default::default(),
+            pa_r: Default::default(),
+            pb_r: Default::default(),
+            pc_r: Default::default(),
             pass: Default::default(),
             step: Default::default(),
             drain: Default::default(),
@@ -304,6 +476,36 @@ impl Default for NttEngine {
             cw6: Default::default(),
             cw7: Default::default(),
             cw8: Default::default(),
+            pw: Default::default(),
+            frame: Default::default(),
+            slot: Default::default(),
+            rtag: Default::default(),
+            rlast: Default::default(),
+            rframe: Default::default(),
+            ha: Default::default(),
+            hb: Default::default(),
+            xa: Default::default(),
+            xb: Default::default(),
+            xc: Default::default(),
+            pv: Default::default(),
+            pp: Default::default(),
+            pf: Default::default(),
+            oa: Default::default(),
+            ob: Default::default(),
+            oc: Default::default(),
+            octl: Default::default(),
+            dl_ctl1: Default::default(),
+            dl_ctl2: Default::default(),
+            dl_c0a: Default::default(),
+            dl_c1a: Default::default(),
+            dl_g: Default::default(),
+            dl_c1: Default::default(),
+            add_sa: Default::default(),
+            add_sb: Default::default(),
+            add_c0: Default::default(),
+            add_c1: Default::default(),
+            sub_m0: Default::default(),
+            sub_m1: Default::default(),
             nl: Default::default(),
             layer: Default::default(),
             scale: Default::default(),
@@ -322,6 +524,13 @@ impl Default for NttEngine {
             swap: Default::default(),
             ad0: Default::default(),
             ad1: Default::default(),
+            rpoly: Default::default(),
+            pwm: Default::default(),
+            prod: Default::default(),
+            kemmul: Default::default(),
+            acc: Default::default(),
+            last_slot: Default::default(),
+            rtag_n: Default::default(),
             ty1: Default::default(),
             zl1: Default::default(),
             zl_hi: Default::default(),
@@ -333,6 +542,7 @@ impl Default for NttEngine {
             wb1: Default::default(),
             wb2: Default::default(),
             wb3: Default::default(),
+            rdw: Default::default(),
             zlo: Default::default(),
             zhi2: Default::default(),
             ty8: Default::default(),
@@ -345,20 +555,37 @@ impl Default for NttEngine {
             nb2: Default::default(),
             nb3: Default::default(),
             wswap: Default::default(),
-            drain_len: Constant::new(bits((BUTTERFLY_LATENCY + 1) as u64)),
+            wctl: Default::default(),
+            wv: Default::default(),
+            wbank: Default::default(),
+            wlo: Default::default(),
+            whi: Default::default(),
+            waddr: Default::default(),
+            c0w: Default::default(),
+            c1w: Default::default(),
+            wd0: Default::default(),
+            wd1: Default::default(),
+            wd2: Default::default(),
+            wd3: Default::default(),
+            drain_ntt: Constant::new(bits((BUTTERFLY_LATENCY + 1) as u64)),
+            drain_kem: drain(pointwise_cycles(CMD_MUL, false).unwrap(), 4),
+            drain_dsa: drain(pointwise_cycles(CMD_MUL, true).unwrap(), 4),
+            drain_add: drain(pointwise_cycles(CMD_ADD, false).unwrap(), 2),
         }
     }
 }
 
-// The write-back delay line (c1, cw2..cw8) is built for this latency.
-const _: () = assert!(BUTTERFLY_LATENCY == 7);
+// The write-back delay lines (c1, cw2..cw8; Delay7) are built for this
+// latency.
+const _: () = assert!(BUTTERFLY_LATENCY == 7 && DELAY7_CYCLES == 7);
 
-impl Logic for NttEngine {
+impl Logic for PolyUnit {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, run, busy_q, done_q, inv, dsa, pass, step, drain, rdv, c1, cw2, cw3, cw4,
-            cw5, cw6, cw7, cw8
+            self, clock, run, busy_q, done_q, inv, dsa, op, pa_r, pb_r, pc_r, pass, step, drain,
+            rdv, c1, cw2, cw3, cw4, cw5, cw6, cw7, cw8, pw, frame, slot, rtag, rlast, rframe, ha,
+            hb, xa, xb, xc, pv, pp, pf, oa, ob, oc, octl
         );
         for i in 0..8 {
             self.ram[i].read_clock.next = self.clock.val();
@@ -370,6 +597,32 @@ impl Logic for NttEngine {
             self.bf[i].mldsa.next = self.dsa.q.val();
             self.bf[i].inverse.next = self.inv.q.val();
         }
+        self.grom.clock.next = self.clock.val();
+        self.dl_ctl1.clock.next = self.clock.val();
+        self.dl_ctl2.clock.next = self.clock.val();
+        self.dl_c0a.clock.next = self.clock.val();
+        self.dl_c1a.clock.next = self.clock.val();
+        self.dl_g.clock.next = self.clock.val();
+        self.dl_c1.clock.next = self.clock.val();
+        self.dl_ctl1.clear.next = self.reset.val();
+        self.dl_ctl2.clear.next = self.reset.val();
+        self.dl_c0a.clear.next = self.reset.val();
+        self.dl_c1a.clear.next = self.reset.val();
+        self.dl_g.clear.next = self.reset.val();
+        self.dl_c1.clear.next = self.reset.val();
+        self.add_sa.mldsa.next = self.dsa.q.val();
+        self.add_sb.mldsa.next = self.dsa.q.val();
+        self.add_c0.mldsa.next = self.dsa.q.val();
+        self.add_c1.mldsa.next = self.dsa.q.val();
+        self.sub_m0.mldsa.next = self.dsa.q.val();
+        self.sub_m1.mldsa.next = self.dsa.q.val();
+
+        // Command class: coefficient-wise (codes >= 2), products (2, 3),
+        // ML-KEM products (through the second multiplication), MULACC.
+        self.pwm.next = self.op.q.val().get_bits::<2>(1) != bits::<2>(0);
+        self.prod.next = self.op.q.val().get_bits::<2>(1) == bits::<2>(1);
+        self.kemmul.next = self.prod.val() & !self.dsa.q.val();
+        self.acc.next = self.op.q.val() == bits::<3>(3);
 
         // ---- Issue cycle: which layer, which words, which zetas. ----
         self.nl.next = bits::<4>(7);
@@ -452,15 +705,49 @@ impl Logic for NttEngine {
             self.ad0.next = self.wb_ad.val();
             self.ad1.next = self.wa.val().get_bits::<5>(1);
         }
-        if !self.run.q.val() {
+        self.rpoly.next = self.pa_r.q.val();
+        // Coefficient-wise issue: products read a, b, c in slots 1, 2, 3
+        // (c only for MULACC); ADD and SUB read a, b in slots 0, 1. Each
+        // read is words 2f and 2f + 1 (address f in both banks).
+        self.rtag_n.next = bits::<2>(0);
+        self.last_slot.next = false;
+        if self.pw.q.val() {
+            self.swap.next = self.frame.q.val().xor();
+            self.ad0.next = self.frame.q.val();
+            self.ad1.next = self.frame.q.val();
+            if self.prod.val() {
+                self.last_slot.next = self.slot.q.val() == bits::<2>(3);
+                if self.slot.q.val() == bits::<2>(1) {
+                    self.rtag_n.next = bits::<2>(1);
+                }
+                if self.slot.q.val() == bits::<2>(2) {
+                    self.rtag_n.next = bits::<2>(2);
+                    self.rpoly.next = self.pb_r.q.val();
+                }
+                if (self.slot.q.val() == bits::<2>(3)) & self.acc.val() {
+                    self.rtag_n.next = bits::<2>(3);
+                    self.rpoly.next = self.pc_r.q.val();
+                }
+            } else {
+                self.last_slot.next = self.slot.q.val().get_bit(0);
+                self.rtag_n.next = bits::<2>(1);
+                if self.slot.q.val().get_bit(0) {
+                    self.rtag_n.next = bits::<2>(2);
+                    self.rpoly.next = self.pb_r.q.val();
+                }
+            }
+        } else if !self.run.q.val() {
             // External read: words 2i (bank parity(i)) and 2i + 1.
             self.swap.next = self.rd_index.val().xor();
             self.ad0.next = self.rd_index.val();
             self.ad1.next = self.rd_index.val();
+            self.rpoly.next = self.rd_poly.val();
         }
         for i in 0..4 {
-            self.ram[i].read_address.next = self.ad0.val();
-            self.ram[i + 4].read_address.next = self.ad1.val();
+            self.ram[i].read_address.next =
+                (bit_cast::<10, 5>(self.rpoly.val()) << 5) | bit_cast::<10, 5>(self.ad0.val());
+            self.ram[i + 4].read_address.next =
+                (bit_cast::<10, 5>(self.rpoly.val()) << 5) | bit_cast::<10, 5>(self.ad1.val());
         }
         self.c1.d.next = (bit_cast::<16, 2>(self.ty.val()) << 1)
             | (bit_cast::<16, 5>(self.ad0.val()) << 4)
@@ -508,7 +795,7 @@ impl Logic for NttEngine {
             self.wb2.next = self.ram[2].read_data.val();
             self.wb3.next = self.ram[3].read_data.val();
         }
-        self.rd_data.next = bit_cast::<192, 24>(self.wa0.val())
+        self.rdw.next = bit_cast::<192, 24>(self.wa0.val())
             | (bit_cast::<192, 24>(self.wa1.val()) << 24)
             | (bit_cast::<192, 24>(self.wa2.val()) << 48)
             | (bit_cast::<192, 24>(self.wa3.val()) << 72)
@@ -516,7 +803,70 @@ impl Logic for NttEngine {
             | (bit_cast::<192, 24>(self.wb1.val()) << 120)
             | (bit_cast::<192, 24>(self.wb2.val()) << 144)
             | (bit_cast::<192, 24>(self.wb3.val()) << 168);
+        self.rd_data.next = self.rdw.val();
         self.rd_valid.next = self.rdv.q.val();
+
+        // Coefficient-wise: collect a frame's operands; at its last read's
+        // data, the whole frame moves to xa/xb/xc and its steps begin.
+        self.rtag.d.next = self.rtag_n.val();
+        self.rlast.d.next = self.last_slot.val();
+        self.rframe.d.next = self.frame.q.val();
+        if self.rtag.q.val() == bits::<2>(1) {
+            self.ha.d.next = self.rdw.val();
+        }
+        if self.rtag.q.val() == bits::<2>(2) {
+            self.hb.d.next = self.rdw.val();
+        }
+        if self.pv.q.val() {
+            self.pp.d.next = self.pp.q.val() + 1;
+            if self.prod.val() {
+                self.xa.d.next = self.xa.q.val() >> 48;
+                self.xb.d.next = self.xb.q.val() >> 48;
+                self.xc.d.next = self.xc.q.val() >> 48;
+                if self.pp.q.val() == bits::<2>(3) {
+                    self.pv.d.next = false;
+                }
+            } else {
+                self.xa.d.next = self.xa.q.val() >> 96;
+                self.xb.d.next = self.xb.q.val() >> 96;
+                if self.pp.q.val().get_bit(0) {
+                    self.pv.d.next = false;
+                }
+            }
+        }
+        if self.rlast.q.val() {
+            self.xa.d.next = self.ha.q.val();
+            self.xb.d.next = self.hb.q.val();
+            if self.rtag.q.val() == bits::<2>(2) {
+                self.xb.d.next = self.rdw.val();
+            }
+            self.xc.d.next = bits::<192>(0);
+            if self.rtag.q.val() == bits::<2>(3) {
+                self.xc.d.next = self.rdw.val();
+            }
+            self.pv.d.next = true;
+            self.pp.d.next = bits::<2>(0);
+            self.pf.d.next = self.rframe.q.val();
+        }
+        // Step: one ML-KEM pair or ML-DSA coefficient pair (products), or
+        // one word (ADD, SUB), into the operand registers; gamma for the
+        // pair (4f + step) from its ROM.
+        self.oa.d.next = self.xa.q.val().get_bits::<96>(0);
+        self.ob.d.next = self.xb.q.val().get_bits::<96>(0);
+        self.oc.d.next = self.xc.q.val().get_bits::<48>(0);
+        self.grom.address.next =
+            (bit_cast::<7, 5>(self.pf.q.val()) << 2) | bit_cast::<7, 2>(self.pp.q.val());
+        self.octl.d.next = bits::<8>(0);
+        if self.pv.q.val() {
+            self.octl.d.next = bits::<8>(1)
+                | (bit_cast::<8, 5>(self.pf.q.val()) << 1)
+                | (bit_cast::<8, 2>(self.pp.q.val()) << 6);
+            if !self.prod.val() {
+                self.octl.d.next = bits::<8>(1)
+                    | (bit_cast::<8, 5>(self.pf.q.val()) << 1)
+                    | (bit_cast::<8, 2>(self.pp.q.val()) << 7);
+            }
+        }
 
         // len >= 4: butterfly u on lane u of both words.
         self.bf[0].a.next = self.wa0.val();
@@ -590,6 +940,62 @@ impl Logic for NttEngine {
             }
         }
 
+        // Coefficient-wise operands (all butterflies in CT mode, whose
+        // `a + zeta * b` output is the multiply-add):
+        // - ML-KEM product, stage 1: m0 = a0 b0, m1 = a1 b1,
+        //   m2 = (a0 + a1)(b0 + b1); stage 2 (seven cycles later) on
+        //   butterfly 3: c0 = (acc0 + m0) + gamma * m1;
+        // - ML-DSA product: c_j = acc_j + a_j b_j on butterflies 0 and 1;
+        // - ADD/SUB: a + 1 * b and a - 1 * b on all four.
+        self.add_sa.a.next = self.oa.q.val().get_bits::<24>(0);
+        self.add_sa.b.next = self.oa.q.val().get_bits::<24>(24);
+        self.add_sb.a.next = self.ob.q.val().get_bits::<24>(0);
+        self.add_sb.b.next = self.ob.q.val().get_bits::<24>(24);
+        self.add_c0.a.next = self.dl_c0a.q.val();
+        self.add_c0.b.next = self.bf[0].a_out.val();
+        self.add_c1.a.next = self.dl_c1a.q.val();
+        self.add_c1.b.next = self.bf[2].a_out.val();
+        self.sub_m0.a.next = self.add_c1.s.val();
+        self.sub_m0.b.next = self.bf[0].a_out.val();
+        self.sub_m1.a.next = self.sub_m0.d.val();
+        self.sub_m1.b.next = self.bf[1].a_out.val();
+        self.dl_c1.d.next = self.sub_m1.d.val();
+        self.dl_c0a.d.next = self.oc.q.val().get_bits::<24>(0);
+        self.dl_c1a.d.next = self.oc.q.val().get_bits::<24>(24);
+        self.dl_g.d.next = self.grom.data.val();
+        self.dl_ctl1.d.next = self.octl.q.val();
+        self.dl_ctl2.d.next = self.dl_ctl1.q.val();
+        if self.pwm.val() {
+            if self.prod.val() {
+                for i in 0..2 {
+                    self.bf[i].a.next = self.oc.q.val().get_bits::<24>(24 * i);
+                    self.bf[i].b.next = self.oa.q.val().get_bits::<24>(24 * i);
+                    self.bf[i].zeta.next = self.ob.q.val().get_bits::<24>(24 * i);
+                }
+                self.bf[2].a.next = bits::<24>(0);
+                self.bf[2].b.next = bits::<24>(0);
+                self.bf[2].zeta.next = bits::<24>(0);
+                self.bf[3].a.next = bits::<24>(0);
+                self.bf[3].b.next = bits::<24>(0);
+                self.bf[3].zeta.next = bits::<24>(0);
+                if self.kemmul.val() {
+                    self.bf[0].a.next = bits::<24>(0);
+                    self.bf[1].a.next = bits::<24>(0);
+                    self.bf[2].b.next = self.add_sa.s.val();
+                    self.bf[2].zeta.next = self.add_sb.s.val();
+                    self.bf[3].a.next = self.add_c0.s.val();
+                    self.bf[3].b.next = self.bf[1].a_out.val();
+                    self.bf[3].zeta.next = bit_cast::<24, 12>(self.dl_g.q.val());
+                }
+            } else {
+                for i in 0..4 {
+                    self.bf[i].a.next = self.oa.q.val().get_bits::<24>(24 * i);
+                    self.bf[i].b.next = self.ob.q.val().get_bits::<24>(24 * i);
+                    self.bf[i].zeta.next = bits::<24>(1);
+                }
+            }
+        }
+
         // ---- Write-back cycle. ----
         self.cw2.d.next = self.c1.q.val().get_bits::<14>(0);
         self.cw3.d.next = self.cw2.q.val();
@@ -634,13 +1040,48 @@ impl Logic for NttEngine {
             self.na2.next = self.bf[2].b_out.val();
             self.na3.next = self.bf[3].b_out.val();
         }
+        // Coefficient-wise result: ML-KEM products after the second
+        // multiplication, the rest after the first. A pair goes to lanes
+        // (0, 1) or (2, 3) of its word; ADD/SUB write whole words.
+        self.wctl.next = self.dl_ctl1.q.val();
+        self.c0w.next = self.bf[0].a_out.val();
+        self.c1w.next = self.bf[1].a_out.val();
+        if self.kemmul.val() {
+            self.wctl.next = self.dl_ctl2.q.val();
+            self.c0w.next = self.bf[3].a_out.val();
+            self.c1w.next = self.dl_c1.q.val();
+        }
+        self.wv.next = self.pwm.val() & self.wctl.val().get_bit(0);
+        self.wbank.next = self.wctl.val().get_bits::<5>(1).xor() ^ self.wctl.val().get_bit(7);
+        self.wlo.next = !self.prod.val() | !self.wctl.val().get_bit(6);
+        self.whi.next = !self.prod.val() | self.wctl.val().get_bit(6);
+        self.waddr.next = (bit_cast::<10, 5>(self.pc_r.q.val()) << 5)
+            | bit_cast::<10, 5>(self.wctl.val().get_bits::<5>(1));
+        self.wd0.next = self.c0w.val();
+        self.wd1.next = self.c1w.val();
+        self.wd2.next = self.c0w.val();
+        self.wd3.next = self.c1w.val();
+        if !self.prod.val() {
+            self.wd0.next = self.bf[0].a_out.val();
+            self.wd1.next = self.bf[1].a_out.val();
+            self.wd2.next = self.bf[2].a_out.val();
+            self.wd3.next = self.bf[3].a_out.val();
+            if self.op.q.val().get_bit(0) {
+                self.wd0.next = self.bf[0].b_out.val();
+                self.wd1.next = self.bf[1].b_out.val();
+                self.wd2.next = self.bf[2].b_out.val();
+                self.wd3.next = self.bf[3].b_out.val();
+            }
+        }
         for i in 0..8 {
             self.ram[i].write_enable.next = false;
         }
         if self.cw8.q.val().get_bit(0) {
             for i in 0..4 {
-                self.ram[i].write_address.next = self.cw8.q.val().get_bits::<5>(4);
-                self.ram[i + 4].write_address.next = self.cw8.q.val().get_bits::<5>(9);
+                self.ram[i].write_address.next = (bit_cast::<10, 5>(self.pa_r.q.val()) << 5)
+                    | bit_cast::<10, 5>(self.cw8.q.val().get_bits::<5>(4));
+                self.ram[i + 4].write_address.next = (bit_cast::<10, 5>(self.pa_r.q.val()) << 5)
+                    | bit_cast::<10, 5>(self.cw8.q.val().get_bits::<5>(9));
                 self.ram[i].write_enable.next =
                     (self.ty8.val() != bits::<2>(3)) | !self.wswap.val();
                 self.ram[i + 4].write_enable.next =
@@ -664,11 +1105,32 @@ impl Logic for NttEngine {
                 self.ram[6].write_data.next = self.na2.val();
                 self.ram[7].write_data.next = self.na3.val();
             }
+        } else if self.wv.val() {
+            for i in 0..8 {
+                self.ram[i].write_address.next = self.waddr.val();
+            }
+            self.ram[0].write_enable.next = !self.wbank.val() & self.wlo.val();
+            self.ram[1].write_enable.next = !self.wbank.val() & self.wlo.val();
+            self.ram[2].write_enable.next = !self.wbank.val() & self.whi.val();
+            self.ram[3].write_enable.next = !self.wbank.val() & self.whi.val();
+            self.ram[4].write_enable.next = self.wbank.val() & self.wlo.val();
+            self.ram[5].write_enable.next = self.wbank.val() & self.wlo.val();
+            self.ram[6].write_enable.next = self.wbank.val() & self.whi.val();
+            self.ram[7].write_enable.next = self.wbank.val() & self.whi.val();
+            self.ram[0].write_data.next = self.wd0.val();
+            self.ram[1].write_data.next = self.wd1.val();
+            self.ram[2].write_data.next = self.wd2.val();
+            self.ram[3].write_data.next = self.wd3.val();
+            self.ram[4].write_data.next = self.wd0.val();
+            self.ram[5].write_data.next = self.wd1.val();
+            self.ram[6].write_data.next = self.wd2.val();
+            self.ram[7].write_data.next = self.wd3.val();
         } else {
             // External write: word 2i (wr_data 95:0) to bank parity(i),
             // word 2i + 1 (191:96) to the other.
             for i in 0..8 {
-                self.ram[i].write_address.next = self.wr_index.val();
+                self.ram[i].write_address.next = (bit_cast::<10, 5>(self.wr_poly.val()) << 5)
+                    | bit_cast::<10, 5>(self.wr_index.val());
                 self.ram[i].write_enable.next = self.wr_en.val() & !self.busy_q.q.val();
             }
             for i in 0..4 {
@@ -690,35 +1152,66 @@ impl Logic for NttEngine {
                 self.pass.d.next = self.pass.q.val() + 1;
                 if self.last_pass.val() {
                     self.run.d.next = false;
-                    self.drain.d.next = self.drain_len.val();
+                    self.drain.d.next = self.drain_ntt.val();
                 }
             }
         }
-        if self.drain.q.val() != bits::<4>(0) {
+        if self.pw.q.val() {
+            self.slot.d.next = self.slot.q.val() + 1;
+            if self.last_slot.val() {
+                self.slot.d.next = bits::<2>(0);
+                self.frame.d.next = self.frame.q.val() + 1;
+                if self.frame.q.val() == bits::<5>(31) {
+                    self.pw.d.next = false;
+                    self.drain.d.next = self.drain_add.val();
+                    if self.prod.val() {
+                        self.drain.d.next = self.drain_kem.val();
+                        if self.dsa.q.val() {
+                            self.drain.d.next = self.drain_dsa.val();
+                        }
+                    }
+                }
+            }
+        }
+        if self.drain.q.val() != bits::<5>(0) {
             self.drain.d.next = self.drain.q.val() - 1;
-            if self.drain.q.val() == bits::<4>(1) {
+            if self.drain.q.val() == bits::<5>(1) {
                 self.done_q.d.next = true;
                 self.busy_q.d.next = false;
             }
         }
         if self.start.val() & !self.busy_q.q.val() {
             self.busy_q.d.next = true;
-            self.inv.d.next = self.cmd.val() == bits::<2>(1);
+            self.inv.d.next = self.cmd.val() == bits::<3>(1);
             self.dsa.d.next = self.mldsa.val();
+            self.op.d.next = self.cmd.val();
+            self.pa_r.d.next = self.pa.val();
+            self.pb_r.d.next = self.pb.val();
+            self.pc_r.d.next = self.pc.val();
             self.pass.d.next = bits::<4>(0);
             self.step.d.next = bits::<5>(0);
-            if self.cmd.val().get_bit(1) {
-                // Reserved command: finish without touching the memory.
-                self.drain.d.next = bits::<4>(1);
-            } else {
+            self.frame.d.next = bits::<5>(0);
+            self.slot.d.next = bits::<2>(0);
+            if self.cmd.val().get_bits::<2>(1) == bits::<2>(0) {
                 self.run.d.next = true;
+            } else if self.cmd.val().get_bits::<2>(1) == bits::<2>(3) {
+                // Reserved command: finish without touching the memory.
+                self.drain.d.next = bits::<5>(1);
+            } else {
+                self.pw.d.next = true;
             }
         }
         if self.reset.val() {
             self.run.d.next = false;
+            self.pw.d.next = false;
+            self.pv.d.next = false;
+            self.rtag.d.next = bits::<2>(0);
+            self.rlast.d.next = false;
+            self.octl.d.next = bits::<8>(0);
+            self.op.d.next = bits::<3>(0);
             self.busy_q.d.next = false;
             self.done_q.d.next = false;
-            self.drain.d.next = bits::<4>(0);
+            self.drain.d.next = bits::<5>(0);
             self.pass.d.next = bits::<4>(0);
             self.step.d.next = bits::<5>(0);
             self.rdv.d.next = false;
