@@ -13,6 +13,8 @@
 //! - [`codec`]: ML-KEM (de)compression and byte (de)coding of polynomials
 //!   (FIPS 203 Algorithms 5 and 6, equations 4.7 and 4.8).
 //! - [`sampler`]: the ML-KEM samplers (FIPS 203 Algorithms 7 and 8).
+//! - [`xof`]: a whole sponge with lane streams in and out, for the hash
+//!   functions and XOFs of ML-KEM and ML-DSA.
 //!
 //! # One datapath for both moduli
 //!
@@ -35,3 +37,4 @@ pub mod modarith;
 pub mod pipe;
 pub mod poly;
 pub mod sampler;
+pub mod xof;
