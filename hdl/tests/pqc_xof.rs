@@ -155,6 +155,10 @@ fn run_sim(uut: &mut XofStream, job: &Job, stall: u64, rng: &mut Rng) -> (Vec<u6
         assert!(cycles < 5000, "stuck");
     }
     assert_eq!(next_in, input.len(), "every message lane taken");
+    assert!(
+        !uut.fault.val(),
+        "the permutation count disagrees with the core"
+    );
     uut.in_valid.next = false;
     uut.out_ready.next = false;
     uut.stop.next = true;

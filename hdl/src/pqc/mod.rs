@@ -15,6 +15,9 @@
 //! - [`sampler`]: the ML-KEM samplers (FIPS 203 Algorithms 7 and 8).
 //! - [`xof`]: a whole sponge with lane streams in and out, for the hash
 //!   functions and XOFs of ML-KEM and ML-DSA.
+//! - [`kem`]: the ML-KEM compute core: a micro-program sequencer over
+//!   the units above (so far K-PKE.KeyGen), with a seed store and the
+//!   double buffer between SampleNTT and the polynomial unit.
 //!
 //! # One datapath for both moduli
 //!
@@ -33,6 +36,7 @@
 
 pub mod butterfly;
 pub mod codec;
+pub mod kem;
 pub mod modarith;
 pub mod pipe;
 pub mod poly;

@@ -231,6 +231,12 @@ fn zeta_rom(lane: usize) -> SyncROM<Bits<24>, 8> {
 /// or [`pointwise_cycles`] cycles after `start`. `start` while busy is
 /// ignored.
 ///
+/// With `a_ext` (products only), operand `a` is read through the external
+/// operand port instead of the memory: the unit puts out the index of the
+/// 8 coefficients it wants on `ext_rd_index` and takes them on
+/// `ext_rd_data` in the next cycle (a synchronous RAM's timing), so that a
+/// sampler can fill a buffer while the unit computes.
+///
 /// Port (only while not busy; ignored while busy): `wr_en` writes
 /// coefficients `8*wr_index .. 8*wr_index + 8` of polynomial `wr_poly`
 /// from `wr_data` (coefficient `8i + l` at bits `24l + 23 .. 24l`) at the
@@ -258,6 +264,15 @@ pub struct PolyUnit {
     pub pb: Signal<In, Bits<5>>,
     /// Result `c` (and the accumulator of MULACC), sampled with `start`.
     pub pc: Signal<In, Bits<5>>,
+    /// Products only: operand `a` comes from the external operand port
+    /// instead of polynomial `pa`; sampled with `start`.
+    pub a_ext: Signal<In, Bit>,
+    /// External operand port: which 8 coefficients of `a` are read in this
+    /// cycle (valid during the command; its data is due in the next).
+    pub ext_rd_index: Signal<Out, Bits<5>>,
+    /// External operand port: the coefficients asked for in the previous
+    /// cycle (layout as `wr_data`), e.g. from a synchronous RAM.
+    pub ext_rd_data: Signal<In, Bits<192>>,
     /// A command is running.
     pub busy: Signal<Out, Bit>,
     /// Pulse: the command has finished; its result is readable.
@@ -297,6 +312,7 @@ pub struct PolyUnit {
     pa_r: DFF<Bits<5>>,
     pb_r: DFF<Bits<5>>,
     pc_r: DFF<Bits<5>>,
+    aext_r: DFF<Bit>,
     pass: DFF<Bits<4>>,
     step: DFF<Bits<5>>,
     drain: DFF<Bits<5>>,
@@ -440,6 +456,9 @@ impl Default for PolyUnit {
             pa: Default::default(),
             pb: Default::default(),
             pc: Default::default(),
+            a_ext: Default::default(),
+            ext_rd_index: Default::default(),
+            ext_rd_data: Default::default(),
             busy: Default::default(),
             done: Default::default(),
             wr_en: Default::default(),
@@ -464,6 +483,7 @@ impl Default for PolyUnit {
             pa_r: Default::default(),
             pb_r: Default::default(),
             pc_r: Default::default(),
+            aext_r: Default::default(),
             pass: Default::default(),
             step: Default::default(),
             drain: Default::default(),
@@ -583,9 +603,9 @@ impl Logic for PolyUnit {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, run, busy_q, done_q, inv, dsa, op, pa_r, pb_r, pc_r, pass, step, drain,
-            rdv, c1, cw2, cw3, cw4, cw5, cw6, cw7, cw8, pw, frame, slot, rtag, rlast, rframe, ha,
-            hb, xa, xb, xc, pv, pp, pf, oa, ob, oc, octl
+            self, clock, run, busy_q, done_q, inv, dsa, op, pa_r, pb_r, pc_r, aext_r, pass, step,
+            drain, rdv, c1, cw2, cw3, cw4, cw5, cw6, cw7, cw8, pw, frame, slot, rtag, rlast,
+            rframe, ha, hb, xa, xb, xc, pv, pp, pf, oa, ob, oc, octl
         );
         for i in 0..8 {
             self.ram[i].read_clock.next = self.clock.val();
@@ -813,6 +833,9 @@ impl Logic for PolyUnit {
         self.rframe.d.next = self.frame.q.val();
         if self.rtag.q.val() == bits::<2>(1) {
             self.ha.d.next = self.rdw.val();
+            if self.aext_r.q.val() {
+                self.ha.d.next = self.ext_rd_data.val();
+            }
         }
         if self.rtag.q.val() == bits::<2>(2) {
             self.hb.d.next = self.rdw.val();
@@ -1188,6 +1211,7 @@ impl Logic for PolyUnit {
             self.pa_r.d.next = self.pa.val();
             self.pb_r.d.next = self.pb.val();
             self.pc_r.d.next = self.pc.val();
+            self.aext_r.d.next = self.a_ext.val();
             self.pass.d.next = bits::<4>(0);
             self.step.d.next = bits::<5>(0);
             self.frame.d.next = bits::<5>(0);
@@ -1224,6 +1248,7 @@ impl Logic for PolyUnit {
             self.cw7.d.next = bits::<14>(0);
             self.cw8.d.next = bits::<14>(0);
         }
+        self.ext_rd_index.next = self.frame.q.val();
         self.busy.next = self.busy_q.q.val();
         self.done.next = self.done_q.q.val();
     }

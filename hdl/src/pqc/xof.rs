@@ -62,16 +62,30 @@ pub struct XofStream {
     pub stop: Signal<In, Bit>,
     /// `start` would be accepted: idle, or squeezing between permutations.
     pub ready: Signal<Out, Bit>,
+    /// Sticky until `reset`: the core's busy flag disagreed with this
+    /// block's own count of the permutation's cycles (a fault, e.g. an
+    /// injected glitch; never set in normal operation).
+    pub fault: Signal<Out, Bit>,
 
     core: KeccakCore,
     // 0 idle, 1 absorb, 2 full block waiting for the core, 3 and 4
-    // padding, 5 final permutation waiting for the core, 6 squeeze.
+    // padding, 5 final permutation waiting for the core, 6 squeeze, 7
+    // clearing the core for a new message.
     state: DFF<Bits<3>>,
     rate_r: DFF<Bits<5>>,
     dom_r: DFF<Bits<8>>,
     rem: DFF<Bits<16>>,
     lane: DFF<Bits<5>>,
     pos: DFF<Bits<3>>,
+    // Cycles until the permutation started last ends (0: state readable).
+    // The outputs follow this count, not the core's busy flag, so that
+    // they depend on this block's registers alone (no combinational path
+    // from an input through the core to an output).
+    perm: DFF<Bits<4>>,
+    // The output register and whether it holds a lane.
+    olane: DFF<Bits<64>>,
+    ov: DFF<Bit>,
+    flt: DFF<Bit>,
 
     last_lane: Signal<Local, Bits<5>>,
     full: Signal<Local, Bit>,
@@ -79,16 +93,19 @@ pub struct XofStream {
     take: Signal<Local, Bit>,
     give: Signal<Local, Bit>,
     can_start: Signal<Local, Bit>,
+    absorbing: Signal<Local, Bit>,
+    squeezing: Signal<Local, Bit>,
+    idle_core: Signal<Local, Bit>,
+    kick: Signal<Local, Bit>,
 }
 
 impl Logic for XofStream {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, state, rate_r, dom_r, rem, lane, pos);
+        dff_setup!(self, clock, state, rate_r, dom_r, rem, lane, pos, perm, olane, ov, flt);
         self.core.clock.next = self.clock.val();
         self.core.reset.next = self.reset.val();
         self.core.init.next = false;
-        self.core.start.next = false;
         self.core.buf_we.next = false;
         self.core.buf_idx.next = self.lane.q.val();
         self.core.buf_mask.next = bits::<2>(1);
@@ -108,18 +125,25 @@ impl Logic for XofStream {
         if self.full.val() {
             self.mask.next = !(bits::<64>(0));
         }
+        self.idle_core.next = self.perm.q.val() == bits::<4>(0);
+        self.absorbing.next =
+            (self.state.q.val() == bits::<3>(1)) & (self.rem.q.val() != bits::<16>(0));
+        self.squeezing.next = (self.state.q.val() == bits::<3>(6)) & self.idle_core.val();
+        self.can_start.next = (self.state.q.val() == bits::<3>(0)) | self.squeezing.val();
+        // The outputs are functions of this block's registers alone,
+        // written out here rather than through the locals above, so that
+        // Verilator can order them apart from the input-driven logic (no
+        // combinational path from an input to an output, which a parent
+        // closing the handshake loop would otherwise see as a cycle).
         self.in_ready.next =
             (self.state.q.val() == bits::<3>(1)) & (self.rem.q.val() != bits::<16>(0));
-        self.take.next = self.in_ready.val() & self.in_valid.val();
-        self.out_valid.next = (self.state.q.val() == bits::<3>(6)) & !self.core.busy.val();
-        self.out_data.next = self.core.rd_data.val().get_bits::<64>(0);
-        if self.lane.q.val().get_bit(0) {
-            self.out_data.next = self.core.rd_data.val().get_bits::<64>(64);
-        }
-        self.give.next = self.out_valid.val() & self.out_ready.val();
-        self.can_start.next = (self.state.q.val() == bits::<3>(0))
-            | ((self.state.q.val() == bits::<3>(6)) & !self.core.busy.val());
-        self.ready.next = self.can_start.val();
+        self.out_valid.next = self.ov.q.val();
+        self.out_data.next = self.olane.q.val();
+        self.ready.next = (self.state.q.val() == bits::<3>(0))
+            | ((self.state.q.val() == bits::<3>(6)) & (self.perm.q.val() == bits::<4>(0)));
+        self.take.next = self.absorbing.val() & self.in_valid.val();
+        self.give.next = self.ov.q.val() & self.out_ready.val();
+        self.kick.next = false;
 
         if self.state.q.val() == bits::<3>(1) {
             if self.take.val() {
@@ -142,8 +166,8 @@ impl Logic for XofStream {
             }
         }
         // A full block: permute it as soon as the previous one is done.
-        if (self.state.q.val() == bits::<3>(2)) & !self.core.busy.val() {
-            self.core.start.next = true;
+        if (self.state.q.val() == bits::<3>(2)) & self.idle_core.val() {
+            self.kick.next = true;
             self.state.d.next = bits::<3>(1);
         }
         if self.state.q.val() == bits::<3>(3) {
@@ -158,35 +182,70 @@ impl Logic for XofStream {
             self.core.buf_data.next = bits::<128>(0x80) << 56;
             self.state.d.next = bits::<3>(5);
         }
-        if (self.state.q.val() == bits::<3>(5)) & !self.core.busy.val() {
-            self.core.start.next = true;
+        if (self.state.q.val() == bits::<3>(5)) & self.idle_core.val() {
+            self.kick.next = true;
             self.lane.d.next = bits::<5>(0);
             self.state.d.next = bits::<3>(6);
         }
-        if self.state.q.val() == bits::<3>(6) {
-            if self.give.val() {
-                self.lane.d.next = self.lane.q.val() + 1;
-                if self.lane.q.val() == self.last_lane.val() {
-                    // Block exhausted: permute for the next one.
-                    self.lane.d.next = bits::<5>(0);
-                    self.core.start.next = true;
-                }
+        // Squeeze: the output register takes the next lane of the state
+        // whenever it is empty or being emptied; after the block's last
+        // lane the core permutes for the next block.
+        if self.give.val() {
+            self.ov.d.next = false;
+        }
+        if self.squeezing.val() & (!self.ov.q.val() | self.out_ready.val()) {
+            self.ov.d.next = true;
+            self.olane.d.next = self.core.rd_data.val().get_bits::<64>(0);
+            if self.lane.q.val().get_bit(0) {
+                self.olane.d.next = self.core.rd_data.val().get_bits::<64>(64);
             }
-            if self.stop.val() {
-                self.state.d.next = bits::<3>(0);
+            self.lane.d.next = self.lane.q.val() + 1;
+            if self.lane.q.val() == self.last_lane.val() {
+                self.lane.d.next = bits::<5>(0);
+                self.kick.next = true;
             }
         }
+        if (self.state.q.val() == bits::<3>(6)) & self.stop.val() {
+            self.state.d.next = bits::<3>(0);
+            self.ov.d.next = false;
+        }
+        // A new message: the job inputs go straight into registers (only
+        // read under `start`, so that no output depends on an input within
+        // a cycle), and the core is cleared in the next cycle.
         if self.start.val() & self.can_start.val() {
-            self.core.init.next = true;
-            self.core.start.next = false;
-            self.state.d.next = bits::<3>(1);
+            self.state.d.next = bits::<3>(7);
+            self.ov.d.next = false;
             self.rate_r.d.next = self.rate.val();
             self.dom_r.d.next = self.dom.val();
             self.rem.d.next = self.len.val();
             self.pos.d.next = self.len.val().get_bits::<3>(0);
+        }
+        if self.state.q.val() == bits::<3>(7) {
+            self.core.init.next = true;
+            self.state.d.next = bits::<3>(1);
             self.lane.d.next = bits::<5>(0);
         }
+        // The permutation: started here, counted here; the core's own
+        // busy flag must agree with the count.
+        self.core.start.next = self.kick.val();
+        if !self.idle_core.val() {
+            self.perm.d.next = self.perm.q.val() - bits::<4>(1);
+        }
+        if self.kick.val() {
+            self.perm.d.next = bits::<4>(11);
+        }
+        if self.state.q.val() == bits::<3>(7) {
+            // `init` aborts the permutation.
+            self.perm.d.next = bits::<4>(0);
+        }
+        if self.core.busy.val() == self.idle_core.val() {
+            self.flt.d.next = true;
+        }
+        self.fault.next = self.flt.q.val();
         if self.reset.val() {
+            self.perm.d.next = bits::<4>(0);
+            self.ov.d.next = false;
+            self.flt.d.next = false;
             self.state.d.next = bits::<3>(0);
             self.rem.d.next = bits::<16>(0);
             self.lane.d.next = bits::<5>(0);

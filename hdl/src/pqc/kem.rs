@@ -1,0 +1,805 @@
+//! [`MlKemCore`]: the ML-KEM engine's compute core. A micro-program
+//! sequencer runs FIPS 203's algorithms as programs over the PQC units: a
+//! sponge ([`XofStream`]), the samplers ([`SampleNtt`], [`SampleCbd`]),
+//! the polynomial unit ([`PolyUnit`]) and the encoder ([`PolyEncoder`]).
+//! It also holds a seed store of 32 lanes and the double buffer in which
+//! `SampleNtt` leaves the matrix entries that the polynomial unit
+//! multiplies.
+//!
+//! The programs are built in Rust ([`keygen_program`]), encoded as 44-bit
+//! words ([`Insn::encode`]) and held in a ROM. Each instruction starts one
+//! unit, once the units it needs are free, and does not wait for it to
+//! finish. `Wait` waits. So the sponge samples the next matrix entry while
+//! the polynomial unit multiplies the current one.
+//!
+//! The core talks to the outside through a lane stream in (seeds, keys,
+//! ciphertexts) and a lane stream out (keys, ciphertexts). See
+//! `docs/pqc-engine.md` for the engine around it and the plan.
+//!
+//! Programs so far: K-PKE.KeyGen as used by ML-KEM.KeyGen_internal(d, z)
+//! (FIPS 203 Algorithms 13 and 16). It takes d and z in and puts out
+//! ek = ByteEncode12(t̂) || rho and, in this test-mode form,
+//! dk_PKE = ByteEncode12(ŝ).
+
+use super::codec::PolyEncoder;
+use super::poly::{PolyUnit, CMD_MULACC, CMD_NTT};
+use super::sampler::{SampleCbd, SampleNtt};
+use super::xof::XofStream;
+use rust_hdl::prelude::*;
+
+/// Sponge function of an [`Insn::Xof`] (FIPS 203 section 4.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum XofMode {
+    /// G = SHA3-512.
+    G,
+    /// H = SHA3-256.
+    H,
+    /// The SampleNTT stream: SHAKE128.
+    Shake128,
+    /// PRF and J: SHAKE256.
+    Shake256,
+}
+
+/// Where the output of an [`Insn::Xof`] goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum XofDst {
+    /// `lanes` lanes into the seed store from group `group` on.
+    Seed {
+        /// First group of 4 lanes.
+        group: u8,
+        /// Lanes to write (4 or 8).
+        lanes: u8,
+    },
+    /// SampleNTT, into half `half` of the matrix buffer.
+    SampleNtt {
+        /// Buffer half (0 or 1).
+        half: u8,
+    },
+    /// SamplePolyCBD_eta into polynomial `poly`.
+    Cbd {
+        /// eta = 3 (else 2).
+        eta3: bool,
+        /// Destination polynomial.
+        poly: u8,
+    },
+}
+
+/// One instruction of the sequencer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Insn {
+    /// The program ends once every unit is idle.
+    End,
+    /// Four lanes from the input stream into seed group `group`.
+    InSeed {
+        /// Seed group (4 lanes).
+        group: u8,
+    },
+    /// Seed group `group` (four lanes) to the output stream.
+    OutSeed {
+        /// Seed group (4 lanes).
+        group: u8,
+    },
+    /// A sponge over seed lanes and a suffix.
+    Xof {
+        /// The function.
+        mode: XofMode,
+        /// The input starts at seed group `src`: `len / 8` whole lanes.
+        src: u8,
+        /// Input length in bytes; bytes past the seed lanes come from
+        /// `suffix` (little-endian).
+        len: u8,
+        /// The input's last bytes (e.g. `k`, `j || i`, `N`).
+        suffix: u16,
+        /// The output's destination.
+        dst: XofDst,
+    },
+    /// A polynomial-unit command.
+    Poly {
+        /// `CMD_*` of [`PolyUnit`].
+        cmd: u64,
+        /// Operand a (or the NTT's polynomial).
+        pa: u8,
+        /// Operand b.
+        pb: u8,
+        /// Result.
+        pc: u8,
+        /// Operand a from half `half` of the matrix buffer.
+        a_ext: bool,
+        /// The half.
+        half: u8,
+    },
+    /// ByteEncode_d of polynomial `poly` to the output stream.
+    Encode {
+        /// The polynomial.
+        poly: u8,
+        /// d (12 for keys).
+        d: u8,
+    },
+    /// Wait until the named units are idle.
+    Wait {
+        /// The sponge and the sampler it feeds.
+        xof: bool,
+        /// The polynomial unit.
+        poly: bool,
+        /// The output stream (encoder, seed output).
+        out: bool,
+    },
+}
+
+impl Insn {
+    /// The 44-bit instruction word (field layout in the source).
+    pub fn encode(self) -> u64 {
+        let b = |v: bool| v as u64;
+        match self {
+            Insn::End => 0,
+            Insn::InSeed { group } => 1 | (group as u64) << 4,
+            Insn::OutSeed { group } => 2 | (group as u64) << 4,
+            Insn::Xof {
+                mode,
+                src,
+                len,
+                suffix,
+                dst,
+            } => {
+                let mode = match mode {
+                    XofMode::G => 0,
+                    XofMode::H => 1,
+                    XofMode::Shake128 => 2,
+                    XofMode::Shake256 => 3,
+                };
+                let (kind, eta3, arg, lanes) = match dst {
+                    XofDst::Seed { group, lanes } => (0, false, group, lanes),
+                    XofDst::SampleNtt { half } => (1, false, half, 0),
+                    XofDst::Cbd { eta3, poly } => (2, eta3, poly, 0),
+                };
+                3 | mode << 4
+                    | (src as u64) << 6
+                    | (len as u64 & 0x7f) << 9
+                    | (suffix as u64) << 16
+                    | kind << 32
+                    | b(eta3) << 34
+                    | (arg as u64) << 35
+                    | (lanes as u64) << 40
+            }
+            Insn::Poly {
+                cmd,
+                pa,
+                pb,
+                pc,
+                a_ext,
+                half,
+            } => {
+                4 | cmd << 4
+                    | (pa as u64) << 7
+                    | (pb as u64) << 12
+                    | (pc as u64) << 17
+                    | b(a_ext) << 22
+                    | (half as u64) << 23
+            }
+            Insn::Encode { poly, d } => 5 | (poly as u64) << 4 | (d as u64) << 9,
+            Insn::Wait { xof, poly, out } => 6 | b(xof) << 4 | b(poly) << 5 | b(out) << 6,
+        }
+    }
+}
+
+/// Seed groups of the programs.
+const G_D: u8 = 0;
+const G_Z: u8 = 1;
+const G_RHO: u8 = 2;
+const G_SIGMA: u8 = 3;
+
+/// ML-KEM.KeyGen_internal(d, z) up to the public key, as a program for
+/// module rank `k`: d and z come in (4 lanes each); ek =
+/// ByteEncode12(t̂) || rho goes out, then dk_PKE = ByteEncode12(ŝ)
+/// (FIPS 203 Algorithm 13). Polynomials: ŝ_i in 0..k, ê_i and then t̂_i
+/// in 4..4+k.
+pub fn keygen_program(k: usize) -> Vec<Insn> {
+    assert!((2..=4).contains(&k));
+    let eta3 = k == 2;
+    let mut p = vec![
+        Insn::InSeed { group: G_D },
+        Insn::InSeed { group: G_Z },
+        // (rho, sigma) = G(d || k)
+        Insn::Xof {
+            mode: XofMode::G,
+            src: G_D,
+            len: 33,
+            suffix: k as u16,
+            dst: XofDst::Seed {
+                group: G_RHO,
+                lanes: 8,
+            },
+        },
+        Insn::Wait {
+            xof: true,
+            poly: false,
+            out: false,
+        },
+    ];
+    // s_i = CBD(PRF(sigma, i)), e_i = CBD(PRF(sigma, k + i)).
+    for n in 0..2 * k {
+        let poly = if n < k { n } else { 4 + n - k } as u8;
+        p.push(Insn::Xof {
+            mode: XofMode::Shake256,
+            src: G_SIGMA,
+            len: 33,
+            suffix: n as u16,
+            dst: XofDst::Cbd { eta3, poly },
+        });
+    }
+    p.push(Insn::Wait {
+        xof: true,
+        poly: false,
+        out: false,
+    });
+    let poly = |cmd, pa: usize, pb: usize, pc: usize, a_ext, half| Insn::Poly {
+        cmd,
+        pa: pa as u8,
+        pb: pb as u8,
+        pc: pc as u8,
+        a_ext,
+        half,
+    };
+    for i in 0..k {
+        p.push(poly(CMD_NTT, i, 0, 0, false, 0));
+        p.push(poly(CMD_NTT, 4 + i, 0, 0, false, 0));
+    }
+    // t̂_i = ê_i + sum_j Â[i][j] ŝ_j, each Â[i][j] = SampleNTT(rho || j || i)
+    // sampled into one buffer half while the other is multiplied.
+    let sample = |n: usize| {
+        let (i, j) = (n / k, n % k);
+        Insn::Xof {
+            mode: XofMode::Shake128,
+            src: G_RHO,
+            len: 34,
+            suffix: (j | i << 8) as u16,
+            dst: XofDst::SampleNtt {
+                half: (n % 2) as u8,
+            },
+        }
+    };
+    p.push(sample(0));
+    for n in 0..k * k {
+        let (i, j) = (n / k, n % k);
+        p.push(Insn::Wait {
+            xof: true,
+            poly: false,
+            out: false,
+        });
+        p.push(poly(CMD_MULACC, 0, j, 4 + i, true, (n % 2) as u8));
+        if n + 1 < k * k {
+            p.push(sample(n + 1));
+        }
+    }
+    for i in 0..k {
+        p.push(Insn::Encode {
+            poly: (4 + i) as u8,
+            d: 12,
+        });
+    }
+    p.push(Insn::OutSeed { group: G_RHO });
+    for i in 0..k {
+        p.push(Insn::Encode {
+            poly: i as u8,
+            d: 12,
+        });
+    }
+    p.push(Insn::End);
+    p
+}
+
+/// The program ROM: every program, and the entry of KeyGen for k = 2, 3, 4.
+pub fn program_rom() -> (Vec<u64>, [usize; 3]) {
+    let mut words = Vec::new();
+    let mut entries = [0; 3];
+    for (e, k) in entries.iter_mut().zip(2..=4) {
+        *e = words.len();
+        words.extend(keygen_program(k).into_iter().map(Insn::encode));
+    }
+    assert!(words.len() <= 1024, "program ROM overflow");
+    (words, entries)
+}
+
+/// The ML-KEM compute core: sequencer, seed store, matrix buffer and the
+/// PQC units.
+///
+/// `start` (when not `busy`) runs the program (so far the one program,
+/// KeyGen_internal up to ek and dk_PKE) for rank `k` (2, 3 or 4); `done`
+/// pulses when it has ended. Input lanes (little-endian) are taken on `in_valid`/`in_ready`,
+/// output lanes given on `out_valid`/`out_ready`, in the order the program
+/// reads and writes them.
+#[derive(LogicBlock)]
+pub struct MlKemCore {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// Synchronous reset.
+    pub reset: Signal<In, Bit>,
+    /// Pulse: run the program for rank `k`.
+    pub start: Signal<In, Bit>,
+    /// Module rank k: 2 (ML-KEM-512), 3 (768) or 4 (1024).
+    pub k: Signal<In, Bits<3>>,
+    /// An input lane is offered.
+    pub in_valid: Signal<In, Bit>,
+    /// Input lane.
+    pub in_data: Signal<In, Bits<64>>,
+    /// The input lane is taken at this edge if valid.
+    pub in_ready: Signal<Out, Bit>,
+    /// An output lane is offered.
+    pub out_valid: Signal<Out, Bit>,
+    /// Output lane.
+    pub out_data: Signal<Out, Bits<64>>,
+    /// The consumer takes the output lane at this edge.
+    pub out_ready: Signal<In, Bit>,
+    /// A program is running.
+    pub busy: Signal<Out, Bit>,
+    /// Pulse: the program has ended.
+    pub done: Signal<Out, Bit>,
+    /// Which units are working (for cycle profiles): bit 0 the sponge
+    /// chain, 1 the polynomial unit, 2 a sampler, 3 the encoder.
+    pub units_busy: Signal<Out, Bits<4>>,
+    /// Polynomial-unit commands completed since `start`.
+    pub poly_cmds: Signal<Out, Bits<8>>,
+    /// Sticky since `start`: an internal fault (the encoder saw an
+    /// unreduced coefficient, or the sponge's permutation count disagreed
+    /// with its core); never set in normal operation.
+    pub fault: Signal<Out, Bit>,
+
+    rom: SyncROM<Bits<44>, 10>,
+    seed: RAM<Bits<64>, 5>,
+    abuf: RAM<Bits<192>, 6>,
+    xof: XofStream,
+    sntt: SampleNtt,
+    cbd: SampleCbd,
+    poly: PolyUnit,
+    enc: PolyEncoder,
+
+    // Sequencer.
+    run: DFF<Bit>,
+    pc: DFF<Bits<10>>,
+    iv: DFF<Bit>,
+    done_q: DFF<Bit>,
+    // Sponge chain: active, destination kind (0 seed, 1 SampleNTT, 2
+    // CBD), source group, lanes to feed, whole seed lanes, suffix, lanes
+    // fed, read phase, destination group/half/poly and lane count.
+    xact: DFF<Bit>,
+    xkind: DFF<Bits<2>>,
+    xsrc: DFF<Bits<3>>,
+    xnl: DFF<Bits<4>>,
+    xfull: DFF<Bits<4>>,
+    xsuf: DFF<Bits<16>>,
+    fidx: DFF<Bits<4>>,
+    fph: DFF<Bit>,
+    xarg: DFF<Bits<5>>,
+    xcnt: DFF<Bits<4>>,
+    xlanes: DFF<Bits<4>>,
+    // Input to the seed store.
+    iact: DFF<Bit>,
+    igrp: DFF<Bits<3>>,
+    icnt: DFF<Bits<2>>,
+    // Seed store to the output.
+    oact: DFF<Bit>,
+    ogrp: DFF<Bits<3>>,
+    ocnt: DFF<Bits<2>>,
+    oph: DFF<Bit>,
+    // Polynomial memory to the encoder.
+    eact: DFF<Bit>,
+    epoly: DFF<Bits<5>>,
+    eridx: DFF<Bits<6>>,
+    epend: DFF<Bit>,
+    ehave: DFF<Bit>,
+    ehold: DFF<Bits<192>>,
+    phalf: DFF<Bit>,
+    ncmd: DFF<Bits<8>>,
+    flt: DFF<Bit>,
+
+    insn: Signal<Local, Bits<44>>,
+    op: Signal<Local, Bits<4>>,
+    can: Signal<Local, Bit>,
+    issue: Signal<Local, Bit>,
+    xmode: Signal<Local, Bits<2>>,
+    xlen: Signal<Local, Bits<7>>,
+    entry2: Constant<Bits<10>>,
+    entry3: Constant<Bits<10>>,
+    entry4: Constant<Bits<10>>,
+}
+
+impl Default for MlKemCore {
+    fn default() -> Self {
+        let (words, entries) = program_rom();
+        let entry = |e: usize| Constant::new(bits(e as u64));
+        Self {
+            clock: Default::default(),
+            reset: Default::default(),
+            start: Default::default(),
+            k: Default::default(),
+            in_valid: Default::default(),
+            in_data: Default::default(),
+            in_ready: Default::default(),
+            out_valid: Default::default(),
+            out_data: Default::default(),
+            out_ready: Default::default(),
+            busy: Default::default(),
+            done: Default::default(),
+            units_busy: Default::default(),
+            poly_cmds: Default::default(),
+            fault: Default::default(),
+            rom: SyncROM::from(words.into_iter().map(bits::<44>)),
+            seed: Default::default(),
+            abuf: Default::default(),
+            xof: Default::default(),
+            sntt: Default::default(),
+            cbd: Default::default(),
+            poly: Default::default(),
+            enc: Default::default(),
+            run: Default::default(),
+            pc: Default::default(),
+            iv: Default::default(),
+            done_q: Default::default(),
+            xact: Default::default(),
+            xkind: Default::default(),
+            xsrc: Default::default(),
+            xnl: Default::default(),
+            xfull: Default::default(),
+            xsuf: Default::default(),
+            fidx: Default::default(),
+            fph: Default::default(),
+            xarg: Default::default(),
+            xcnt: Default::default(),
+            xlanes: Default::default(),
+            iact: Default::default(),
+            igrp: Default::default(),
+            icnt: Default::default(),
+            oact: Default::default(),
+            ogrp: Default::default(),
+            ocnt: Default::default(),
+            oph: Default::default(),
+            eact: Default::default(),
+            epoly: Default::default(),
+            eridx: Default::default(),
+            epend: Default::default(),
+            ehave: Default::default(),
+            ehold: Default::default(),
+            phalf: Default::default(),
+            ncmd: Default::default(),
+            flt: Default::default(),
+            insn: Default::default(),
+            op: Default::default(),
+            can: Default::default(),
+            issue: Default::default(),
+            xmode: Default::default(),
+            xlen: Default::default(),
+            entry2: entry(entries[0]),
+            entry3: entry(entries[1]),
+            entry4: entry(entries[2]),
+        }
+    }
+}
+
+impl Logic for MlKemCore {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(
+            self, clock, run, pc, iv, done_q, xact, xkind, xsrc, xnl, xfull, xsuf, fidx, fph, xarg,
+            xcnt, xlanes, iact, igrp, icnt, oact, ogrp, ocnt, oph, eact, epoly, eridx, epend,
+            ehave, ehold, phalf, ncmd, flt
+        );
+        self.rom.clock.next = self.clock.val();
+        self.seed.read_clock.next = self.clock.val();
+        self.seed.write_clock.next = self.clock.val();
+        self.abuf.read_clock.next = self.clock.val();
+        self.abuf.write_clock.next = self.clock.val();
+        self.xof.clock.next = self.clock.val();
+        self.sntt.clock.next = self.clock.val();
+        self.cbd.clock.next = self.clock.val();
+        self.poly.clock.next = self.clock.val();
+        self.enc.clock.next = self.clock.val();
+        self.xof.reset.next = self.reset.val();
+        self.sntt.reset.next = self.reset.val();
+        self.cbd.reset.next = self.reset.val();
+        self.poly.reset.next = self.reset.val();
+        self.enc.reset.next = self.reset.val();
+
+        // ---- Decode. ----
+        self.rom.address.next = self.pc.q.val();
+        self.insn.next = self.rom.data.val();
+        self.op.next = self.insn.val().get_bits::<4>(0);
+        self.xmode.next = self.insn.val().get_bits::<2>(4);
+        self.xlen.next = self.insn.val().get_bits::<7>(9);
+
+        // ---- Unit inputs: defaults and fixed routing. ----
+        self.xof.start.next = false;
+        self.xof.stop.next = false;
+        self.xof.rate.next = bits::<5>(9);
+        self.xof.dom.next = bits::<8>(0x06);
+        if self.xmode.val() == bits::<2>(1) {
+            self.xof.rate.next = bits::<5>(17);
+        }
+        if self.xmode.val() == bits::<2>(2) {
+            self.xof.rate.next = bits::<5>(21);
+            self.xof.dom.next = bits::<8>(0x1f);
+        }
+        if self.xmode.val() == bits::<2>(3) {
+            self.xof.rate.next = bits::<5>(17);
+            self.xof.dom.next = bits::<8>(0x1f);
+        }
+        self.xof.len.next = bit_cast::<16, 7>(self.xlen.val());
+        self.xof.in_valid.next = false;
+        self.xof.in_data.next = self.seed.read_data.val();
+        self.xof.out_ready.next = false;
+        self.sntt.start.next = false;
+        self.sntt.in_valid.next = false;
+        self.sntt.in_data.next = self.xof.out_data.val();
+        self.sntt.out_ready.next = true;
+        self.cbd.start.next = false;
+        self.cbd.eta3.next = self.insn.val().get_bit(34);
+        self.cbd.in_valid.next = false;
+        self.cbd.in_data.next = self.xof.out_data.val();
+        self.cbd.out_ready.next = true;
+        self.poly.start.next = false;
+        self.poly.cmd.next = self.insn.val().get_bits::<3>(4);
+        self.poly.mldsa.next = false;
+        self.poly.pa.next = self.insn.val().get_bits::<5>(7);
+        self.poly.pb.next = self.insn.val().get_bits::<5>(12);
+        self.poly.pc.next = self.insn.val().get_bits::<5>(17);
+        self.poly.a_ext.next = self.insn.val().get_bit(22);
+        self.poly.ext_rd_data.next = self.abuf.read_data.val();
+        self.poly.wr_en.next = false;
+        self.poly.wr_poly.next = self.xarg.q.val();
+        self.poly.wr_index.next = self.cbd.out_index.val();
+        self.poly.wr_data.next = self.cbd.out_data.val();
+        self.poly.rd_en.next = false;
+        self.poly.rd_poly.next = self.epoly.q.val();
+        self.poly.rd_index.next = self.eridx.q.val().get_bits::<5>(0);
+        self.abuf.read_address.next = (bit_cast::<6, 1>(self.phalf.q.val().into()) << 5)
+            | bit_cast::<6, 5>(self.poly.ext_rd_index.val());
+        self.abuf.write_address.next = (bit_cast::<6, 1>(self.xarg.q.val().get_bits::<1>(0)) << 5)
+            | bit_cast::<6, 5>(self.sntt.out_index.val());
+        self.abuf.write_data.next = self.sntt.out_data.val();
+        self.abuf.write_enable.next = false;
+        self.enc.start.next = false;
+        self.enc.d.next = self.insn.val().get_bits::<4>(9);
+        self.enc.compress.next = false;
+        self.enc.in_valid.next = self.ehave.q.val();
+        self.enc.in_data.next = self.ehold.q.val();
+        self.enc.out_ready.next = false;
+        self.seed.read_address.next =
+            (bit_cast::<5, 3>(self.xsrc.q.val()) << 2) + bit_cast::<5, 4>(self.fidx.q.val());
+        self.seed.write_address.next =
+            (bit_cast::<5, 3>(self.igrp.q.val()) << 2) | bit_cast::<5, 2>(self.icnt.q.val());
+        self.seed.write_data.next = self.in_data.val();
+        self.seed.write_enable.next = false;
+        self.in_ready.next = self.iact.q.val();
+        self.out_valid.next = false;
+        self.out_data.next = self.enc.out_data.val();
+        self.done_q.d.next = false;
+
+        // ---- Sponge chain: feed seed lanes and the suffix, route output. ----
+        if self.xact.q.val() & (self.fidx.q.val() < self.xnl.q.val()) {
+            if !self.fph.q.val() {
+                // The seed store's read port settles this cycle.
+                self.fph.d.next = true;
+            } else {
+                self.xof.in_valid.next = true;
+                if self.fidx.q.val() >= self.xfull.q.val() {
+                    self.xof.in_data.next = bit_cast::<64, 16>(self.xsuf.q.val());
+                }
+                if self.xof.in_ready.val() {
+                    self.fidx.d.next = self.fidx.q.val() + 1;
+                    self.fph.d.next = false;
+                }
+            }
+        }
+        if self.xact.q.val() {
+            if self.xkind.q.val() == bits::<2>(0) {
+                self.xof.out_ready.next = self.xcnt.q.val() < self.xlanes.q.val();
+                if self.xof.out_valid.val() & (self.xcnt.q.val() < self.xlanes.q.val()) {
+                    self.seed.write_enable.next = true;
+                    self.seed.write_address.next =
+                        (bit_cast::<5, 3>(self.xarg.q.val().get_bits::<3>(0)) << 2)
+                            + bit_cast::<5, 4>(self.xcnt.q.val());
+                    self.seed.write_data.next = self.xof.out_data.val();
+                    self.xcnt.d.next = self.xcnt.q.val() + 1;
+                    if self.xcnt.q.val() + 1 == self.xlanes.q.val() {
+                        self.xact.d.next = false;
+                        self.xof.stop.next = true;
+                    }
+                }
+            }
+            if self.xkind.q.val() == bits::<2>(1) {
+                self.sntt.in_valid.next = self.xof.out_valid.val();
+                self.xof.out_ready.next = self.sntt.in_ready.val();
+                self.abuf.write_enable.next = self.sntt.out_valid.val();
+                if self.sntt.done.val() {
+                    self.xact.d.next = false;
+                    self.xof.stop.next = true;
+                }
+            }
+            if self.xkind.q.val() == bits::<2>(2) {
+                self.cbd.in_valid.next = self.xof.out_valid.val();
+                self.xof.out_ready.next = self.cbd.in_ready.val();
+                self.poly.wr_en.next = self.cbd.out_valid.val();
+                if self.cbd.done.val() {
+                    self.xact.d.next = false;
+                    self.xof.stop.next = true;
+                }
+            }
+        }
+
+        // ---- Input stream to the seed store. ----
+        if self.iact.q.val() & self.in_valid.val() {
+            self.seed.write_enable.next = true;
+            self.icnt.d.next = self.icnt.q.val() + 1;
+            if self.icnt.q.val() == bits::<2>(3) {
+                self.iact.d.next = false;
+            }
+        }
+
+        // ---- Output stream: the encoder, or seed lanes. ----
+        if self.eact.q.val() {
+            self.out_valid.next = self.enc.out_valid.val();
+            self.enc.out_ready.next = self.out_ready.val();
+            if !self.epend.q.val() & !self.ehave.q.val() & (self.eridx.q.val() < bits::<6>(32)) {
+                self.poly.rd_en.next = true;
+                self.epend.d.next = true;
+                self.eridx.d.next = self.eridx.q.val() + 1;
+            }
+            if self.epend.q.val() & self.poly.rd_valid.val() {
+                self.ehold.d.next = self.poly.rd_data.val();
+                self.ehave.d.next = true;
+                self.epend.d.next = false;
+            }
+            if self.ehave.q.val() & self.enc.in_ready.val() {
+                self.ehave.d.next = false;
+            }
+            if self.enc.done.val() {
+                self.eact.d.next = false;
+            }
+        }
+        if self.enc.range_err.val() | self.xof.fault.val() {
+            self.flt.d.next = true;
+        }
+        if self.oact.q.val() {
+            self.seed.read_address.next =
+                (bit_cast::<5, 3>(self.ogrp.q.val()) << 2) | bit_cast::<5, 2>(self.ocnt.q.val());
+            if !self.oph.q.val() {
+                self.oph.d.next = true;
+            } else {
+                self.out_valid.next = true;
+                self.out_data.next = self.seed.read_data.val();
+                if self.out_ready.val() {
+                    self.ocnt.d.next = self.ocnt.q.val() + 1;
+                    self.oph.d.next = false;
+                    if self.ocnt.q.val() == bits::<2>(3) {
+                        self.oact.d.next = false;
+                    }
+                }
+            }
+        }
+        if self.poly.done.val() {
+            self.ncmd.d.next = self.ncmd.q.val() + 1;
+        }
+
+        // ---- Issue: an instruction starts once what it needs is free. ----
+        self.can.next = false;
+        if self.op.val() == bits::<4>(0) {
+            self.can.next = !self.xact.q.val()
+                & !self.iact.q.val()
+                & !self.oact.q.val()
+                & !self.eact.q.val()
+                & !self.poly.busy.val();
+        }
+        if self.op.val() == bits::<4>(1) {
+            self.can.next = !self.xact.q.val() & !self.iact.q.val();
+        }
+        if self.op.val() == bits::<4>(2) {
+            self.can.next = !self.xact.q.val() & !self.oact.q.val() & !self.eact.q.val();
+        }
+        if self.op.val() == bits::<4>(3) {
+            self.can.next = !self.xact.q.val()
+                & !self.iact.q.val()
+                & !self.oact.q.val()
+                & self.xof.ready.val()
+                & ((self.insn.val().get_bits::<2>(32) != bits::<2>(2))
+                    | (!self.poly.busy.val() & !self.eact.q.val()));
+        }
+        if self.op.val() == bits::<4>(4) {
+            self.can.next = !self.poly.busy.val()
+                & !self.eact.q.val()
+                & !(self.xact.q.val() & (self.xkind.q.val() == bits::<2>(2)));
+        }
+        if self.op.val() == bits::<4>(5) {
+            self.can.next = !self.eact.q.val() & !self.oact.q.val() & !self.poly.busy.val();
+        }
+        if self.op.val() == bits::<4>(6) {
+            self.can.next = (!self.insn.val().get_bit(4) | !self.xact.q.val())
+                & (!self.insn.val().get_bit(5) | !self.poly.busy.val())
+                & (!self.insn.val().get_bit(6) | (!self.eact.q.val() & !self.oact.q.val()));
+        }
+        self.issue.next = self.run.q.val() & self.iv.q.val() & self.can.val();
+        if self.run.q.val() & !self.iv.q.val() {
+            self.iv.d.next = true;
+        }
+        if self.issue.val() {
+            self.pc.d.next = self.pc.q.val() + 1;
+            self.iv.d.next = false;
+            if self.op.val() == bits::<4>(0) {
+                self.run.d.next = false;
+                self.done_q.d.next = true;
+            }
+            if self.op.val() == bits::<4>(1) {
+                self.iact.d.next = true;
+                self.igrp.d.next = self.insn.val().get_bits::<3>(4);
+                self.icnt.d.next = bits::<2>(0);
+            }
+            if self.op.val() == bits::<4>(2) {
+                self.oact.d.next = true;
+                self.ogrp.d.next = self.insn.val().get_bits::<3>(4);
+                self.ocnt.d.next = bits::<2>(0);
+                self.oph.d.next = false;
+            }
+            if self.op.val() == bits::<4>(3) {
+                self.xof.start.next = true;
+                self.xact.d.next = true;
+                self.xkind.d.next = self.insn.val().get_bits::<2>(32);
+                self.xsrc.d.next = self.insn.val().get_bits::<3>(6);
+                self.xnl.d.next = bit_cast::<4, 7>((self.xlen.val() + bits::<7>(7)) >> 3);
+                self.xfull.d.next = bit_cast::<4, 7>(self.xlen.val() >> 3);
+                self.xsuf.d.next = self.insn.val().get_bits::<16>(16);
+                self.fidx.d.next = bits::<4>(0);
+                self.fph.d.next = false;
+                self.xarg.d.next = self.insn.val().get_bits::<5>(35);
+                self.xcnt.d.next = bits::<4>(0);
+                self.xlanes.d.next = self.insn.val().get_bits::<4>(40);
+                if self.insn.val().get_bits::<2>(32) == bits::<2>(1) {
+                    self.sntt.start.next = true;
+                }
+                if self.insn.val().get_bits::<2>(32) == bits::<2>(2) {
+                    self.cbd.start.next = true;
+                }
+            }
+            if self.op.val() == bits::<4>(4) {
+                self.poly.start.next = true;
+                self.phalf.d.next = self.insn.val().get_bit(23);
+            }
+            if self.op.val() == bits::<4>(5) {
+                self.enc.start.next = true;
+                self.eact.d.next = true;
+                self.epoly.d.next = self.insn.val().get_bits::<5>(4);
+                self.eridx.d.next = bits::<6>(0);
+                self.epend.d.next = false;
+                self.ehave.d.next = false;
+            }
+        }
+        if self.start.val() & !self.run.q.val() {
+            self.run.d.next = true;
+            self.iv.d.next = false;
+            self.ncmd.d.next = bits::<8>(0);
+            self.flt.d.next = false;
+            self.pc.d.next = self.entry4.val();
+            if self.k.val() == bits::<3>(2) {
+                self.pc.d.next = self.entry2.val();
+            }
+            if self.k.val() == bits::<3>(3) {
+                self.pc.d.next = self.entry3.val();
+            }
+        }
+        if self.reset.val() {
+            self.run.d.next = false;
+            self.iv.d.next = false;
+            self.xact.d.next = false;
+            self.iact.d.next = false;
+            self.oact.d.next = false;
+            self.eact.d.next = false;
+            self.epend.d.next = false;
+            self.ehave.d.next = false;
+        }
+        self.busy.next = self.run.q.val();
+        self.done.next = self.done_q.q.val();
+        self.units_busy.next = bit_cast::<4, 1>(self.xact.q.val().into())
+            | (bit_cast::<4, 1>(self.poly.busy.val().into()) << 1)
+            | (bit_cast::<4, 1>((self.sntt.busy.val() | self.cbd.busy.val()).into()) << 2)
+            | (bit_cast::<4, 1>(self.enc.busy.val().into()) << 3);
+        self.poly_cmds.next = self.ncmd.q.val();
+        self.fault.next = self.flt.q.val();
+    }
+}
