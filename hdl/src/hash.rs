@@ -1,5 +1,5 @@
 //! The hash engine: SHA3-224/256/384/512 and SHAKE128/256 jobs (FIPS 202)
-//! over the [`KeccakCore`](crate::sponge::KeccakCore).
+//! over the [`KeccakCore`].
 //!
 //! The dispatcher hands a checked hash job here with `start`, as it does
 //! crypto jobs to [`crate::engine::CryptoEngine`]; the engine drives the DMA
