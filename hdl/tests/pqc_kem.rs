@@ -6,11 +6,19 @@
 
 mod lint;
 mod verilate;
-use hsm_hdl::pqc::kem::{keygen_program, program_rom, Insn, MlKemCore};
+use hsm_hdl::pqc::kem::{encaps_program, keygen_program, program_rom, Insn, MlKemCore, INSN_BITS};
 use rust_hdl::prelude::*;
 
-/// One KeyGen vector: (d, z, ek, dk).
-type Vector = (Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>);
+/// One vector: d, z, ek, dk, m, ct, ss.
+struct Vector {
+    d: Vec<u8>,
+    z: Vec<u8>,
+    ek: Vec<u8>,
+    dk: Vec<u8>,
+    m: Vec<u8>,
+    ct: Vec<u8>,
+    ss: Vec<u8>,
+}
 
 fn unhex(s: &str) -> Vec<u8> {
     (0..s.len())
@@ -19,7 +27,7 @@ fn unhex(s: &str) -> Vec<u8> {
         .collect()
 }
 
-/// The KeyGen fields of `../shared/vectors/mlkem/kat_MLKEM_<set>.rsp`.
+/// The vectors of `../shared/vectors/mlkem/kat_MLKEM_<set>.rsp`.
 fn vectors(set: usize) -> Vec<Vector> {
     let path = format!(
         "{}/../../shared/vectors/mlkem/kat_MLKEM_{set}.rsp",
@@ -32,12 +40,15 @@ fn vectors(set: usize) -> Vec<Vector> {
         if let Some((k, v)) = line.split_once(" = ") {
             cur.insert(k.trim().to_string(), v.trim().to_string());
         } else if line.trim().is_empty() && cur.contains_key("pk") {
-            out.push((
-                unhex(&cur["d"]),
-                unhex(&cur["z"]),
-                unhex(&cur["pk"]),
-                unhex(&cur["sk"]),
-            ));
+            out.push(Vector {
+                d: unhex(&cur["d"]),
+                z: unhex(&cur["z"]),
+                ek: unhex(&cur["pk"]),
+                dk: unhex(&cur["sk"]),
+                m: unhex(&cur["msg"]),
+                ct: unhex(&cur["ct"]),
+                ss: unhex(&cur["ss"]),
+            });
             cur.clear();
         }
     }
@@ -50,19 +61,32 @@ fn lanes(b: &[u8]) -> Vec<u64> {
         .collect()
 }
 
+/// KeyGen: 2k NTTs and k^2 products.
+fn keygen_commands(k: usize) -> usize {
+    2 * k + k * k
+}
+
+/// Encaps: k NTTs, k^2 + k products, k + 1 INTTs, k + 2 additions.
+fn encaps_commands(k: usize) -> usize {
+    k + k * k + k + (k + 1) + (k + 2)
+}
+
 #[test]
 fn programs_fit_and_use_the_units_as_planned() {
     let (rom, entries) = program_rom();
     assert!(rom.len() <= 1024);
-    for (k, entry) in (2..=4).zip(entries) {
-        let p = keygen_program(k);
-        assert_eq!(
-            &rom[entry..entry + p.len()],
-            &p.iter().map(|i| i.encode()).collect::<Vec<_>>()[..]
-        );
-        assert_eq!(p.last(), Some(&Insn::End));
-        let polys = p.iter().filter(|i| matches!(i, Insn::Poly { .. })).count();
-        assert_eq!(polys, 2 * k + k * k, "NTTs and MULACCs");
+    for (k, (kg, en)) in (2..=4).zip(entries[0].into_iter().zip(entries[1])) {
+        for (entry, p, cmds) in [
+            (kg, keygen_program(k), keygen_commands(k)),
+            (en, encaps_program(k), encaps_commands(k)),
+        ] {
+            let words: Vec<u64> = p.iter().map(|i| i.encode()).collect();
+            assert_eq!(&rom[entry..entry + p.len()], &words[..]);
+            assert!(words.iter().all(|&w| w < 1 << INSN_BITS));
+            assert_eq!(p.last(), Some(&Insn::End));
+            let polys = p.iter().filter(|i| matches!(i, Insn::Poly { .. })).count();
+            assert_eq!(polys, cmds, "polynomial commands");
+        }
     }
 }
 
@@ -73,7 +97,7 @@ fn verilog_is_lint_clean() {
     lint::lint("pqc_kem", &generate_verilog(&uut));
 }
 
-/// C++ harness: each line `k` and the 8 lanes of d || z in hex; prints
+/// C++ harness: each line `prog k n` and n input lanes in hex; prints
 /// the output lanes in hex, then the cycles from `start` to `done`, the
 /// polynomial-unit commands, the fault flag and the cycles the
 /// polynomial unit was busy.
@@ -96,22 +120,24 @@ int main(int argc, char** argv) {
     tick();
     t->reset = 0;
     tick();
-    unsigned k;
-    while (std::scanf("%u", &k) == 1) {
-        unsigned long long in[8];
-        for (int i = 0; i < 8; i++)
-            if (std::scanf("%llx", &in[i]) != 1) return 1;
+        unsigned prog, k, n;
+    while (std::scanf("%u %u %u", &prog, &k, &n) == 3) {
+        std::vector<unsigned long long> in(n);
+        for (auto& l : in)
+            if (std::scanf("%llx", &l) != 1) return 1;
         t->start = 1;
+        t->prog = prog;
         t->k = k;
         t->out_ready = 1;
         t->in_valid = 0;
         tick();
         t->start = 0;
-        int next = 0, cycles = 1, poly_busy = 0;
+                unsigned next = 0;
+        int cycles = 1, poly_busy = 0;
         std::vector<unsigned long long> out;
         while (!t->done && cycles < 200000) {
-            t->in_valid = next < 8;
-            t->in_data = next < 8 ? in[next] : 0;
+                        t->in_valid = next < n;
+            t->in_data = next < n ? in[next] : 0;
             t->eval();
             if (t->in_valid && t->in_ready) next++;
             if (t->out_valid && t->out_ready) out.push_back(t->out_data);
@@ -120,7 +146,8 @@ int main(int argc, char** argv) {
             cycles++;
         }
         for (auto l : out) std::printf("%016llx ", l);
-        std::printf("%d %d %d %d\n", cycles, (int)t->poly_cmds, (int)t->fault, poly_busy);
+                std::printf("%d %d %d %d %d %u\n", cycles, (int)t->poly_cmds, (int)t->fault, poly_busy,
+                    (int)t->input_err, next);
     }
     t->final();
     delete t;
@@ -128,8 +155,64 @@ int main(int argc, char** argv) {
 }
 "#;
 
+/// A job for the harness: program, k, input bytes.
+fn job_line(prog: u8, k: usize, input: &[u8]) -> String {
+    let l = lanes(input);
+    let mut line = format!("{prog} {k} {}", l.len());
+    for x in l {
+        line += &format!(" {x:x}");
+    }
+    line + "\n"
+}
+
+/// A harness result: output bytes, cycles, polynomial commands, fault,
+/// cycles with the polynomial unit busy, input error, input lanes taken.
+struct Run {
+    out: Vec<u8>,
+    cycles: usize,
+    cmds: usize,
+    fault: bool,
+    poly_busy: usize,
+    input_err: bool,
+    taken: usize,
+}
+
+fn parse_run(line: &str) -> Run {
+    let f: Vec<&str> = line.split(' ').collect();
+    let (out, tail) = f.split_at(f.len() - 6);
+    let n = |i: usize| tail[i].parse::<usize>().unwrap();
+    Run {
+        out: out
+            .iter()
+            .flat_map(|h| u64::from_str_radix(h, 16).unwrap().to_le_bytes())
+            .collect(),
+        cycles: n(0),
+        cmds: n(1),
+        fault: n(2) != 0,
+        poly_busy: n(3),
+        input_err: n(4) != 0,
+        taken: n(5),
+    }
+}
+
+fn report(what: &str, runs: &[&Run]) {
+    let cycles: Vec<usize> = runs.iter().map(|r| r.cycles).collect();
+    let busy: usize = runs.iter().map(|r| r.poly_busy).sum();
+    println!(
+        "{what}: {}..{} cycles, mean {}; polynomial unit busy {}%",
+        cycles.iter().min().unwrap(),
+        cycles.iter().max().unwrap(),
+        cycles.iter().sum::<usize>() / cycles.len(),
+        100 * busy / cycles.iter().sum::<usize>()
+    );
+}
+
+/// Through the exported Verilog: KeyGen_internal(d, z) gives every
+/// vector's ek and dk_PKE; Encaps_internal(ek, m) gives its ciphertext and
+/// shared secret; an encapsulation key that fails the modulus check is
+/// flagged.
 #[test]
-fn keygen_in_verilator_matches_every_nist_vector() {
+fn keygen_and_encaps_in_verilator_match_every_nist_vector() {
     let mut uut = MlKemCore::default();
     uut.connect_all();
     let model = verilate::Model::build("pqc-kem-verilator", &generate_verilog(&uut), HARNESS);
@@ -137,45 +220,49 @@ fn keygen_in_verilator_matches_every_nist_vector() {
         let vs = vectors(set);
         assert_eq!(vs.len(), 50, "ML-KEM-{set} vectors");
         let mut input = String::new();
-        for (d, z, _, _) in &vs {
-            input += &k.to_string();
-            for l in lanes(d).iter().chain(&lanes(z)) {
-                input += &format!(" {l:x}");
-            }
-            input += "\n";
+        for v in &vs {
+            input += &job_line(0, k, &[&v.d[..], &v.z[..]].concat());
+            input += &job_line(1, k, &[&v.ek[..], &v.m[..]].concat());
         }
-        let lines = model.run(&input);
-        assert_eq!(lines.len(), vs.len());
-        let mut cycles = Vec::new();
-        let mut busy = Vec::new();
-        for (n, (line, (_, _, ek, dk))) in lines.iter().zip(&vs).enumerate() {
-            let f: Vec<&str> = line.split(' ').collect();
-            let (out, tail) = f.split_at(f.len() - 4);
-            let bytes: Vec<u8> = out
-                .iter()
-                .flat_map(|h| u64::from_str_radix(h, 16).unwrap().to_le_bytes())
-                .collect();
-            assert_eq!(
-                bytes.len(),
-                ek.len() + 384 * k,
-                "ML-KEM-{set} vector {n}: output length"
-            );
-            assert!(bytes[..ek.len()] == ek[..], "ML-KEM-{set} vector {n}: ek");
+        // The modulus check: coefficient 0 of t̂_1 set to 4095.
+        let mut bad = vs[0].ek.clone();
+        bad[384] = 0xff;
+        bad[385] |= 0x0f;
+        input += &job_line(1, k, &[&bad[..], &vs[0].m[..]].concat());
+        let runs: Vec<Run> = model.run(&input).iter().map(|l| parse_run(l)).collect();
+        assert_eq!(runs.len(), 2 * vs.len() + 1);
+        for (n, (pair, v)) in runs.chunks(2).zip(&vs).enumerate() {
+            let (g, e) = (&pair[0], &pair[1]);
+            assert_eq!(g.out.len(), v.ek.len() + 384 * k, "ML-KEM-{set} vector {n}");
             assert!(
-                bytes[ek.len()..] == dk[..384 * k],
+                g.out[..v.ek.len()] == v.ek[..],
+                "ML-KEM-{set} vector {n}: KeyGen ek"
+            );
+            assert!(
+                g.out[v.ek.len()..] == v.dk[..384 * k],
                 "ML-KEM-{set} vector {n}: dk_PKE"
             );
-            assert_eq!(tail[1], (2 * k + k * k).to_string(), "polynomial commands");
-            assert_eq!(tail[2], "0", "fault");
-            cycles.push(tail[0].parse::<usize>().unwrap());
-            busy.push(tail[3].parse::<usize>().unwrap());
+            assert_eq!(e.out.len(), v.ct.len() + 32, "ML-KEM-{set} vector {n}");
+            assert!(
+                e.out[..v.ct.len()] == v.ct[..],
+                "ML-KEM-{set} vector {n}: Encaps c"
+            );
+            assert!(
+                e.out[v.ct.len()..] == v.ss[..],
+                "ML-KEM-{set} vector {n}: Encaps K"
+            );
+            assert_eq!((g.cmds, e.cmds), (keygen_commands(k), encaps_commands(k)));
+            assert_eq!((g.taken, e.taken), (8, (v.ek.len() + 32) / 8));
+            for r in [g, e] {
+                assert!(!r.fault && !r.input_err, "ML-KEM-{set} vector {n}");
+            }
         }
-        let mean = cycles.iter().sum::<usize>() / cycles.len();
-        println!(
-            "ML-KEM-{set} KeyGen (to ek and dk_PKE out): {}..{} cycles, mean {mean}; polynomial unit busy {}%",
-            cycles.iter().min().unwrap(),
-            cycles.iter().max().unwrap(),
-            100 * busy.iter().sum::<usize>() / cycles.iter().sum::<usize>()
-        );
+        let last = runs.last().unwrap();
+        assert!(last.input_err, "ML-KEM-{set}: the modulus check");
+        assert!(!last.fault);
+        let gs: Vec<&Run> = runs[..2 * vs.len()].iter().step_by(2).collect();
+        let es: Vec<&Run> = runs[1..2 * vs.len()].iter().step_by(2).collect();
+        report(&format!("ML-KEM-{set} KeyGen (to ek and dk_PKE out)"), &gs);
+        report(&format!("ML-KEM-{set} Encaps (to c and K out)"), &es);
     }
 }

@@ -1,13 +1,14 @@
 //! [`MlKemCore`]: the ML-KEM engine's compute core. A micro-program
 //! sequencer runs FIPS 203's algorithms as programs over the PQC units: a
 //! sponge ([`XofStream`]), the samplers ([`SampleNtt`], [`SampleCbd`]),
-//! the polynomial unit ([`PolyUnit`]) and the encoder ([`PolyEncoder`]).
+//! the polynomial unit ([`PolyUnit`]), the encoder ([`PolyEncoder`]) and
+//! the decoder ([`PolyDecoder`]).
 //! It also holds a seed store of 32 lanes and the double buffer in which
 //! `SampleNtt` leaves the matrix entries that the polynomial unit
 //! multiplies.
 //!
-//! The programs are built in Rust ([`keygen_program`]), encoded as 44-bit
-//! words ([`Insn::encode`]) and held in a ROM. Each instruction starts one
+//! The programs are built in Rust, encoded as [`INSN_BITS`]-bit words
+//! ([`Insn::encode`]) and held in a ROM. Each instruction starts one
 //! unit, once the units it needs are free, and does not wait for it to
 //! finish. `Wait` waits. So the sponge samples the next matrix entry while
 //! the polynomial unit multiplies the current one.
@@ -16,13 +17,18 @@
 //! ciphertexts) and a lane stream out (keys, ciphertexts). See
 //! `docs/pqc-engine.md` for the engine around it and the plan.
 //!
-//! Programs so far: K-PKE.KeyGen as used by ML-KEM.KeyGen_internal(d, z)
-//! (FIPS 203 Algorithms 13 and 16). It takes d and z in and puts out
-//! ek = ByteEncode12(t̂) || rho and, in this test-mode form,
-//! dk_PKE = ByteEncode12(ŝ).
+//! Programs so far:
+//! - [`keygen_program`]: K-PKE.KeyGen as used by ML-KEM.KeyGen_internal(d,
+//!   z) (FIPS 203 Algorithms 13 and 16). d and z in; ek =
+//!   ByteEncode12(t̂) || rho out and, in this test-mode form, dk_PKE =
+//!   ByteEncode12(ŝ).
+//! - [`encaps_program`]: ML-KEM.Encaps_internal(ek, m) (Algorithms 17 and
+//!   14). ek and m in (ek decoded with the modulus check and hashed in
+//!   one pass); the ciphertext out and, in this test-mode form, the
+//!   shared secret K.
 
-use super::codec::PolyEncoder;
-use super::poly::{PolyUnit, CMD_MULACC, CMD_NTT};
+use super::codec::{PolyDecoder, PolyEncoder};
+use super::poly::{PolyUnit, CMD_ADD, CMD_INTT, CMD_MUL, CMD_MULACC, CMD_NTT};
 use super::sampler::{SampleCbd, SampleNtt};
 use super::xof::XofStream;
 use rust_hdl::prelude::*;
@@ -38,6 +44,17 @@ pub enum XofMode {
     Shake128,
     /// PRF and J: SHAKE256.
     Shake256,
+}
+
+/// Where the input of an [`Insn::Xof`] comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum XofSrc {
+    /// Seed lanes from group `group` on (`len / 8` whole lanes), then the
+    /// instruction's suffix for the remaining bytes.
+    Seed(u8),
+    /// The input stream, as the lanes pass to the `InSeed` and `Decode`
+    /// instructions that consume them (e.g. H(ek) while ek is decoded).
+    Input,
 }
 
 /// Where the output of an [`Insn::Xof`] goes.
@@ -79,16 +96,16 @@ pub enum Insn {
         /// Seed group (4 lanes).
         group: u8,
     },
-    /// A sponge over seed lanes and a suffix.
+    /// A sponge over seed lanes and a suffix, or over the input stream.
     Xof {
         /// The function.
         mode: XofMode,
-        /// The input starts at seed group `src`: `len / 8` whole lanes.
-        src: u8,
-        /// Input length in bytes; bytes past the seed lanes come from
-        /// `suffix` (little-endian).
-        len: u8,
-        /// The input's last bytes (e.g. `k`, `j || i`, `N`).
+        /// The input.
+        src: XofSrc,
+        /// Input length in bytes.
+        len: u16,
+        /// The input's last bytes after the seed lanes (e.g. `k`,
+        /// `j || i`, `N`), little-endian.
         suffix: u16,
         /// The output's destination.
         dst: XofDst,
@@ -108,12 +125,26 @@ pub enum Insn {
         /// The half.
         half: u8,
     },
-    /// ByteEncode_d of polynomial `poly` to the output stream.
+    /// (Compress_d and) ByteEncode_d of polynomial `poly` to the output.
     Encode {
         /// The polynomial.
         poly: u8,
-        /// d (12 for keys).
+        /// d.
         d: u8,
+        /// Compress_d first (d < 12).
+        compress: bool,
+    },
+    /// ByteDecode_d (and Decompress_d) into polynomial `poly`, from the
+    /// input stream (`group` None) or four seed lanes.
+    Decode {
+        /// The polynomial.
+        poly: u8,
+        /// d.
+        d: u8,
+        /// Decompress_d after decoding (d < 12).
+        decompress: bool,
+        /// Seed group, or the input stream.
+        group: Option<u8>,
     },
     /// Wait until the named units are idle.
     Wait {
@@ -127,7 +158,8 @@ pub enum Insn {
 }
 
 impl Insn {
-    /// The 44-bit instruction word (field layout in the source).
+    /// The instruction word, [`INSN_BITS`] wide (field layout in the
+    /// source).
     pub fn encode(self) -> u64 {
         let b = |v: bool| v as u64;
         match self {
@@ -141,11 +173,16 @@ impl Insn {
                 suffix,
                 dst,
             } => {
+                assert!(len < 2048);
                 let mode = match mode {
                     XofMode::G => 0,
                     XofMode::H => 1,
                     XofMode::Shake128 => 2,
                     XofMode::Shake256 => 3,
+                };
+                let (group, input) = match src {
+                    XofSrc::Seed(g) => (g, false),
+                    XofSrc::Input => (0, true),
                 };
                 let (kind, eta3, arg, lanes) = match dst {
                     XofDst::Seed { group, lanes } => (0, false, group, lanes),
@@ -153,13 +190,14 @@ impl Insn {
                     XofDst::Cbd { eta3, poly } => (2, eta3, poly, 0),
                 };
                 3 | mode << 4
-                    | (src as u64) << 6
-                    | (len as u64 & 0x7f) << 9
-                    | (suffix as u64) << 16
-                    | kind << 32
-                    | b(eta3) << 34
-                    | (arg as u64) << 35
-                    | (lanes as u64) << 40
+                    | (group as u64) << 6
+                    | b(input) << 9
+                    | (len as u64) << 10
+                    | (suffix as u64) << 21
+                    | kind << 37
+                    | b(eta3) << 39
+                    | (arg as u64) << 40
+                    | (lanes as u64) << 45
             }
             Insn::Poly {
                 cmd,
@@ -176,17 +214,106 @@ impl Insn {
                     | b(a_ext) << 22
                     | (half as u64) << 23
             }
-            Insn::Encode { poly, d } => 5 | (poly as u64) << 4 | (d as u64) << 9,
+            Insn::Encode { poly, d, compress } => {
+                5 | (poly as u64) << 4 | (d as u64) << 9 | b(compress) << 13
+            }
             Insn::Wait { xof, poly, out } => 6 | b(xof) << 4 | b(poly) << 5 | b(out) << 6,
+            Insn::Decode {
+                poly,
+                d,
+                decompress,
+                group,
+            } => {
+                7 | (poly as u64) << 4
+                    | (d as u64) << 9
+                    | b(decompress) << 13
+                    | b(group.is_none()) << 14
+                    | (group.unwrap_or(0) as u64) << 15
+            }
         }
     }
 }
 
-/// Seed groups of the programs.
+/// Width of an instruction word.
+pub const INSN_BITS: usize = 49;
+
+/// Seed groups of the programs (4 lanes = 32 bytes each).
 const G_D: u8 = 0;
 const G_Z: u8 = 1;
 const G_RHO: u8 = 2;
 const G_SIGMA: u8 = 3;
+const G_M: u8 = 4;
+const G_H: u8 = 5;
+const G_K: u8 = 6;
+const G_R: u8 = 7;
+
+const fn wait_xof() -> Insn {
+    Insn::Wait {
+        xof: true,
+        poly: false,
+        out: false,
+    }
+}
+
+fn poly(cmd: u64, pa: usize, pb: usize, pc: usize) -> Insn {
+    Insn::Poly {
+        cmd,
+        pa: pa as u8,
+        pb: pb as u8,
+        pc: pc as u8,
+        a_ext: false,
+        half: 0,
+    }
+}
+
+/// `Â[row][col] = SampleNTT(rho || col || row)` into half `n % 2`.
+fn sample(row: usize, col: usize, n: usize) -> Insn {
+    Insn::Xof {
+        mode: XofMode::Shake128,
+        src: XofSrc::Seed(G_RHO),
+        len: 34,
+        suffix: (col | row << 8) as u16,
+        dst: XofDst::SampleNtt {
+            half: (n % 2) as u8,
+        },
+    }
+}
+
+/// `CBD_eta(PRF(seed, n))` into `poly`.
+fn prf_cbd(seed: u8, n: usize, eta3: bool, poly: usize) -> Insn {
+    Insn::Xof {
+        mode: XofMode::Shake256,
+        src: XofSrc::Seed(seed),
+        len: 33,
+        suffix: n as u16,
+        dst: XofDst::Cbd {
+            eta3,
+            poly: poly as u8,
+        },
+    }
+}
+
+/// Sum over `terms` (row, col, b-polynomial) of `Â[row][col] * b` into
+/// `pc`, each matrix entry sampled into one buffer half while the entry
+/// before it is multiplied from the other. `first` numbers the samples
+/// (the half alternates across calls).
+fn matrix_row(p: &mut Vec<Insn>, terms: &[(usize, usize, usize)], pc: usize) {
+    p.push(sample(terms[0].0, terms[0].1, 0));
+    for (n, &(_, _, pb)) in terms.iter().enumerate() {
+        p.push(wait_xof());
+        p.push(Insn::Poly {
+            cmd: if n == 0 { CMD_MUL } else { CMD_MULACC },
+            pa: 0,
+            pb: pb as u8,
+            pc: pc as u8,
+            a_ext: true,
+            half: (n % 2) as u8,
+        });
+        if let Some(&(row, col, _)) = terms.get(n + 1) {
+            p.push(sample(row, col, n + 1));
+        }
+    }
+}
 
 /// ML-KEM.KeyGen_internal(d, z) up to the public key, as a program for
 /// module rank `k`: d and z come in (4 lanes each); ek =
@@ -202,7 +329,7 @@ pub fn keygen_program(k: usize) -> Vec<Insn> {
         // (rho, sigma) = G(d || k)
         Insn::Xof {
             mode: XofMode::G,
-            src: G_D,
+            src: XofSrc::Seed(G_D),
             len: 33,
             suffix: k as u16,
             dst: XofDst::Seed {
@@ -210,71 +337,41 @@ pub fn keygen_program(k: usize) -> Vec<Insn> {
                 lanes: 8,
             },
         },
-        Insn::Wait {
-            xof: true,
-            poly: false,
-            out: false,
-        },
+        wait_xof(),
     ];
     // s_i = CBD(PRF(sigma, i)), e_i = CBD(PRF(sigma, k + i)).
     for n in 0..2 * k {
-        let poly = if n < k { n } else { 4 + n - k } as u8;
-        p.push(Insn::Xof {
-            mode: XofMode::Shake256,
-            src: G_SIGMA,
-            len: 33,
-            suffix: n as u16,
-            dst: XofDst::Cbd { eta3, poly },
-        });
+        let dst = if n < k { n } else { 4 + n - k };
+        p.push(prf_cbd(G_SIGMA, n, eta3, dst));
     }
-    p.push(Insn::Wait {
-        xof: true,
-        poly: false,
-        out: false,
-    });
-    let poly = |cmd, pa: usize, pb: usize, pc: usize, a_ext, half| Insn::Poly {
-        cmd,
-        pa: pa as u8,
-        pb: pb as u8,
-        pc: pc as u8,
-        a_ext,
-        half,
-    };
+    p.push(wait_xof());
     for i in 0..k {
-        p.push(poly(CMD_NTT, i, 0, 0, false, 0));
-        p.push(poly(CMD_NTT, 4 + i, 0, 0, false, 0));
+        p.push(poly(CMD_NTT, i, 0, 0));
+        p.push(poly(CMD_NTT, 4 + i, 0, 0));
     }
-    // t̂_i = ê_i + sum_j Â[i][j] ŝ_j, each Â[i][j] = SampleNTT(rho || j || i)
-    // sampled into one buffer half while the other is multiplied.
-    let sample = |n: usize| {
-        let (i, j) = (n / k, n % k);
-        Insn::Xof {
-            mode: XofMode::Shake128,
-            src: G_RHO,
-            len: 34,
-            suffix: (j | i << 8) as u16,
-            dst: XofDst::SampleNtt {
-                half: (n % 2) as u8,
-            },
-        }
-    };
-    p.push(sample(0));
+    // t̂_i = ê_i + sum_j Â[i][j] ŝ_j: accumulate onto ê_i.
+    let sample_n = |n: usize| sample(n / k, n % k, n);
+    p.push(sample_n(0));
     for n in 0..k * k {
         let (i, j) = (n / k, n % k);
-        p.push(Insn::Wait {
-            xof: true,
-            poly: false,
-            out: false,
+        p.push(wait_xof());
+        p.push(Insn::Poly {
+            cmd: CMD_MULACC,
+            pa: 0,
+            pb: j as u8,
+            pc: (4 + i) as u8,
+            a_ext: true,
+            half: (n % 2) as u8,
         });
-        p.push(poly(CMD_MULACC, 0, j, 4 + i, true, (n % 2) as u8));
         if n + 1 < k * k {
-            p.push(sample(n + 1));
+            p.push(sample_n(n + 1));
         }
     }
     for i in 0..k {
         p.push(Insn::Encode {
             poly: (4 + i) as u8,
             d: 12,
+            compress: false,
         });
     }
     p.push(Insn::OutSeed { group: G_RHO });
@@ -282,19 +379,124 @@ pub fn keygen_program(k: usize) -> Vec<Insn> {
         p.push(Insn::Encode {
             poly: i as u8,
             d: 12,
+            compress: false,
         });
     }
     p.push(Insn::End);
     p
 }
 
-/// The program ROM: every program, and the entry of KeyGen for k = 2, 3, 4.
-pub fn program_rom() -> (Vec<u64>, [usize; 3]) {
+/// ML-KEM.Encaps_internal(ek, m) (FIPS 203 Algorithms 17 and 14) as a
+/// program for rank `k`: ek comes in (decoded, with the modulus check, and
+/// hashed in the same pass), then m; the ciphertext c = c1 || c2 goes
+/// out, then, in this test-mode form, the shared secret K.
+/// Polynomials: t̂ 0..4, y 4..8, e1 8..12, u 12..16, v 16, e2 17, mu 18.
+pub fn encaps_program(k: usize) -> Vec<Insn> {
+    assert!((2..=4).contains(&k));
+    let (eta1_3, du, dv) = match k {
+        2 => (true, 10, 4),
+        3 => (false, 10, 4),
+        _ => (false, 11, 5),
+    };
+    let (t, y, e1, u, v, e2, mu) = (0, 4, 8, 12, 16, 17, 18);
+    let mut p = vec![
+        // H(ek) while ek is decoded into t̂ and rho is kept.
+        Insn::Xof {
+            mode: XofMode::H,
+            src: XofSrc::Input,
+            len: (384 * k + 32) as u16,
+            suffix: 0,
+            dst: XofDst::Seed {
+                group: G_H,
+                lanes: 4,
+            },
+        },
+    ];
+    for i in 0..k {
+        p.push(Insn::Decode {
+            poly: (t + i) as u8,
+            d: 12,
+            decompress: false,
+            group: None,
+        });
+    }
+    p.push(Insn::InSeed { group: G_RHO });
+    p.push(Insn::InSeed { group: G_M });
+    p.push(wait_xof());
+    // (K, r) = G(m || H(ek))
+    p.push(Insn::Xof {
+        mode: XofMode::G,
+        src: XofSrc::Seed(G_M),
+        len: 64,
+        suffix: 0,
+        dst: XofDst::Seed {
+            group: G_K,
+            lanes: 8,
+        },
+    });
+    p.push(wait_xof());
+    for i in 0..k {
+        p.push(prf_cbd(G_R, i, eta1_3, y + i));
+    }
+    for i in 0..k {
+        p.push(prf_cbd(G_R, k + i, false, e1 + i));
+    }
+    p.push(prf_cbd(G_R, 2 * k, false, e2));
+    p.push(wait_xof());
+    for i in 0..k {
+        p.push(poly(CMD_NTT, y + i, 0, 0));
+    }
+    // u_i = INTT(sum_j Â[j][i] ŷ_j) + e1_i
+    for i in 0..k {
+        let terms: Vec<_> = (0..k).map(|j| (j, i, y + j)).collect();
+        matrix_row(&mut p, &terms, u + i);
+        p.push(poly(CMD_INTT, u + i, 0, 0));
+        p.push(poly(CMD_ADD, u + i, e1 + i, u + i));
+    }
+    // v = INTT(sum_j t̂_j ŷ_j) + e2 + Decompress_1(m)
+    p.push(poly(CMD_MUL, t, y, v));
+    for j in 1..k {
+        p.push(poly(CMD_MULACC, t + j, y + j, v));
+    }
+    p.push(poly(CMD_INTT, v, 0, 0));
+    p.push(poly(CMD_ADD, v, e2, v));
+    p.push(Insn::Decode {
+        poly: mu as u8,
+        d: 1,
+        decompress: true,
+        group: Some(G_M),
+    });
+    p.push(poly(CMD_ADD, v, mu, v));
+    for i in 0..k {
+        p.push(Insn::Encode {
+            poly: (u + i) as u8,
+            d: du,
+            compress: true,
+        });
+    }
+    p.push(Insn::Encode {
+        poly: v as u8,
+        d: dv,
+        compress: true,
+    });
+    p.push(Insn::OutSeed { group: G_K });
+    p.push(Insn::End);
+    p
+}
+
+/// The program ROM: every program, and the entries of KeyGen (`[0]`) and
+/// Encaps (`[1]`) for k = 2, 3, 4.
+pub fn program_rom() -> (Vec<u64>, [[usize; 3]; 2]) {
     let mut words = Vec::new();
-    let mut entries = [0; 3];
-    for (e, k) in entries.iter_mut().zip(2..=4) {
-        *e = words.len();
-        words.extend(keygen_program(k).into_iter().map(Insn::encode));
+    let mut entries = [[0; 3]; 2];
+    for (prog, build) in [keygen_program as fn(usize) -> Vec<Insn>, encaps_program]
+        .into_iter()
+        .enumerate()
+    {
+        for (e, k) in entries[prog].iter_mut().zip(2..=4) {
+            *e = words.len();
+            words.extend(build(k).into_iter().map(Insn::encode));
+        }
     }
     assert!(words.len() <= 1024, "program ROM overflow");
     (words, entries)
@@ -303,9 +505,10 @@ pub fn program_rom() -> (Vec<u64>, [usize; 3]) {
 /// The ML-KEM compute core: sequencer, seed store, matrix buffer and the
 /// PQC units.
 ///
-/// `start` (when not `busy`) runs the program (so far the one program,
-/// KeyGen_internal up to ek and dk_PKE) for rank `k` (2, 3 or 4); `done`
-/// pulses when it has ended. Input lanes (little-endian) are taken on `in_valid`/`in_ready`,
+/// `start` (when not `busy`) runs program `prog` (0: KeyGen_internal up
+/// to ek and dk_PKE, [`keygen_program`]; 1: Encaps_internal,
+/// [`encaps_program`]) for rank `k` (2, 3 or 4); `done` pulses when it has
+/// ended. Input lanes (little-endian) are taken on `in_valid`/`in_ready`,
 /// output lanes given on `out_valid`/`out_ready`, in the order the program
 /// reads and writes them.
 #[derive(LogicBlock)]
@@ -314,8 +517,10 @@ pub struct MlKemCore {
     pub clock: Signal<In, Clock>,
     /// Synchronous reset.
     pub reset: Signal<In, Bit>,
-    /// Pulse: run the program for rank `k`.
+    /// Pulse: run program `prog` for rank `k`.
     pub start: Signal<In, Bit>,
+    /// The program: 0 KeyGen, 1 Encaps.
+    pub prog: Signal<In, Bit>,
     /// Module rank k: 2 (ML-KEM-512), 3 (768) or 4 (1024).
     pub k: Signal<In, Bits<3>>,
     /// An input lane is offered.
@@ -335,16 +540,19 @@ pub struct MlKemCore {
     /// Pulse: the program has ended.
     pub done: Signal<Out, Bit>,
     /// Which units are working (for cycle profiles): bit 0 the sponge
-    /// chain, 1 the polynomial unit, 2 a sampler, 3 the encoder.
+    /// chain, 1 the polynomial unit, 2 a sampler, 3 the encoder or decoder.
     pub units_busy: Signal<Out, Bits<4>>,
     /// Polynomial-unit commands completed since `start`.
     pub poly_cmds: Signal<Out, Bits<8>>,
+    /// Sticky since `start`: the input failed a check of FIPS 203 (the
+    /// encapsulation key's modulus check: a coefficient of 3329 or more).
+    pub input_err: Signal<Out, Bit>,
     /// Sticky since `start`: an internal fault (the encoder saw an
     /// unreduced coefficient, or the sponge's permutation count disagreed
     /// with its core); never set in normal operation.
     pub fault: Signal<Out, Bit>,
 
-    rom: SyncROM<Bits<44>, 10>,
+    rom: SyncROM<Bits<49>, 10>,
     seed: RAM<Bits<64>, 5>,
     abuf: RAM<Bits<192>, 6>,
     xof: XofStream,
@@ -352,6 +560,7 @@ pub struct MlKemCore {
     cbd: SampleCbd,
     poly: PolyUnit,
     enc: PolyEncoder,
+    dec: PolyDecoder,
 
     // Sequencer.
     run: DFF<Bit>,
@@ -364,10 +573,11 @@ pub struct MlKemCore {
     xact: DFF<Bit>,
     xkind: DFF<Bits<2>>,
     xsrc: DFF<Bits<3>>,
-    xnl: DFF<Bits<4>>,
-    xfull: DFF<Bits<4>>,
+    xin: DFF<Bit>,
+    xnl: DFF<Bits<8>>,
+    xfull: DFF<Bits<8>>,
     xsuf: DFF<Bits<16>>,
-    fidx: DFF<Bits<4>>,
+    fidx: DFF<Bits<8>>,
     fph: DFF<Bit>,
     xarg: DFF<Bits<5>>,
     xcnt: DFF<Bits<4>>,
@@ -389,18 +599,36 @@ pub struct MlKemCore {
     ehave: DFF<Bit>,
     ehold: DFF<Bits<192>>,
     phalf: DFF<Bit>,
+    // The decoder: active, fed from the input stream (else seed lanes
+    // from group dgrp, read phase dph, lanes fed dlane), destination
+    // polynomial and words written.
+    dact: DFF<Bit>,
+    dsin: DFF<Bit>,
+    dgrp: DFF<Bits<3>>,
+    dlane: DFF<Bits<3>>,
+    dph: DFF<Bit>,
+    dpoly: DFF<Bits<5>>,
+    dcnt: DFF<Bits<5>>,
     ncmd: DFF<Bits<8>>,
     flt: DFF<Bit>,
+    ierr: DFF<Bit>,
 
-    insn: Signal<Local, Bits<44>>,
+    insn: Signal<Local, Bits<49>>,
     op: Signal<Local, Bits<4>>,
     can: Signal<Local, Bit>,
     issue: Signal<Local, Bit>,
     xmode: Signal<Local, Bits<2>>,
-    xlen: Signal<Local, Bits<7>>,
-    entry2: Constant<Bits<10>>,
-    entry3: Constant<Bits<10>>,
-    entry4: Constant<Bits<10>>,
+    xlen: Signal<Local, Bits<11>>,
+    xkind_i: Signal<Local, Bits<2>>,
+    tee: Signal<Local, Bit>,
+    cons_rdy: Signal<Local, Bit>,
+    in_go: Signal<Local, Bit>,
+    kg2: Constant<Bits<10>>,
+    kg3: Constant<Bits<10>>,
+    kg4: Constant<Bits<10>>,
+    en2: Constant<Bits<10>>,
+    en3: Constant<Bits<10>>,
+    en4: Constant<Bits<10>>,
 }
 
 impl Default for MlKemCore {
@@ -411,6 +639,7 @@ impl Default for MlKemCore {
             clock: Default::default(),
             reset: Default::default(),
             start: Default::default(),
+            prog: Default::default(),
             k: Default::default(),
             in_valid: Default::default(),
             in_data: Default::default(),
@@ -422,8 +651,9 @@ impl Default for MlKemCore {
             done: Default::default(),
             units_busy: Default::default(),
             poly_cmds: Default::default(),
+            input_err: Default::default(),
             fault: Default::default(),
-            rom: SyncROM::from(words.into_iter().map(bits::<44>)),
+            rom: SyncROM::from(words.into_iter().map(bits::<49>)),
             seed: Default::default(),
             abuf: Default::default(),
             xof: Default::default(),
@@ -431,6 +661,7 @@ impl Default for MlKemCore {
             cbd: Default::default(),
             poly: Default::default(),
             enc: Default::default(),
+            dec: Default::default(),
             run: Default::default(),
             pc: Default::default(),
             iv: Default::default(),
@@ -438,6 +669,7 @@ impl Default for MlKemCore {
             xact: Default::default(),
             xkind: Default::default(),
             xsrc: Default::default(),
+            xin: Default::default(),
             xnl: Default::default(),
             xfull: Default::default(),
             xsuf: Default::default(),
@@ -460,17 +692,32 @@ impl Default for MlKemCore {
             ehave: Default::default(),
             ehold: Default::default(),
             phalf: Default::default(),
+            dact: Default::default(),
+            dsin: Default::default(),
+            dgrp: Default::default(),
+            dlane: Default::default(),
+            dph: Default::default(),
+            dpoly: Default::default(),
+            dcnt: Default::default(),
             ncmd: Default::default(),
             flt: Default::default(),
+            ierr: Default::default(),
             insn: Default::default(),
             op: Default::default(),
             can: Default::default(),
             issue: Default::default(),
             xmode: Default::default(),
             xlen: Default::default(),
-            entry2: entry(entries[0]),
-            entry3: entry(entries[1]),
-            entry4: entry(entries[2]),
+            xkind_i: Default::default(),
+            tee: Default::default(),
+            cons_rdy: Default::default(),
+            in_go: Default::default(),
+            kg2: entry(entries[0][0]),
+            kg3: entry(entries[0][1]),
+            kg4: entry(entries[0][2]),
+            en2: entry(entries[1][0]),
+            en3: entry(entries[1][1]),
+            en4: entry(entries[1][2]),
         }
     }
 }
@@ -481,7 +728,7 @@ impl Logic for MlKemCore {
         dff_setup!(
             self, clock, run, pc, iv, done_q, xact, xkind, xsrc, xnl, xfull, xsuf, fidx, fph, xarg,
             xcnt, xlanes, iact, igrp, icnt, oact, ogrp, ocnt, oph, eact, epoly, eridx, epend,
-            ehave, ehold, phalf, ncmd, flt
+            ehave, ehold, phalf, dact, dsin, dgrp, dlane, dph, dpoly, dcnt, ncmd, flt, ierr, xin
         );
         self.rom.clock.next = self.clock.val();
         self.seed.read_clock.next = self.clock.val();
@@ -493,6 +740,9 @@ impl Logic for MlKemCore {
         self.cbd.clock.next = self.clock.val();
         self.poly.clock.next = self.clock.val();
         self.enc.clock.next = self.clock.val();
+        self.dec.clock.next = self.clock.val();
+        self.dec.reset.next = self.reset.val();
+
         self.xof.reset.next = self.reset.val();
         self.sntt.reset.next = self.reset.val();
         self.cbd.reset.next = self.reset.val();
@@ -504,7 +754,8 @@ impl Logic for MlKemCore {
         self.insn.next = self.rom.data.val();
         self.op.next = self.insn.val().get_bits::<4>(0);
         self.xmode.next = self.insn.val().get_bits::<2>(4);
-        self.xlen.next = self.insn.val().get_bits::<7>(9);
+        self.xlen.next = self.insn.val().get_bits::<11>(10);
+        self.xkind_i.next = self.insn.val().get_bits::<2>(37);
 
         // ---- Unit inputs: defaults and fixed routing. ----
         self.xof.start.next = false;
@@ -522,7 +773,7 @@ impl Logic for MlKemCore {
             self.xof.rate.next = bits::<5>(17);
             self.xof.dom.next = bits::<8>(0x1f);
         }
-        self.xof.len.next = bit_cast::<16, 7>(self.xlen.val());
+        self.xof.len.next = bit_cast::<16, 11>(self.xlen.val());
         self.xof.in_valid.next = false;
         self.xof.in_data.next = self.seed.read_data.val();
         self.xof.out_ready.next = false;
@@ -531,7 +782,7 @@ impl Logic for MlKemCore {
         self.sntt.in_data.next = self.xof.out_data.val();
         self.sntt.out_ready.next = true;
         self.cbd.start.next = false;
-        self.cbd.eta3.next = self.insn.val().get_bit(34);
+        self.cbd.eta3.next = self.insn.val().get_bit(39);
         self.cbd.in_valid.next = false;
         self.cbd.in_data.next = self.xof.out_data.val();
         self.cbd.out_ready.next = true;
@@ -558,28 +809,52 @@ impl Logic for MlKemCore {
         self.abuf.write_enable.next = false;
         self.enc.start.next = false;
         self.enc.d.next = self.insn.val().get_bits::<4>(9);
-        self.enc.compress.next = false;
+        self.enc.compress.next = self.insn.val().get_bit(13);
         self.enc.in_valid.next = self.ehave.q.val();
         self.enc.in_data.next = self.ehold.q.val();
         self.enc.out_ready.next = false;
+        self.dec.start.next = false;
+        self.dec.d.next = self.insn.val().get_bits::<4>(9);
+        self.dec.decompress.next = self.insn.val().get_bit(13);
+        self.dec.in_valid.next = false;
+        self.dec.in_data.next = self.in_data.val();
+        self.dec.out_ready.next = true;
         self.seed.read_address.next =
-            (bit_cast::<5, 3>(self.xsrc.q.val()) << 2) + bit_cast::<5, 4>(self.fidx.q.val());
+            (bit_cast::<5, 3>(self.xsrc.q.val()) << 2) + bit_cast::<5, 8>(self.fidx.q.val());
         self.seed.write_address.next =
             (bit_cast::<5, 3>(self.igrp.q.val()) << 2) | bit_cast::<5, 2>(self.icnt.q.val());
         self.seed.write_data.next = self.in_data.val();
         self.seed.write_enable.next = false;
-        self.in_ready.next = self.iact.q.val();
+        // The input stream goes to InSeed or to the decoder and, while a
+        // sponge takes the input stream, to the sponge as well (a lane
+        // moves when all its takers are ready).
+        self.tee.next = self.xact.q.val() & self.xin.q.val();
+        self.cons_rdy.next =
+            self.iact.q.val() | (self.dact.q.val() & self.dsin.q.val() & self.dec.in_ready.val());
+        self.in_ready.next = self.cons_rdy.val() & (!self.tee.val() | self.xof.in_ready.val());
+        self.in_go.next =
+            self.in_valid.val() & self.cons_rdy.val() & (!self.tee.val() | self.xof.in_ready.val());
+        if self.tee.val() {
+            self.xof.in_valid.next = self.in_valid.val() & self.cons_rdy.val();
+            self.xof.in_data.next = self.in_data.val();
+        }
+        if self.dact.q.val() & self.dsin.q.val() {
+            self.dec.in_valid.next =
+                self.in_valid.val() & (!self.tee.val() | self.xof.in_ready.val());
+        }
+
         self.out_valid.next = false;
         self.out_data.next = self.enc.out_data.val();
         self.done_q.d.next = false;
 
         // ---- Sponge chain: feed seed lanes and the suffix, route output. ----
-        if self.xact.q.val() & (self.fidx.q.val() < self.xnl.q.val()) {
+        if self.xact.q.val() & !self.xin.q.val() & (self.fidx.q.val() < self.xnl.q.val()) {
             if !self.fph.q.val() {
                 // The seed store's read port settles this cycle.
                 self.fph.d.next = true;
             } else {
                 self.xof.in_valid.next = true;
+                self.xof.in_data.next = self.seed.read_data.val();
                 if self.fidx.q.val() >= self.xfull.q.val() {
                     self.xof.in_data.next = bit_cast::<64, 16>(self.xsuf.q.val());
                 }
@@ -626,7 +901,7 @@ impl Logic for MlKemCore {
         }
 
         // ---- Input stream to the seed store. ----
-        if self.iact.q.val() & self.in_valid.val() {
+        if self.iact.q.val() & self.in_go.val() {
             self.seed.write_enable.next = true;
             self.icnt.d.next = self.icnt.q.val() + 1;
             if self.icnt.q.val() == bits::<2>(3) {
@@ -658,6 +933,40 @@ impl Logic for MlKemCore {
         if self.enc.range_err.val() | self.xof.fault.val() {
             self.flt.d.next = true;
         }
+
+        // ---- Decoder: from the input stream or seed lanes, into a
+        // polynomial through the polynomial unit's write port. ----
+        if self.dact.q.val() {
+            self.poly.wr_en.next = self.dec.out_valid.val();
+            self.poly.wr_poly.next = self.dpoly.q.val();
+            self.poly.wr_index.next = self.dcnt.q.val();
+            self.poly.wr_data.next = self.dec.out_data.val();
+            if self.dec.out_valid.val() {
+                self.dcnt.d.next = self.dcnt.q.val() + 1;
+            }
+            if !self.dsin.q.val() {
+                self.seed.read_address.next = (bit_cast::<5, 3>(self.dgrp.q.val()) << 2)
+                    | bit_cast::<5, 2>(self.dlane.q.val().get_bits::<2>(0));
+                if self.dlane.q.val() < bits::<3>(4) {
+                    if !self.dph.q.val() {
+                        self.dph.d.next = true;
+                    } else {
+                        self.dec.in_valid.next = true;
+                        self.dec.in_data.next = self.seed.read_data.val();
+                        if self.dec.in_ready.val() {
+                            self.dlane.d.next = self.dlane.q.val() + 1;
+                            self.dph.d.next = false;
+                        }
+                    }
+                }
+            }
+            if self.dec.done.val() {
+                self.dact.d.next = false;
+            }
+        }
+        if self.dec.range_err.val() {
+            self.ierr.d.next = true;
+        }
         if self.oact.q.val() {
             self.seed.read_address.next =
                 (bit_cast::<5, 3>(self.ogrp.q.val()) << 2) | bit_cast::<5, 2>(self.ocnt.q.val());
@@ -686,26 +995,39 @@ impl Logic for MlKemCore {
                 & !self.iact.q.val()
                 & !self.oact.q.val()
                 & !self.eact.q.val()
+                & !self.dact.q.val()
                 & !self.poly.busy.val();
         }
         if self.op.val() == bits::<4>(1) {
-            self.can.next = !self.xact.q.val() & !self.iact.q.val();
+            self.can.next = (!self.xact.q.val() | self.xin.q.val())
+                & !self.iact.q.val()
+                & !(self.dact.q.val() & self.dsin.q.val());
         }
         if self.op.val() == bits::<4>(2) {
-            self.can.next = !self.xact.q.val() & !self.oact.q.val() & !self.eact.q.val();
+            self.can.next =
+                !self.xact.q.val() & !self.oact.q.val() & !self.eact.q.val() & !self.dact.q.val();
         }
         if self.op.val() == bits::<4>(3) {
             self.can.next = !self.xact.q.val()
                 & !self.iact.q.val()
                 & !self.oact.q.val()
+                & !self.dact.q.val()
                 & self.xof.ready.val()
-                & ((self.insn.val().get_bits::<2>(32) != bits::<2>(2))
+                & ((self.xkind_i.val() != bits::<2>(2))
                     | (!self.poly.busy.val() & !self.eact.q.val()));
         }
         if self.op.val() == bits::<4>(4) {
             self.can.next = !self.poly.busy.val()
                 & !self.eact.q.val()
+                & !self.dact.q.val()
                 & !(self.xact.q.val() & (self.xkind.q.val() == bits::<2>(2)));
+        }
+        if self.op.val() == bits::<4>(7) {
+            self.can.next = !self.dact.q.val()
+                & !self.poly.busy.val()
+                & !(self.xact.q.val() & (self.xkind.q.val() == bits::<2>(2)))
+                & ((self.insn.val().get_bit(14) & !self.iact.q.val())
+                    | (!self.insn.val().get_bit(14) & !self.xact.q.val() & !self.oact.q.val()));
         }
         if self.op.val() == bits::<4>(5) {
             self.can.next = !self.eact.q.val() & !self.oact.q.val() & !self.poly.busy.val();
@@ -740,26 +1062,37 @@ impl Logic for MlKemCore {
             if self.op.val() == bits::<4>(3) {
                 self.xof.start.next = true;
                 self.xact.d.next = true;
-                self.xkind.d.next = self.insn.val().get_bits::<2>(32);
+                self.xkind.d.next = self.xkind_i.val();
                 self.xsrc.d.next = self.insn.val().get_bits::<3>(6);
-                self.xnl.d.next = bit_cast::<4, 7>((self.xlen.val() + bits::<7>(7)) >> 3);
-                self.xfull.d.next = bit_cast::<4, 7>(self.xlen.val() >> 3);
-                self.xsuf.d.next = self.insn.val().get_bits::<16>(16);
-                self.fidx.d.next = bits::<4>(0);
+                self.xin.d.next = self.insn.val().get_bit(9);
+                self.xnl.d.next = bit_cast::<8, 11>((self.xlen.val() + bits::<11>(7)) >> 3);
+                self.xfull.d.next = bit_cast::<8, 11>(self.xlen.val() >> 3);
+                self.xsuf.d.next = self.insn.val().get_bits::<16>(21);
+                self.fidx.d.next = bits::<8>(0);
                 self.fph.d.next = false;
-                self.xarg.d.next = self.insn.val().get_bits::<5>(35);
+                self.xarg.d.next = self.insn.val().get_bits::<5>(40);
                 self.xcnt.d.next = bits::<4>(0);
-                self.xlanes.d.next = self.insn.val().get_bits::<4>(40);
-                if self.insn.val().get_bits::<2>(32) == bits::<2>(1) {
+                self.xlanes.d.next = self.insn.val().get_bits::<4>(45);
+                if self.xkind_i.val() == bits::<2>(1) {
                     self.sntt.start.next = true;
                 }
-                if self.insn.val().get_bits::<2>(32) == bits::<2>(2) {
+                if self.xkind_i.val() == bits::<2>(2) {
                     self.cbd.start.next = true;
                 }
             }
             if self.op.val() == bits::<4>(4) {
                 self.poly.start.next = true;
                 self.phalf.d.next = self.insn.val().get_bit(23);
+            }
+            if self.op.val() == bits::<4>(7) {
+                self.dec.start.next = true;
+                self.dact.d.next = true;
+                self.dsin.d.next = self.insn.val().get_bit(14);
+                self.dgrp.d.next = self.insn.val().get_bits::<3>(15);
+                self.dlane.d.next = bits::<3>(0);
+                self.dph.d.next = false;
+                self.dpoly.d.next = self.insn.val().get_bits::<5>(4);
+                self.dcnt.d.next = bits::<5>(0);
             }
             if self.op.val() == bits::<4>(5) {
                 self.enc.start.next = true;
@@ -775,12 +1108,22 @@ impl Logic for MlKemCore {
             self.iv.d.next = false;
             self.ncmd.d.next = bits::<8>(0);
             self.flt.d.next = false;
-            self.pc.d.next = self.entry4.val();
+            self.ierr.d.next = false;
+            self.pc.d.next = self.kg4.val();
             if self.k.val() == bits::<3>(2) {
-                self.pc.d.next = self.entry2.val();
+                self.pc.d.next = self.kg2.val();
             }
             if self.k.val() == bits::<3>(3) {
-                self.pc.d.next = self.entry3.val();
+                self.pc.d.next = self.kg3.val();
+            }
+            if self.prog.val() {
+                self.pc.d.next = self.en4.val();
+                if self.k.val() == bits::<3>(2) {
+                    self.pc.d.next = self.en2.val();
+                }
+                if self.k.val() == bits::<3>(3) {
+                    self.pc.d.next = self.en3.val();
+                }
             }
         }
         if self.reset.val() {
@@ -790,6 +1133,7 @@ impl Logic for MlKemCore {
             self.iact.d.next = false;
             self.oact.d.next = false;
             self.eact.d.next = false;
+            self.dact.d.next = false;
             self.epend.d.next = false;
             self.ehave.d.next = false;
         }
@@ -798,8 +1142,9 @@ impl Logic for MlKemCore {
         self.units_busy.next = bit_cast::<4, 1>(self.xact.q.val().into())
             | (bit_cast::<4, 1>(self.poly.busy.val().into()) << 1)
             | (bit_cast::<4, 1>((self.sntt.busy.val() | self.cbd.busy.val()).into()) << 2)
-            | (bit_cast::<4, 1>(self.enc.busy.val().into()) << 3);
+            | (bit_cast::<4, 1>((self.enc.busy.val() | self.dec.busy.val()).into()) << 3);
         self.poly_cmds.next = self.ncmd.q.val();
         self.fault.next = self.flt.q.val();
+        self.input_err.next = self.ierr.q.val();
     }
 }
