@@ -6,7 +6,9 @@
 
 mod lint;
 mod verilate;
-use hsm_hdl::pqc::kem::{encaps_program, keygen_program, program_rom, Insn, MlKemCore, INSN_BITS};
+use hsm_hdl::pqc::kem::{
+    decaps_program, encaps_program, keygen_program, program_rom, Insn, MlKemCore, INSN_BITS,
+};
 use rust_hdl::prelude::*;
 
 /// One vector: d, z, ek, dk, m, ct, ss.
@@ -18,6 +20,8 @@ struct Vector {
     m: Vec<u8>,
     ct: Vec<u8>,
     ss: Vec<u8>,
+    ct_n: Vec<u8>,
+    ss_n: Vec<u8>,
 }
 
 fn unhex(s: &str) -> Vec<u8> {
@@ -48,6 +52,8 @@ fn vectors(set: usize) -> Vec<Vector> {
                 m: unhex(&cur["msg"]),
                 ct: unhex(&cur["ct"]),
                 ss: unhex(&cur["ss"]),
+                ct_n: unhex(&cur["ct_n"]),
+                ss_n: unhex(&cur["ss_n"]),
             });
             cur.clear();
         }
@@ -71,14 +77,21 @@ fn encaps_commands(k: usize) -> usize {
     k + k * k + k + (k + 1) + (k + 2)
 }
 
+/// Decaps: KeyGen, then decryption (k NTTs, k products, an INTT, a
+/// subtraction), then Encaps' encryption.
+fn decaps_commands(k: usize) -> usize {
+    keygen_commands(k) + (k + k + 1 + 1) + encaps_commands(k)
+}
+
 #[test]
 fn programs_fit_and_use_the_units_as_planned() {
     let (rom, entries) = program_rom();
     assert!(rom.len() <= 1024);
-    for (k, (kg, en)) in (2..=4).zip(entries[0].into_iter().zip(entries[1])) {
+    for k in 2..=4 {
         for (entry, p, cmds) in [
-            (kg, keygen_program(k), keygen_commands(k)),
-            (en, encaps_program(k), encaps_commands(k)),
+            (entries[0][k - 2], keygen_program(k), keygen_commands(k)),
+            (entries[1][k - 2], encaps_program(k), encaps_commands(k)),
+            (entries[2][k - 2], decaps_program(k), decaps_commands(k)),
         ] {
             let words: Vec<u64> = p.iter().map(|i| i.encode()).collect();
             assert_eq!(&rom[entry..entry + p.len()], &words[..]);
@@ -209,10 +222,12 @@ fn report(what: &str, runs: &[&Run]) {
 
 /// Through the exported Verilog: KeyGen_internal(d, z) gives every
 /// vector's ek and dk_PKE; Encaps_internal(ek, m) gives its ciphertext and
-/// shared secret; an encapsulation key that fails the modulus check is
-/// flagged.
+/// shared secret; Decaps from the seed (d, z) gives the shared secret of
+/// the vector's ciphertext and, by implicit rejection, of its invalid
+/// ciphertext, in the same number of cycles; an encapsulation key that
+/// fails the modulus check is flagged.
 #[test]
-fn keygen_and_encaps_in_verilator_match_every_nist_vector() {
+fn keygen_encaps_decaps_in_verilator_match_every_nist_vector() {
     let mut uut = MlKemCore::default();
     uut.connect_all();
     let model = verilate::Model::build("pqc-kem-verilator", &generate_verilog(&uut), HARNESS);
@@ -223,6 +238,12 @@ fn keygen_and_encaps_in_verilator_match_every_nist_vector() {
         for v in &vs {
             input += &job_line(0, k, &[&v.d[..], &v.z[..]].concat());
             input += &job_line(1, k, &[&v.ek[..], &v.m[..]].concat());
+            input += &job_line(2, k, &[&v.d[..], &v.z[..], &v.ct[..], &v.ct[..]].concat());
+            input += &job_line(
+                2,
+                k,
+                &[&v.d[..], &v.z[..], &v.ct_n[..], &v.ct_n[..]].concat(),
+            );
         }
         // The modulus check: coefficient 0 of t̂_1 set to 4095.
         let mut bad = vs[0].ek.clone();
@@ -230,9 +251,23 @@ fn keygen_and_encaps_in_verilator_match_every_nist_vector() {
         bad[385] |= 0x0f;
         input += &job_line(1, k, &[&bad[..], &vs[0].m[..]].concat());
         let runs: Vec<Run> = model.run(&input).iter().map(|l| parse_run(l)).collect();
-        assert_eq!(runs.len(), 2 * vs.len() + 1);
-        for (n, (pair, v)) in runs.chunks(2).zip(&vs).enumerate() {
-            let (g, e) = (&pair[0], &pair[1]);
+        assert_eq!(runs.len(), 4 * vs.len() + 1);
+        for (n, (quad, v)) in runs.chunks(4).zip(&vs).enumerate() {
+            let (g, e, d, dn) = (&quad[0], &quad[1], &quad[2], &quad[3]);
+            assert!(d.out == v.ss, "ML-KEM-{set} vector {n}: Decaps K (cycles {}, lanes in {}, out {} bytes, poly commands {})", d.cycles, d.taken, d.out.len(), d.cmds);
+            assert!(
+                dn.out == v.ss_n,
+                "ML-KEM-{set} vector {n}: implicit rejection"
+            );
+            assert_eq!(
+                d.cycles, dn.cycles,
+                "ML-KEM-{set} vector {n}: Decaps timing"
+            );
+            assert_eq!((d.cmds, dn.cmds), (decaps_commands(k), decaps_commands(k)));
+            assert_eq!(d.taken, 8 + 2 * v.ct.len() / 8);
+            for r in [d, dn] {
+                assert!(!r.fault && !r.input_err, "ML-KEM-{set} vector {n}");
+            }
             assert_eq!(g.out.len(), v.ek.len() + 384 * k, "ML-KEM-{set} vector {n}");
             assert!(
                 g.out[..v.ek.len()] == v.ek[..],
@@ -260,9 +295,17 @@ fn keygen_and_encaps_in_verilator_match_every_nist_vector() {
         let last = runs.last().unwrap();
         assert!(last.input_err, "ML-KEM-{set}: the modulus check");
         assert!(!last.fault);
-        let gs: Vec<&Run> = runs[..2 * vs.len()].iter().step_by(2).collect();
-        let es: Vec<&Run> = runs[1..2 * vs.len()].iter().step_by(2).collect();
-        report(&format!("ML-KEM-{set} KeyGen (to ek and dk_PKE out)"), &gs);
-        report(&format!("ML-KEM-{set} Encaps (to c and K out)"), &es);
+        let every =
+            |from: usize| -> Vec<&Run> { runs[from..4 * vs.len()].iter().step_by(4).collect() };
+        report(
+            &format!("ML-KEM-{set} KeyGen (to ek and dk_PKE out)"),
+            &every(0),
+        );
+        report(&format!("ML-KEM-{set} Encaps (to c and K out)"), &every(1));
+        report(&format!("ML-KEM-{set} Decaps (valid c)"), &every(2));
+        report(
+            &format!("ML-KEM-{set} Decaps (implicit rejection)"),
+            &every(3),
+        );
     }
 }

@@ -26,9 +26,15 @@
 //!   14). ek and m in (ek decoded with the modulus check and hashed in
 //!   one pass); the ciphertext out and, in this test-mode form, the
 //!   shared secret K.
+//! - [`decaps_program`]: ML-KEM.Decaps_internal (Algorithm 18) for a key
+//!   held as its seed (d, z): the key pair re-derived, c decrypted, K' and
+//!   K̄ = J(z || c) both computed, c re-encrypted and compared with c
+//!   read a second time, and K' or K̄ chosen by a multiplexer: the same
+//!   schedule for valid and invalid ciphertexts (implicit rejection in
+//!   constant time).
 
 use super::codec::{PolyDecoder, PolyEncoder};
-use super::poly::{PolyUnit, CMD_ADD, CMD_INTT, CMD_MUL, CMD_MULACC, CMD_NTT};
+use super::poly::{PolyUnit, CMD_ADD, CMD_INTT, CMD_MUL, CMD_MULACC, CMD_NTT, CMD_SUB};
 use super::sampler::{SampleCbd, SampleNtt};
 use super::xof::XofStream;
 use rust_hdl::prelude::*;
@@ -52,9 +58,30 @@ pub enum XofSrc {
     /// Seed lanes from group `group` on (`len / 8` whole lanes), then the
     /// instruction's suffix for the remaining bytes.
     Seed(u8),
-    /// The input stream, as the lanes pass to the `InSeed` and `Decode`
-    /// instructions that consume them (e.g. H(ek) while ek is decoded).
-    Input,
+    /// Lanes pushed by the instructions that follow: input-stream lanes
+    /// as `InSeed` and `Decode` consume them (e.g. H(ek) while ek is
+    /// decoded), encoder output (`Encode` to [`OutDst::Xof`]) and seed
+    /// lanes (`OutSeed` to the sponge). With `z_prefix`, four lanes of
+    /// seed group `src` come first (J(z || c)).
+    Pushed {
+        /// Seed group of the 4-lane prefix, if any.
+        prefix: Option<u8>,
+    },
+}
+
+/// Where encoder or seed output goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutDst {
+    /// The output stream.
+    Out,
+    /// The sponge (an [`XofSrc::Pushed`] `Xof`).
+    Xof,
+    /// Seed group `.0` (encoder only; 4 lanes).
+    Seed(u8),
+    /// Compared with the input stream, lane by lane (encoder only): any
+    /// difference sets the job's mismatch flag (the re-encryption check
+    /// of Decaps).
+    Compare,
 }
 
 /// Where the output of an [`Insn::Xof`] goes.
@@ -91,10 +118,16 @@ pub enum Insn {
         /// Seed group (4 lanes).
         group: u8,
     },
-    /// Seed group `group` (four lanes) to the output stream.
+    /// Seed group `group` (four lanes) to the output stream or the sponge.
     OutSeed {
         /// Seed group (4 lanes).
         group: u8,
+        /// Destination ([`OutDst::Out`] or [`OutDst::Xof`]).
+        dst: OutDst,
+        /// If the mismatch flag is set, group `alt` instead (FIPS 203's
+        /// implicit rejection, a multiplexer on the address: the same
+        /// cycles either way).
+        alt: Option<u8>,
     },
     /// A sponge over seed lanes and a suffix, or over the input stream.
     Xof {
@@ -125,7 +158,7 @@ pub enum Insn {
         /// The half.
         half: u8,
     },
-    /// (Compress_d and) ByteEncode_d of polynomial `poly` to the output.
+    /// (Compress_d and) ByteEncode_d of polynomial `poly`.
     Encode {
         /// The polynomial.
         poly: u8,
@@ -133,6 +166,8 @@ pub enum Insn {
         d: u8,
         /// Compress_d first (d < 12).
         compress: bool,
+        /// Where the bytes go.
+        dst: OutDst,
     },
     /// ByteDecode_d (and Decompress_d) into polynomial `poly`, from the
     /// input stream (`group` None) or four seed lanes.
@@ -165,7 +200,13 @@ impl Insn {
         match self {
             Insn::End => 0,
             Insn::InSeed { group } => 1 | (group as u64) << 4,
-            Insn::OutSeed { group } => 2 | (group as u64) << 4,
+            Insn::OutSeed { group, dst, alt } => {
+                assert!(matches!(dst, OutDst::Out | OutDst::Xof));
+                2 | (group as u64) << 4
+                    | b(dst == OutDst::Xof) << 7
+                    | b(alt.is_some()) << 9
+                    | (alt.unwrap_or(0) as u64) << 10
+            }
             Insn::Xof {
                 mode,
                 src,
@@ -180,9 +221,9 @@ impl Insn {
                     XofMode::Shake128 => 2,
                     XofMode::Shake256 => 3,
                 };
-                let (group, input) = match src {
-                    XofSrc::Seed(g) => (g, false),
-                    XofSrc::Input => (0, true),
+                let (group, input, pre4) = match src {
+                    XofSrc::Seed(g) => (g, false, false),
+                    XofSrc::Pushed { prefix } => (prefix.unwrap_or(0), true, prefix.is_some()),
                 };
                 let (kind, eta3, arg, lanes) = match dst {
                     XofDst::Seed { group, lanes } => (0, false, group, lanes),
@@ -198,6 +239,7 @@ impl Insn {
                     | b(eta3) << 39
                     | (arg as u64) << 40
                     | (lanes as u64) << 45
+                    | b(pre4) << 49
             }
             Insn::Poly {
                 cmd,
@@ -214,8 +256,23 @@ impl Insn {
                     | b(a_ext) << 22
                     | (half as u64) << 23
             }
-            Insn::Encode { poly, d, compress } => {
-                5 | (poly as u64) << 4 | (d as u64) << 9 | b(compress) << 13
+            Insn::Encode {
+                poly,
+                d,
+                compress,
+                dst,
+            } => {
+                let (kind, group) = match dst {
+                    OutDst::Out => (0, 0),
+                    OutDst::Xof => (1, 0),
+                    OutDst::Seed(g) => (2, g),
+                    OutDst::Compare => (3, 0),
+                };
+                5 | (poly as u64) << 4
+                    | (d as u64) << 9
+                    | b(compress) << 13
+                    | kind << 14
+                    | (group as u64) << 16
             }
             Insn::Wait { xof, poly, out } => 6 | b(xof) << 4 | b(poly) << 5 | b(out) << 6,
             Insn::Decode {
@@ -235,7 +292,7 @@ impl Insn {
 }
 
 /// Width of an instruction word.
-pub const INSN_BITS: usize = 49;
+pub const INSN_BITS: usize = 50;
 
 /// Seed groups of the programs (4 lanes = 32 bytes each).
 const G_D: u8 = 0;
@@ -295,8 +352,7 @@ fn prf_cbd(seed: u8, n: usize, eta3: bool, poly: usize) -> Insn {
 
 /// Sum over `terms` (row, col, b-polynomial) of `Â[row][col] * b` into
 /// `pc`, each matrix entry sampled into one buffer half while the entry
-/// before it is multiplied from the other. `first` numbers the samples
-/// (the half alternates across calls).
+/// before it is multiplied from the other.
 fn matrix_row(p: &mut Vec<Insn>, terms: &[(usize, usize, usize)], pc: usize) {
     p.push(sample(terms[0].0, terms[0].1, 0));
     for (n, &(_, _, pb)) in terms.iter().enumerate() {
@@ -315,41 +371,54 @@ fn matrix_row(p: &mut Vec<Insn>, terms: &[(usize, usize, usize)], pc: usize) {
     }
 }
 
-/// ML-KEM.KeyGen_internal(d, z) up to the public key, as a program for
-/// module rank `k`: d and z come in (4 lanes each); ek =
-/// ByteEncode12(t̂) || rho goes out, then dk_PKE = ByteEncode12(ŝ)
-/// (FIPS 203 Algorithm 13). Polynomials: ŝ_i in 0..k, ê_i and then t̂_i
-/// in 4..4+k.
-pub fn keygen_program(k: usize) -> Vec<Insn> {
-    assert!((2..=4).contains(&k));
-    let eta3 = k == 2;
-    let mut p = vec![
-        Insn::InSeed { group: G_D },
-        Insn::InSeed { group: G_Z },
-        // (rho, sigma) = G(d || k)
-        Insn::Xof {
-            mode: XofMode::G,
-            src: XofSrc::Seed(G_D),
-            len: 33,
-            suffix: k as u16,
-            dst: XofDst::Seed {
-                group: G_RHO,
-                lanes: 8,
-            },
+fn encode(poly: usize, d: u8, compress: bool, dst: OutDst) -> Insn {
+    Insn::Encode {
+        poly: poly as u8,
+        d,
+        compress,
+        dst,
+    }
+}
+
+/// (eta1 = 3, d_u, d_v) of the parameter set with rank k (FIPS 203
+/// section 8).
+fn params(k: usize) -> (bool, u8, u8) {
+    match k {
+        2 => (true, 10, 4),
+        3 => (false, 10, 4),
+        _ => (false, 11, 5),
+    }
+}
+
+/// K-PKE.KeyGen's core (Algorithm 13, lines 1-18) from d in seed group
+/// `G_D`: rho and sigma into their groups, ŝ_i into polynomials `s + i`,
+/// t̂_i into `t + i`.
+fn kpke_keygen(p: &mut Vec<Insn>, k: usize, s: usize, t: usize) {
+    let (eta3, _, _) = params(k);
+    // (rho, sigma) = G(d || k)
+    p.push(Insn::Xof {
+        mode: XofMode::G,
+        src: XofSrc::Seed(G_D),
+        len: 33,
+        suffix: k as u16,
+        dst: XofDst::Seed {
+            group: G_RHO,
+            lanes: 8,
         },
-        wait_xof(),
-    ];
-    // s_i = CBD(PRF(sigma, i)), e_i = CBD(PRF(sigma, k + i)).
+    });
+    p.push(wait_xof());
+    // s_i = CBD(PRF(sigma, i)), e_i = CBD(PRF(sigma, k + i)); e_i goes
+    // where t̂_i will be, and the products accumulate onto it.
     for n in 0..2 * k {
-        let dst = if n < k { n } else { 4 + n - k };
+        let dst = if n < k { s + n } else { t + n - k };
         p.push(prf_cbd(G_SIGMA, n, eta3, dst));
     }
     p.push(wait_xof());
     for i in 0..k {
-        p.push(poly(CMD_NTT, i, 0, 0));
-        p.push(poly(CMD_NTT, 4 + i, 0, 0));
+        p.push(poly(CMD_NTT, s + i, 0, 0));
+        p.push(poly(CMD_NTT, t + i, 0, 0));
     }
-    // t̂_i = ê_i + sum_j Â[i][j] ŝ_j: accumulate onto ê_i.
+    // t̂_i = ê_i + sum_j Â[i][j] ŝ_j
     let sample_n = |n: usize| sample(n / k, n % k, n);
     p.push(sample_n(0));
     for n in 0..k * k {
@@ -358,8 +427,8 @@ pub fn keygen_program(k: usize) -> Vec<Insn> {
         p.push(Insn::Poly {
             cmd: CMD_MULACC,
             pa: 0,
-            pb: j as u8,
-            pc: (4 + i) as u8,
+            pb: (s + j) as u8,
+            pc: (t + i) as u8,
             a_ext: true,
             half: (n % 2) as u8,
         });
@@ -367,20 +436,79 @@ pub fn keygen_program(k: usize) -> Vec<Insn> {
             p.push(sample_n(n + 1));
         }
     }
+}
+
+/// Polynomials of K-PKE.Encrypt: t̂, y, e1, u (k each), v, e2, mu.
+struct EncPolys {
+    t: usize,
+    y: usize,
+    e1: usize,
+    u: usize,
+    v: usize,
+    e2: usize,
+    mu: usize,
+}
+
+/// K-PKE.Encrypt (Algorithm 14, lines 9-23) with t̂ and rho in place, m in
+/// seed group `G_M` and r in `G_R`; the ciphertext to `dst`.
+fn kpke_encrypt(p: &mut Vec<Insn>, k: usize, e: &EncPolys, dst: OutDst) {
+    let (eta1_3, du, dv) = params(k);
     for i in 0..k {
-        p.push(Insn::Encode {
-            poly: (4 + i) as u8,
-            d: 12,
-            compress: false,
-        });
+        p.push(prf_cbd(G_R, i, eta1_3, e.y + i));
     }
-    p.push(Insn::OutSeed { group: G_RHO });
     for i in 0..k {
-        p.push(Insn::Encode {
-            poly: i as u8,
-            d: 12,
-            compress: false,
-        });
+        p.push(prf_cbd(G_R, k + i, false, e.e1 + i));
+    }
+    p.push(prf_cbd(G_R, 2 * k, false, e.e2));
+    p.push(wait_xof());
+    for i in 0..k {
+        p.push(poly(CMD_NTT, e.y + i, 0, 0));
+    }
+    // u_i = INTT(sum_j Â[j][i] ŷ_j) + e1_i
+    for i in 0..k {
+        let terms: Vec<_> = (0..k).map(|j| (j, i, e.y + j)).collect();
+        matrix_row(p, &terms, e.u + i);
+        p.push(poly(CMD_INTT, e.u + i, 0, 0));
+        p.push(poly(CMD_ADD, e.u + i, e.e1 + i, e.u + i));
+    }
+    // v = INTT(sum_j t̂_j ŷ_j) + e2 + Decompress_1(m)
+    p.push(poly(CMD_MUL, e.t, e.y, e.v));
+    for j in 1..k {
+        p.push(poly(CMD_MULACC, e.t + j, e.y + j, e.v));
+    }
+    p.push(poly(CMD_INTT, e.v, 0, 0));
+    p.push(poly(CMD_ADD, e.v, e.e2, e.v));
+    p.push(Insn::Decode {
+        poly: e.mu as u8,
+        d: 1,
+        decompress: true,
+        group: Some(G_M),
+    });
+    p.push(poly(CMD_ADD, e.v, e.mu, e.v));
+    for i in 0..k {
+        p.push(encode(e.u + i, du, true, dst));
+    }
+    p.push(encode(e.v, dv, true, dst));
+}
+
+/// ML-KEM.KeyGen_internal(d, z) up to the public key, as a program for
+/// module rank `k`: d and z come in (4 lanes each); ek =
+/// ByteEncode12(t̂) || rho goes out, then dk_PKE = ByteEncode12(ŝ)
+/// (FIPS 203 Algorithm 13). Polynomials: ŝ_i in 0..k, t̂_i in 4..4+k.
+pub fn keygen_program(k: usize) -> Vec<Insn> {
+    assert!((2..=4).contains(&k));
+    let mut p = vec![Insn::InSeed { group: G_D }, Insn::InSeed { group: G_Z }];
+    kpke_keygen(&mut p, k, 0, 4);
+    for i in 0..k {
+        p.push(encode(4 + i, 12, false, OutDst::Out));
+    }
+    p.push(Insn::OutSeed {
+        group: G_RHO,
+        dst: OutDst::Out,
+        alt: None,
+    });
+    for i in 0..k {
+        p.push(encode(i, 12, false, OutDst::Out));
     }
     p.push(Insn::End);
     p
@@ -393,17 +521,20 @@ pub fn keygen_program(k: usize) -> Vec<Insn> {
 /// Polynomials: t̂ 0..4, y 4..8, e1 8..12, u 12..16, v 16, e2 17, mu 18.
 pub fn encaps_program(k: usize) -> Vec<Insn> {
     assert!((2..=4).contains(&k));
-    let (eta1_3, du, dv) = match k {
-        2 => (true, 10, 4),
-        3 => (false, 10, 4),
-        _ => (false, 11, 5),
+    let e = EncPolys {
+        t: 0,
+        y: 4,
+        e1: 8,
+        u: 12,
+        v: 16,
+        e2: 17,
+        mu: 18,
     };
-    let (t, y, e1, u, v, e2, mu) = (0, 4, 8, 12, 16, 17, 18);
     let mut p = vec![
         // H(ek) while ek is decoded into t̂ and rho is kept.
         Insn::Xof {
             mode: XofMode::H,
-            src: XofSrc::Input,
+            src: XofSrc::Pushed { prefix: None },
             len: (384 * k + 32) as u16,
             suffix: 0,
             dst: XofDst::Seed {
@@ -414,7 +545,7 @@ pub fn encaps_program(k: usize) -> Vec<Insn> {
     ];
     for i in 0..k {
         p.push(Insn::Decode {
-            poly: (t + i) as u8,
+            poly: (e.t + i) as u8,
             d: 12,
             decompress: false,
             group: None,
@@ -435,64 +566,141 @@ pub fn encaps_program(k: usize) -> Vec<Insn> {
         },
     });
     p.push(wait_xof());
-    for i in 0..k {
-        p.push(prf_cbd(G_R, i, eta1_3, y + i));
-    }
-    for i in 0..k {
-        p.push(prf_cbd(G_R, k + i, false, e1 + i));
-    }
-    p.push(prf_cbd(G_R, 2 * k, false, e2));
-    p.push(wait_xof());
-    for i in 0..k {
-        p.push(poly(CMD_NTT, y + i, 0, 0));
-    }
-    // u_i = INTT(sum_j Â[j][i] ŷ_j) + e1_i
-    for i in 0..k {
-        let terms: Vec<_> = (0..k).map(|j| (j, i, y + j)).collect();
-        matrix_row(&mut p, &terms, u + i);
-        p.push(poly(CMD_INTT, u + i, 0, 0));
-        p.push(poly(CMD_ADD, u + i, e1 + i, u + i));
-    }
-    // v = INTT(sum_j t̂_j ŷ_j) + e2 + Decompress_1(m)
-    p.push(poly(CMD_MUL, t, y, v));
-    for j in 1..k {
-        p.push(poly(CMD_MULACC, t + j, y + j, v));
-    }
-    p.push(poly(CMD_INTT, v, 0, 0));
-    p.push(poly(CMD_ADD, v, e2, v));
-    p.push(Insn::Decode {
-        poly: mu as u8,
-        d: 1,
-        decompress: true,
-        group: Some(G_M),
+    kpke_encrypt(&mut p, k, &e, OutDst::Out);
+    p.push(Insn::OutSeed {
+        group: G_K,
+        dst: OutDst::Out,
+        alt: None,
     });
-    p.push(poly(CMD_ADD, v, mu, v));
-    for i in 0..k {
-        p.push(Insn::Encode {
-            poly: (u + i) as u8,
-            d: du,
-            compress: true,
-        });
-    }
-    p.push(Insn::Encode {
-        poly: v as u8,
-        d: dv,
-        compress: true,
-    });
-    p.push(Insn::OutSeed { group: G_K });
     p.push(Insn::End);
     p
 }
 
-/// The program ROM: every program, and the entries of KeyGen (`[0]`) and
-/// Encaps (`[1]`) for k = 2, 3, 4.
-pub fn program_rom() -> (Vec<u64>, [[usize; 3]; 2]) {
+/// ML-KEM.Decaps_internal (FIPS 203 Algorithm 18) for a key stored as its
+/// seed (d, z), as a program for rank `k`. In: d and z (4 lanes each),
+/// the ciphertext c, then c again (the engine reads its input buffer
+/// twice rather than hold c on the card). The key pair is re-derived
+/// (K-PKE.KeyGen and H(ek)); m' is decrypted; K' and r' come from
+/// G(m' || h), K̄ from J(z || c); c is re-encrypted and compared with c;
+/// out goes K' when they match and K̄ when they do not, chosen by a
+/// multiplexer after both were computed, so the schedule is the same
+/// either way. Polynomials: ŝ 0..4, t̂ 4..8, u' 8..12, y 12..16,
+/// e1 16..20, u 20..24, v 24, e2 25, mu 26, v' 27, w 28.
+pub fn decaps_program(k: usize) -> Vec<Insn> {
+    assert!((2..=4).contains(&k));
+    let (_, du, dv) = params(k);
+    let (s, t, up, vp, w) = (0, 4, 8, 27, 28);
+    let ct_len = 32 * (du as usize * k + dv as usize);
+    let mut p = vec![Insn::InSeed { group: G_D }, Insn::InSeed { group: G_Z }];
+    kpke_keygen(&mut p, k, s, t);
+    // h = H(ek), ek = ByteEncode12(t̂) || rho, never leaving the core.
+    p.push(Insn::Xof {
+        mode: XofMode::H,
+        src: XofSrc::Pushed { prefix: None },
+        len: (384 * k + 32) as u16,
+        suffix: 0,
+        dst: XofDst::Seed {
+            group: G_H,
+            lanes: 4,
+        },
+    });
+    for i in 0..k {
+        p.push(encode(t + i, 12, false, OutDst::Xof));
+    }
+    p.push(Insn::OutSeed {
+        group: G_RHO,
+        dst: OutDst::Xof,
+        alt: None,
+    });
+    p.push(wait_xof());
+    // K̄ = J(z || c) (into the d group, free now) while c is decoded.
+    p.push(Insn::Xof {
+        mode: XofMode::Shake256,
+        src: XofSrc::Pushed { prefix: Some(G_Z) },
+        len: (32 + ct_len) as u16,
+        suffix: 0,
+        dst: XofDst::Seed {
+            group: G_D,
+            lanes: 4,
+        },
+    });
+    for i in 0..k {
+        p.push(Insn::Decode {
+            poly: (up + i) as u8,
+            d: du,
+            decompress: true,
+            group: None,
+        });
+    }
+    p.push(Insn::Decode {
+        poly: vp as u8,
+        d: dv,
+        decompress: true,
+        group: None,
+    });
+    p.push(wait_xof());
+    // m' = ByteEncode1(Compress1(v' - INTT(ŝ^T NTT(u'))))
+    for i in 0..k {
+        p.push(poly(CMD_NTT, up + i, 0, 0));
+    }
+    p.push(poly(CMD_MUL, s, up, w));
+    for i in 1..k {
+        p.push(poly(CMD_MULACC, s + i, up + i, w));
+    }
+    p.push(poly(CMD_INTT, w, 0, 0));
+    p.push(poly(CMD_SUB, vp, w, w));
+    p.push(encode(w, 1, true, OutDst::Seed(G_M)));
+    p.push(Insn::Wait {
+        xof: false,
+        poly: false,
+        out: true,
+    });
+    // (K', r') = G(m' || h)
+    p.push(Insn::Xof {
+        mode: XofMode::G,
+        src: XofSrc::Seed(G_M),
+        len: 64,
+        suffix: 0,
+        dst: XofDst::Seed {
+            group: G_K,
+            lanes: 8,
+        },
+    });
+    p.push(wait_xof());
+    // c' = K-PKE.Encrypt(ek, m', r'), compared with c as it comes again.
+    let e = EncPolys {
+        t,
+        y: 12,
+        e1: 16,
+        u: 20,
+        v: 24,
+        e2: 25,
+        mu: 26,
+    };
+    kpke_encrypt(&mut p, k, &e, OutDst::Compare);
+    p.push(Insn::Wait {
+        xof: false,
+        poly: false,
+        out: true,
+    });
+    p.push(Insn::OutSeed {
+        group: G_K,
+        dst: OutDst::Out,
+        alt: Some(G_D),
+    });
+    p.push(Insn::End);
+    p
+}
+
+/// The programs, in ROM order (the `prog` input selects one).
+pub const PROGRAMS: [fn(usize) -> Vec<Insn>; 3] = [keygen_program, encaps_program, decaps_program];
+
+/// The program ROM: every program, and the entry of program `prog`
+/// ([`PROGRAMS`]) for k = 2, 3, 4 at `[prog][k - 2]`.
+pub fn program_rom() -> (Vec<u64>, [[usize; 3]; 3]) {
     let mut words = Vec::new();
-    let mut entries = [[0; 3]; 2];
-    for (prog, build) in [keygen_program as fn(usize) -> Vec<Insn>, encaps_program]
-        .into_iter()
-        .enumerate()
-    {
+    let mut entries = [[0; 3]; 3];
+    for (prog, build) in PROGRAMS.into_iter().enumerate() {
         for (e, k) in entries[prog].iter_mut().zip(2..=4) {
             *e = words.len();
             words.extend(build(k).into_iter().map(Insn::encode));
@@ -519,8 +727,8 @@ pub struct MlKemCore {
     pub reset: Signal<In, Bit>,
     /// Pulse: run program `prog` for rank `k`.
     pub start: Signal<In, Bit>,
-    /// The program: 0 KeyGen, 1 Encaps.
-    pub prog: Signal<In, Bit>,
+    /// The program: 0 KeyGen, 1 Encaps, 2 Decaps ([`PROGRAMS`]).
+    pub prog: Signal<In, Bits<2>>,
     /// Module rank k: 2 (ML-KEM-512), 3 (768) or 4 (1024).
     pub k: Signal<In, Bits<3>>,
     /// An input lane is offered.
@@ -552,7 +760,7 @@ pub struct MlKemCore {
     /// with its core); never set in normal operation.
     pub fault: Signal<Out, Bit>,
 
-    rom: SyncROM<Bits<49>, 10>,
+    rom: SyncROM<Bits<50>, 10>,
     seed: RAM<Bits<64>, 5>,
     abuf: RAM<Bits<192>, 6>,
     xof: XofStream,
@@ -574,6 +782,9 @@ pub struct MlKemCore {
     xkind: DFF<Bits<2>>,
     xsrc: DFF<Bits<3>>,
     xin: DFF<Bit>,
+    // Lanes fed from the seed store before pushed lanes (0 or 4), or all
+    // of them for a seed-sourced sponge.
+    xsn: DFF<Bits<8>>,
     xnl: DFF<Bits<8>>,
     xfull: DFF<Bits<8>>,
     xsuf: DFF<Bits<16>>,
@@ -591,6 +802,8 @@ pub struct MlKemCore {
     ogrp: DFF<Bits<3>>,
     ocnt: DFF<Bits<2>>,
     oph: DFF<Bit>,
+    // The seed lanes go to the sponge.
+    odx: DFF<Bit>,
     // Polynomial memory to the encoder.
     eact: DFF<Bit>,
     epoly: DFF<Bits<5>>,
@@ -598,6 +811,13 @@ pub struct MlKemCore {
     epend: DFF<Bit>,
     ehave: DFF<Bit>,
     ehold: DFF<Bits<192>>,
+    // Encoder destination (0 out, 1 sponge, 2 seed group egrp, 3 compare
+    // with the input) and seed lanes written.
+    edst: DFF<Bits<2>>,
+    egrp: DFF<Bits<3>>,
+    ecnt: DFF<Bits<2>>,
+    // The re-encryption differed from the input (Decaps).
+    neq: DFF<Bit>,
     phalf: DFF<Bit>,
     // The decoder: active, fed from the input stream (else seed lanes
     // from group dgrp, read phase dph, lanes fed dlane), destination
@@ -612,8 +832,9 @@ pub struct MlKemCore {
     ncmd: DFF<Bits<8>>,
     flt: DFF<Bit>,
     ierr: DFF<Bit>,
+    pre4: Signal<Local, Bit>,
 
-    insn: Signal<Local, Bits<49>>,
+    insn: Signal<Local, Bits<50>>,
     op: Signal<Local, Bits<4>>,
     can: Signal<Local, Bit>,
     issue: Signal<Local, Bit>,
@@ -629,6 +850,9 @@ pub struct MlKemCore {
     en2: Constant<Bits<10>>,
     en3: Constant<Bits<10>>,
     en4: Constant<Bits<10>>,
+    de2: Constant<Bits<10>>,
+    de3: Constant<Bits<10>>,
+    de4: Constant<Bits<10>>,
 }
 
 impl Default for MlKemCore {
@@ -653,7 +877,7 @@ impl Default for MlKemCore {
             poly_cmds: Default::default(),
             input_err: Default::default(),
             fault: Default::default(),
-            rom: SyncROM::from(words.into_iter().map(bits::<49>)),
+            rom: SyncROM::from(words.into_iter().map(bits::<50>)),
             seed: Default::default(),
             abuf: Default::default(),
             xof: Default::default(),
@@ -670,6 +894,7 @@ impl Default for MlKemCore {
             xkind: Default::default(),
             xsrc: Default::default(),
             xin: Default::default(),
+            xsn: Default::default(),
             xnl: Default::default(),
             xfull: Default::default(),
             xsuf: Default::default(),
@@ -702,6 +927,12 @@ impl Default for MlKemCore {
             ncmd: Default::default(),
             flt: Default::default(),
             ierr: Default::default(),
+            pre4: Default::default(),
+            odx: Default::default(),
+            edst: Default::default(),
+            egrp: Default::default(),
+            ecnt: Default::default(),
+            neq: Default::default(),
             insn: Default::default(),
             op: Default::default(),
             can: Default::default(),
@@ -718,6 +949,9 @@ impl Default for MlKemCore {
             en2: entry(entries[1][0]),
             en3: entry(entries[1][1]),
             en4: entry(entries[1][2]),
+            de2: entry(entries[2][0]),
+            de3: entry(entries[2][1]),
+            de4: entry(entries[2][2]),
         }
     }
 }
@@ -728,7 +962,8 @@ impl Logic for MlKemCore {
         dff_setup!(
             self, clock, run, pc, iv, done_q, xact, xkind, xsrc, xnl, xfull, xsuf, fidx, fph, xarg,
             xcnt, xlanes, iact, igrp, icnt, oact, ogrp, ocnt, oph, eact, epoly, eridx, epend,
-            ehave, ehold, phalf, dact, dsin, dgrp, dlane, dph, dpoly, dcnt, ncmd, flt, ierr, xin
+            ehave, ehold, phalf, dact, dsin, dgrp, dlane, dph, dpoly, dcnt, ncmd, flt, ierr, xin,
+            xsn, odx, edst, egrp, ecnt, neq
         );
         self.rom.clock.next = self.clock.val();
         self.seed.read_clock.next = self.clock.val();
@@ -756,6 +991,7 @@ impl Logic for MlKemCore {
         self.xmode.next = self.insn.val().get_bits::<2>(4);
         self.xlen.next = self.insn.val().get_bits::<11>(10);
         self.xkind_i.next = self.insn.val().get_bits::<2>(37);
+        self.pre4.next = self.insn.val().get_bit(49);
 
         // ---- Unit inputs: defaults and fixed routing. ----
         self.xof.start.next = false;
@@ -828,19 +1064,37 @@ impl Logic for MlKemCore {
         // The input stream goes to InSeed or to the decoder and, while a
         // sponge takes the input stream, to the sponge as well (a lane
         // moves when all its takers are ready).
-        self.tee.next = self.xact.q.val() & self.xin.q.val();
+        self.tee.next =
+            self.xact.q.val() & self.xin.q.val() & (self.fidx.q.val() >= self.xsn.q.val());
+        // (While a pushed sponge still takes its seed prefix, nothing
+        // moves on the input stream.)
         self.cons_rdy.next =
-            self.iact.q.val() | (self.dact.q.val() & self.dsin.q.val() & self.dec.in_ready.val());
+            !(self.xact.q.val() & self.xin.q.val() & (self.fidx.q.val() < self.xsn.q.val()))
+                & (self.iact.q.val()
+                    | (self.dact.q.val() & self.dsin.q.val() & self.dec.in_ready.val())
+                    | (self.eact.q.val()
+                        & (self.edst.q.val() == bits::<2>(3))
+                        & self.enc.out_valid.val()));
         self.in_ready.next = self.cons_rdy.val() & (!self.tee.val() | self.xof.in_ready.val());
         self.in_go.next =
             self.in_valid.val() & self.cons_rdy.val() & (!self.tee.val() | self.xof.in_ready.val());
         if self.tee.val() {
+            // From the input stream, the encoder or the seed store.
             self.xof.in_valid.next = self.in_valid.val() & self.cons_rdy.val();
             self.xof.in_data.next = self.in_data.val();
+            if self.eact.q.val() & (self.edst.q.val() == bits::<2>(1)) {
+                self.xof.in_valid.next = self.enc.out_valid.val();
+                self.xof.in_data.next = self.enc.out_data.val();
+            }
+            if self.oact.q.val() & self.odx.q.val() {
+                self.xof.in_valid.next = self.oph.q.val();
+                self.xof.in_data.next = self.seed.read_data.val();
+            }
         }
         if self.dact.q.val() & self.dsin.q.val() {
-            self.dec.in_valid.next =
-                self.in_valid.val() & (!self.tee.val() | self.xof.in_ready.val());
+            self.dec.in_valid.next = self.in_valid.val()
+                & !(self.xact.q.val() & self.xin.q.val() & (self.fidx.q.val() < self.xsn.q.val()))
+                & (!self.tee.val() | self.xof.in_ready.val());
         }
 
         self.out_valid.next = false;
@@ -848,7 +1102,7 @@ impl Logic for MlKemCore {
         self.done_q.d.next = false;
 
         // ---- Sponge chain: feed seed lanes and the suffix, route output. ----
-        if self.xact.q.val() & !self.xin.q.val() & (self.fidx.q.val() < self.xnl.q.val()) {
+        if self.xact.q.val() & (self.fidx.q.val() < self.xsn.q.val()) {
             if !self.fph.q.val() {
                 // The seed store's read port settles this cycle.
                 self.fph.d.next = true;
@@ -911,8 +1165,30 @@ impl Logic for MlKemCore {
 
         // ---- Output stream: the encoder, or seed lanes. ----
         if self.eact.q.val() {
-            self.out_valid.next = self.enc.out_valid.val();
-            self.enc.out_ready.next = self.out_ready.val();
+            if self.edst.q.val() == bits::<2>(0) {
+                self.out_valid.next = self.enc.out_valid.val();
+                self.enc.out_ready.next = self.out_ready.val();
+            }
+            if self.edst.q.val() == bits::<2>(1) {
+                self.enc.out_ready.next = self.tee.val() & self.xof.in_ready.val();
+            }
+            if self.edst.q.val() == bits::<2>(2) {
+                self.enc.out_ready.next = true;
+                if self.enc.out_valid.val() {
+                    self.seed.write_enable.next = true;
+                    self.seed.write_address.next = (bit_cast::<5, 3>(self.egrp.q.val()) << 2)
+                        | bit_cast::<5, 2>(self.ecnt.q.val());
+                    self.seed.write_data.next = self.enc.out_data.val();
+                    self.ecnt.d.next = self.ecnt.q.val() + 1;
+                }
+            }
+            if self.edst.q.val() == bits::<2>(3) {
+                // Compare with the input: a lane moves when both are there.
+                self.enc.out_ready.next = self.in_valid.val();
+                if self.in_go.val() & (self.in_data.val() != self.enc.out_data.val()) {
+                    self.neq.d.next = true;
+                }
+            }
             if !self.epend.q.val() & !self.ehave.q.val() & (self.eridx.q.val() < bits::<6>(32)) {
                 self.poly.rd_en.next = true;
                 self.epend.d.next = true;
@@ -973,9 +1249,11 @@ impl Logic for MlKemCore {
             if !self.oph.q.val() {
                 self.oph.d.next = true;
             } else {
-                self.out_valid.next = true;
+                self.out_valid.next = !self.odx.q.val();
                 self.out_data.next = self.seed.read_data.val();
-                if self.out_ready.val() {
+                if (!self.odx.q.val() & self.out_ready.val())
+                    | (self.odx.q.val() & self.tee.val() & self.xof.in_ready.val())
+                {
                     self.ocnt.d.next = self.ocnt.q.val() + 1;
                     self.oph.d.next = false;
                     if self.ocnt.q.val() == bits::<2>(3) {
@@ -1004,8 +1282,13 @@ impl Logic for MlKemCore {
                 & !(self.dact.q.val() & self.dsin.q.val());
         }
         if self.op.val() == bits::<4>(2) {
-            self.can.next =
-                !self.xact.q.val() & !self.oact.q.val() & !self.eact.q.val() & !self.dact.q.val();
+            // To the output: the seed port is free; to the sponge: it takes
+            // pushed lanes.
+            self.can.next = ((self.insn.val().get_bit(7) & self.tee.val())
+                | (!self.insn.val().get_bit(7) & !self.xact.q.val()))
+                & !self.oact.q.val()
+                & !self.eact.q.val()
+                & !self.dact.q.val();
         }
         if self.op.val() == bits::<4>(3) {
             self.can.next = !self.xact.q.val()
@@ -1030,7 +1313,13 @@ impl Logic for MlKemCore {
                     | (!self.insn.val().get_bit(14) & !self.xact.q.val() & !self.oact.q.val()));
         }
         if self.op.val() == bits::<4>(5) {
-            self.can.next = !self.eact.q.val() & !self.oact.q.val() & !self.poly.busy.val();
+            self.can.next = !self.eact.q.val()
+                & !self.oact.q.val()
+                & !self.poly.busy.val()
+                & ((self.insn.val().get_bits::<2>(14) != bits::<2>(2))
+                    | (!self.xact.q.val() & !self.iact.q.val()))
+                & ((self.insn.val().get_bits::<2>(14) != bits::<2>(3))
+                    | (!self.iact.q.val() & !(self.dact.q.val() & self.dsin.q.val())));
         }
         if self.op.val() == bits::<4>(6) {
             self.can.next = (!self.insn.val().get_bit(4) | !self.xact.q.val())
@@ -1056,6 +1345,10 @@ impl Logic for MlKemCore {
             if self.op.val() == bits::<4>(2) {
                 self.oact.d.next = true;
                 self.ogrp.d.next = self.insn.val().get_bits::<3>(4);
+                if self.insn.val().get_bit(9) & self.neq.q.val() {
+                    self.ogrp.d.next = self.insn.val().get_bits::<3>(10);
+                }
+                self.odx.d.next = self.insn.val().get_bit(7);
                 self.ocnt.d.next = bits::<2>(0);
                 self.oph.d.next = false;
             }
@@ -1065,6 +1358,13 @@ impl Logic for MlKemCore {
                 self.xkind.d.next = self.xkind_i.val();
                 self.xsrc.d.next = self.insn.val().get_bits::<3>(6);
                 self.xin.d.next = self.insn.val().get_bit(9);
+                self.xsn.d.next = bit_cast::<8, 11>((self.xlen.val() + bits::<11>(7)) >> 3);
+                if self.insn.val().get_bit(9) {
+                    self.xsn.d.next = bits::<8>(0);
+                    if self.pre4.val() {
+                        self.xsn.d.next = bits::<8>(4);
+                    }
+                }
                 self.xnl.d.next = bit_cast::<8, 11>((self.xlen.val() + bits::<11>(7)) >> 3);
                 self.xfull.d.next = bit_cast::<8, 11>(self.xlen.val() >> 3);
                 self.xsuf.d.next = self.insn.val().get_bits::<16>(21);
@@ -1095,6 +1395,9 @@ impl Logic for MlKemCore {
                 self.dcnt.d.next = bits::<5>(0);
             }
             if self.op.val() == bits::<4>(5) {
+                self.edst.d.next = self.insn.val().get_bits::<2>(14);
+                self.egrp.d.next = self.insn.val().get_bits::<3>(16);
+                self.ecnt.d.next = bits::<2>(0);
                 self.enc.start.next = true;
                 self.eact.d.next = true;
                 self.epoly.d.next = self.insn.val().get_bits::<5>(4);
@@ -1109,6 +1412,7 @@ impl Logic for MlKemCore {
             self.ncmd.d.next = bits::<8>(0);
             self.flt.d.next = false;
             self.ierr.d.next = false;
+            self.neq.d.next = false;
             self.pc.d.next = self.kg4.val();
             if self.k.val() == bits::<3>(2) {
                 self.pc.d.next = self.kg2.val();
@@ -1116,13 +1420,22 @@ impl Logic for MlKemCore {
             if self.k.val() == bits::<3>(3) {
                 self.pc.d.next = self.kg3.val();
             }
-            if self.prog.val() {
+            if self.prog.val() == bits::<2>(1) {
                 self.pc.d.next = self.en4.val();
                 if self.k.val() == bits::<3>(2) {
                     self.pc.d.next = self.en2.val();
                 }
                 if self.k.val() == bits::<3>(3) {
                     self.pc.d.next = self.en3.val();
+                }
+            }
+            if self.prog.val() == bits::<2>(2) {
+                self.pc.d.next = self.de4.val();
+                if self.k.val() == bits::<3>(2) {
+                    self.pc.d.next = self.de2.val();
+                }
+                if self.k.val() == bits::<3>(3) {
+                    self.pc.d.next = self.de3.val();
                 }
             }
         }
