@@ -250,8 +250,43 @@ fn keygen_encaps_decaps_in_verilator_match_every_nist_vector() {
         bad[384] = 0xff;
         bad[385] |= 0x0f;
         input += &job_line(1, k, &[&bad[..], &vs[0].m[..]].concat());
+        // Secrets do not move the schedule: one ek with eight messages m
+        // (Encaps), one key with eight random ciphertexts (Decaps).
+        let mut seed = 0x1234_5678_9abc_def1u64 ^ k as u64;
+        let mut bytes = |n: usize| -> Vec<u8> {
+            (0..n)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    seed as u8
+                })
+                .collect()
+        };
+        for _ in 0..8 {
+            input += &job_line(1, k, &[&vs[1].ek[..], &bytes(32)[..]].concat());
+        }
+        for _ in 0..8 {
+            let c = bytes(vs[1].ct.len());
+            input += &job_line(2, k, &[&vs[1].d[..], &vs[1].z[..], &c[..], &c[..]].concat());
+        }
         let runs: Vec<Run> = model.run(&input).iter().map(|l| parse_run(l)).collect();
-        assert_eq!(runs.len(), 4 * vs.len() + 1);
+        assert_eq!(runs.len(), 4 * vs.len() + 1 + 16);
+        let (runs, secret_runs) = runs.split_at(4 * vs.len() + 1);
+        for group in secret_runs.chunks(8) {
+            assert!(
+                group
+                    .iter()
+                    .all(|r| r.cycles == group[0].cycles && !r.fault),
+                "ML-KEM-{set}: cycles depend on secrets: {:?}",
+                group.iter().map(|r| r.cycles).collect::<Vec<_>>()
+            );
+        }
+        assert_eq!(
+            secret_runs[8].cycles,
+            runs[6].cycles, // vector 1, Decaps of its valid c
+            "Decaps of random c"
+        );
         for (n, (quad, v)) in runs.chunks(4).zip(&vs).enumerate() {
             let (g, e, d, dn) = (&quad[0], &quad[1], &quad[2], &quad[3]);
             assert!(d.out == v.ss, "ML-KEM-{set} vector {n}: Decaps K (cycles {}, lanes in {}, out {} bytes, poly commands {})", d.cycles, d.taken, d.out.len(), d.cmds);
