@@ -4,36 +4,14 @@
 //! multiply, the RustCrypto `ghash` and `xts-mode` crates).
 
 mod lint;
+mod rng;
 mod verilate;
 use ghash::universal_hash::{KeyInit, UniversalHash};
 use hsm_hdl::gf128::{gf128_mul, Gf128Mul, XtsMulAlpha};
 use hsm_hdl::ghash::Ghash;
 use lint::lint;
+use rng::Rng;
 use rust_hdl::prelude::*;
-
-/// Deterministic test data (xorshift64).
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1)
-    }
-    fn u64(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn u128(&mut self) -> u128 {
-        ((self.u64() as u128) << 64) | self.u64() as u128
-    }
-    fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.u64() as u8).collect()
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.u64() % n
-    }
-}
 
 /// A block as it sits in memory -> the value of a `Bits<128>` port.
 fn mem(block: &[u8]) -> u128 {

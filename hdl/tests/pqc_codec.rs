@@ -6,33 +6,17 @@
 //! Verilator on thousands of polynomials per mode; and Verilator lint.
 
 mod lint;
+mod rng;
 mod verilate;
 use hsm_hdl::pqc::codec::{
     codec_cycles, compress_model, decompress_model, PolyDecoder, PolyEncoder, CODEC_WIDTHS,
     COMPRESS_MUL, COMPRESS_SHIFT,
 };
 use lint::lint;
+use rng::Rng;
 use rust_hdl::prelude::*;
 
 const Q: u32 = 3329;
-
-/// Deterministic test data (xorshift64).
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1)
-    }
-    fn u64(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.u64() % n
-    }
-}
 
 // ---------------------------------------------------------------------
 // References, from FIPS 203.

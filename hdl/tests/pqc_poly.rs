@@ -5,6 +5,7 @@
 //! lint of each block's Verilog.
 
 mod lint;
+mod rng;
 mod verilate;
 use hsm_hdl::pqc::butterfly::{Butterfly, BUTTERFLY_LATENCY};
 use hsm_hdl::pqc::modarith::{modmul_model, ModAdd, ModMul, ModSub, MODMUL_LATENCY, Q_DSA, Q_KEM};
@@ -13,28 +14,8 @@ use hsm_hdl::pqc::poly::{
     CMD_MULACC, CMD_NTT, CMD_SUB,
 };
 use lint::lint;
+use rng::Rng;
 use rust_hdl::prelude::*;
-
-/// Deterministic test data (xorshift64).
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1)
-    }
-    fn u64(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.u64() % n
-    }
-    fn bit(&mut self) -> bool {
-        self.u64() & 1 == 1
-    }
-}
 
 fn q_of(mldsa: bool) -> u64 {
     if mldsa {

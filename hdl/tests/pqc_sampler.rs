@@ -6,35 +6,16 @@
 //! through the exported Verilog in Verilator, and Verilator lint.
 
 mod lint;
+mod rng;
 mod verilate;
 use hsm_hdl::pqc::sampler::{SampleCbd, SampleNtt, SAMPLE_CBD_CYCLES, SAMPLE_NTT_OVERHEAD};
 use lint::lint;
+use rng::Rng;
 use rust_hdl::prelude::*;
 use sha3::digest::{ExtendableOutput, Update, XofReader};
 use sha3::{Shake128, Shake256};
 
 const Q: u64 = 3329;
-
-/// Deterministic test data (xorshift64).
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1)
-    }
-    fn u64(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.u64() % n
-    }
-    fn bytes<const N: usize>(&mut self) -> [u8; N] {
-        std::array::from_fn(|_| self.u64() as u8)
-    }
-}
 
 // ---------------------------------------------------------------------
 // References, from the FIPS 203 pseudo-code.
@@ -322,7 +303,7 @@ fn sample_ntt_matches_fips_203_in_simulation() {
     let mut rng = Rng::new(1);
     let mut streams = Vec::new();
     for k in 0..3 {
-        let rho: [u8; 32] = rng.bytes();
+        let rho: [u8; 32] = rng.array();
         streams.push((shake128_stream(&rho, k, 2 - k, 168 * 5), k > 0));
     }
     // All candidates accepted: six per lane in two of three lanes.
@@ -380,7 +361,7 @@ fn sample_cbd_matches_fips_203_in_simulation() {
         uut.eta3.next = eta == 3;
         let mut traces = Vec::new();
         for k in 0..4u8 {
-            let sigma: [u8; 32] = rng.bytes();
+            let sigma: [u8; 32] = rng.array();
             let b = prf(&sigma, k, eta);
             let lanes = lanes_of(&b);
             // Same stall pattern for polynomials 0, 1 and for 2, 3.
@@ -571,7 +552,7 @@ fn sample_ntt_verilog_in_verilator_matches_the_reference() {
     for n in 0..1600u64 {
         let bytes = if n < 1200 {
             // ML-KEM matrix entries: SHAKE128(rho || j || i), 5 blocks.
-            let rho: [u8; 32] = rng.bytes();
+            let rho: [u8; 32] = rng.array();
             shake128_stream(&rho, (n % 3) as u8, (n % 4) as u8, 168 * 5)
         } else if n < 1210 {
             vec![0; 8 * 70]
@@ -626,7 +607,7 @@ fn sample_cbd_verilog_in_verilator_matches_the_reference() {
                 // Extremes and a few fixed patterns.
                 vec![[0x00, 0xff, 0x33, 0xcc, 0x0f, 0xf0, 0xc7, 0x38][n as usize]; 64 * eta]
             } else {
-                let sigma: [u8; 32] = rng.bytes();
+                let sigma: [u8; 32] = rng.array();
                 prf(&sigma, n as u8, eta)
             };
             // Pairs of polynomials share a stall pattern (n / 2).

@@ -5,28 +5,12 @@
 //! timing independent of the data; Verilator lint.
 
 mod lint;
+mod rng;
 mod verilate;
 use hsm_hdl::pqc::xof::XofStream;
+use rng::Rng;
 use rust_hdl::prelude::*;
 use sha3::digest::{Digest, ExtendableOutput, Update, XofReader};
-
-/// Deterministic test data (xorshift64).
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1)
-    }
-    fn u64(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.u64() % n
-    }
-}
 
 /// The functions: (name, rate in lanes, domain byte, fixed digest bytes).
 const FUNCS: [(&str, u64, u64, Option<usize>); 6] = [
