@@ -775,9 +775,13 @@ pub struct MlKemCore {
     pc: DFF<Bits<10>>,
     iv: DFF<Bit>,
     done_q: DFF<Bit>,
+    // The seed store's read port answers in the next cycle: its one
+    // user at a time (sponge feed, OutSeed, Decode from seeds) presents
+    // a lane when this phase bit is set.
+    sph: DFF<Bit>,
     // Sponge chain: active, destination kind (0 seed, 1 SampleNTT, 2
     // CBD), source group, lanes to feed, whole seed lanes, suffix, lanes
-    // fed, read phase, destination group/half/poly and lane count.
+    // fed, destination group/half/poly and lane count.
     xact: DFF<Bit>,
     xkind: DFF<Bits<2>>,
     xsrc: DFF<Bits<3>>,
@@ -785,11 +789,9 @@ pub struct MlKemCore {
     // Lanes fed from the seed store before pushed lanes (0 or 4), or all
     // of them for a seed-sourced sponge.
     xsn: DFF<Bits<8>>,
-    xnl: DFF<Bits<8>>,
     xfull: DFF<Bits<8>>,
     xsuf: DFF<Bits<16>>,
     fidx: DFF<Bits<8>>,
-    fph: DFF<Bit>,
     xarg: DFF<Bits<5>>,
     xcnt: DFF<Bits<4>>,
     xlanes: DFF<Bits<4>>,
@@ -801,7 +803,6 @@ pub struct MlKemCore {
     oact: DFF<Bit>,
     ogrp: DFF<Bits<3>>,
     ocnt: DFF<Bits<2>>,
-    oph: DFF<Bit>,
     // The seed lanes go to the sponge.
     odx: DFF<Bit>,
     // Polynomial memory to the encoder.
@@ -820,19 +821,19 @@ pub struct MlKemCore {
     neq: DFF<Bit>,
     phalf: DFF<Bit>,
     // The decoder: active, fed from the input stream (else seed lanes
-    // from group dgrp, read phase dph, lanes fed dlane), destination
+    // from group dgrp, lanes fed dlane), destination
     // polynomial and words written.
     dact: DFF<Bit>,
     dsin: DFF<Bit>,
     dgrp: DFF<Bits<3>>,
     dlane: DFF<Bits<3>>,
-    dph: DFF<Bit>,
     dpoly: DFF<Bits<5>>,
     dcnt: DFF<Bits<5>>,
     ncmd: DFF<Bits<8>>,
     flt: DFF<Bit>,
     ierr: DFF<Bit>,
     pre4: Signal<Local, Bit>,
+    xpre: Signal<Local, Bit>,
 
     insn: Signal<Local, Bits<50>>,
     op: Signal<Local, Bits<4>>,
@@ -890,16 +891,15 @@ impl Default for MlKemCore {
             pc: Default::default(),
             iv: Default::default(),
             done_q: Default::default(),
+            sph: Default::default(),
             xact: Default::default(),
             xkind: Default::default(),
             xsrc: Default::default(),
             xin: Default::default(),
             xsn: Default::default(),
-            xnl: Default::default(),
             xfull: Default::default(),
             xsuf: Default::default(),
             fidx: Default::default(),
-            fph: Default::default(),
             xarg: Default::default(),
             xcnt: Default::default(),
             xlanes: Default::default(),
@@ -909,7 +909,6 @@ impl Default for MlKemCore {
             oact: Default::default(),
             ogrp: Default::default(),
             ocnt: Default::default(),
-            oph: Default::default(),
             eact: Default::default(),
             epoly: Default::default(),
             eridx: Default::default(),
@@ -921,13 +920,13 @@ impl Default for MlKemCore {
             dsin: Default::default(),
             dgrp: Default::default(),
             dlane: Default::default(),
-            dph: Default::default(),
             dpoly: Default::default(),
             dcnt: Default::default(),
             ncmd: Default::default(),
             flt: Default::default(),
             ierr: Default::default(),
             pre4: Default::default(),
+            xpre: Default::default(),
             odx: Default::default(),
             edst: Default::default(),
             egrp: Default::default(),
@@ -960,10 +959,10 @@ impl Logic for MlKemCore {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, run, pc, iv, done_q, xact, xkind, xsrc, xnl, xfull, xsuf, fidx, fph, xarg,
-            xcnt, xlanes, iact, igrp, icnt, oact, ogrp, ocnt, oph, eact, epoly, eridx, epend,
-            ehave, ehold, phalf, dact, dsin, dgrp, dlane, dph, dpoly, dcnt, ncmd, flt, ierr, xin,
-            xsn, odx, edst, egrp, ecnt, neq
+            self, clock, run, pc, iv, done_q, xact, xkind, xsrc, xfull, xsuf, fidx, sph, xarg,
+            xcnt, xlanes, iact, igrp, icnt, oact, ogrp, ocnt, eact, epoly, eridx, epend, ehave,
+            ehold, phalf, dact, dsin, dgrp, dlane, dpoly, dcnt, ncmd, flt, ierr, xin, xsn, odx,
+            edst, egrp, ecnt, neq
         );
         self.rom.clock.next = self.clock.val();
         self.seed.read_clock.next = self.clock.val();
@@ -1068,13 +1067,14 @@ impl Logic for MlKemCore {
             self.xact.q.val() & self.xin.q.val() & (self.fidx.q.val() >= self.xsn.q.val());
         // (While a pushed sponge still takes its seed prefix, nothing
         // moves on the input stream.)
-        self.cons_rdy.next =
-            !(self.xact.q.val() & self.xin.q.val() & (self.fidx.q.val() < self.xsn.q.val()))
-                & (self.iact.q.val()
-                    | (self.dact.q.val() & self.dsin.q.val() & self.dec.in_ready.val())
-                    | (self.eact.q.val()
-                        & (self.edst.q.val() == bits::<2>(3))
-                        & self.enc.out_valid.val()));
+        self.xpre.next =
+            self.xact.q.val() & self.xin.q.val() & (self.fidx.q.val() < self.xsn.q.val());
+        self.cons_rdy.next = !self.xpre.val()
+            & (self.iact.q.val()
+                | (self.dact.q.val() & self.dsin.q.val() & self.dec.in_ready.val())
+                | (self.eact.q.val()
+                    & (self.edst.q.val() == bits::<2>(3))
+                    & self.enc.out_valid.val()));
         self.in_ready.next = self.cons_rdy.val() & (!self.tee.val() | self.xof.in_ready.val());
         self.in_go.next =
             self.in_valid.val() & self.cons_rdy.val() & (!self.tee.val() | self.xof.in_ready.val());
@@ -1087,13 +1087,13 @@ impl Logic for MlKemCore {
                 self.xof.in_data.next = self.enc.out_data.val();
             }
             if self.oact.q.val() & self.odx.q.val() {
-                self.xof.in_valid.next = self.oph.q.val();
+                self.xof.in_valid.next = self.sph.q.val();
                 self.xof.in_data.next = self.seed.read_data.val();
             }
         }
         if self.dact.q.val() & self.dsin.q.val() {
             self.dec.in_valid.next = self.in_valid.val()
-                & !(self.xact.q.val() & self.xin.q.val() & (self.fidx.q.val() < self.xsn.q.val()))
+                & !self.xpre.val()
                 & (!self.tee.val() | self.xof.in_ready.val());
         }
 
@@ -1103,9 +1103,9 @@ impl Logic for MlKemCore {
 
         // ---- Sponge chain: feed seed lanes and the suffix, route output. ----
         if self.xact.q.val() & (self.fidx.q.val() < self.xsn.q.val()) {
-            if !self.fph.q.val() {
+            if !self.sph.q.val() {
                 // The seed store's read port settles this cycle.
-                self.fph.d.next = true;
+                self.sph.d.next = true;
             } else {
                 self.xof.in_valid.next = true;
                 self.xof.in_data.next = self.seed.read_data.val();
@@ -1114,7 +1114,7 @@ impl Logic for MlKemCore {
                 }
                 if self.xof.in_ready.val() {
                     self.fidx.d.next = self.fidx.q.val() + 1;
-                    self.fph.d.next = false;
+                    self.sph.d.next = false;
                 }
             }
         }
@@ -1224,14 +1224,14 @@ impl Logic for MlKemCore {
                 self.seed.read_address.next = (bit_cast::<5, 3>(self.dgrp.q.val()) << 2)
                     | bit_cast::<5, 2>(self.dlane.q.val().get_bits::<2>(0));
                 if self.dlane.q.val() < bits::<3>(4) {
-                    if !self.dph.q.val() {
-                        self.dph.d.next = true;
+                    if !self.sph.q.val() {
+                        self.sph.d.next = true;
                     } else {
                         self.dec.in_valid.next = true;
                         self.dec.in_data.next = self.seed.read_data.val();
                         if self.dec.in_ready.val() {
                             self.dlane.d.next = self.dlane.q.val() + 1;
-                            self.dph.d.next = false;
+                            self.sph.d.next = false;
                         }
                     }
                 }
@@ -1246,8 +1246,8 @@ impl Logic for MlKemCore {
         if self.oact.q.val() {
             self.seed.read_address.next =
                 (bit_cast::<5, 3>(self.ogrp.q.val()) << 2) | bit_cast::<5, 2>(self.ocnt.q.val());
-            if !self.oph.q.val() {
-                self.oph.d.next = true;
+            if !self.sph.q.val() {
+                self.sph.d.next = true;
             } else {
                 self.out_valid.next = !self.odx.q.val();
                 self.out_data.next = self.seed.read_data.val();
@@ -1255,7 +1255,7 @@ impl Logic for MlKemCore {
                     | (self.odx.q.val() & self.tee.val() & self.xof.in_ready.val())
                 {
                     self.ocnt.d.next = self.ocnt.q.val() + 1;
-                    self.oph.d.next = false;
+                    self.sph.d.next = false;
                     if self.ocnt.q.val() == bits::<2>(3) {
                         self.oact.d.next = false;
                     }
@@ -1350,7 +1350,7 @@ impl Logic for MlKemCore {
                 }
                 self.odx.d.next = self.insn.val().get_bit(7);
                 self.ocnt.d.next = bits::<2>(0);
-                self.oph.d.next = false;
+                self.sph.d.next = false;
             }
             if self.op.val() == bits::<4>(3) {
                 self.xof.start.next = true;
@@ -1365,11 +1365,11 @@ impl Logic for MlKemCore {
                         self.xsn.d.next = bits::<8>(4);
                     }
                 }
-                self.xnl.d.next = bit_cast::<8, 11>((self.xlen.val() + bits::<11>(7)) >> 3);
+
                 self.xfull.d.next = bit_cast::<8, 11>(self.xlen.val() >> 3);
                 self.xsuf.d.next = self.insn.val().get_bits::<16>(21);
                 self.fidx.d.next = bits::<8>(0);
-                self.fph.d.next = false;
+                self.sph.d.next = false;
                 self.xarg.d.next = self.insn.val().get_bits::<5>(40);
                 self.xcnt.d.next = bits::<4>(0);
                 self.xlanes.d.next = self.insn.val().get_bits::<4>(45);
@@ -1390,7 +1390,7 @@ impl Logic for MlKemCore {
                 self.dsin.d.next = self.insn.val().get_bit(14);
                 self.dgrp.d.next = self.insn.val().get_bits::<3>(15);
                 self.dlane.d.next = bits::<3>(0);
-                self.dph.d.next = false;
+                self.sph.d.next = false;
                 self.dpoly.d.next = self.insn.val().get_bits::<5>(4);
                 self.dcnt.d.next = bits::<5>(0);
             }

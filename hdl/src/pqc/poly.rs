@@ -769,30 +769,12 @@ impl Logic for PolyUnit {
             self.ram[i + 4].read_address.next =
                 (bit_cast::<10, 5>(self.rpoly.val()) << 5) | bit_cast::<10, 5>(self.ad1.val());
         }
-        self.c1.d.next = (bit_cast::<16, 2>(self.ty.val()) << 1)
+        self.c1.d.next = bit_cast::<16, 1>(self.run.q.val().into())
+            | (bit_cast::<16, 2>(self.ty.val()) << 1)
+            | (bit_cast::<16, 1>(self.swap.val().into()) << 3)
             | (bit_cast::<16, 5>(self.ad0.val()) << 4)
             | (bit_cast::<16, 5>(self.ad1.val()) << 9)
             | (bit_cast::<16, 2>(self.zidx.val().get_bits::<2>(0)) << 14);
-        if self.swap.val() {
-            self.c1.d.next = (bit_cast::<16, 2>(self.ty.val()) << 1)
-                | bits::<16>(8)
-                | (bit_cast::<16, 5>(self.ad0.val()) << 4)
-                | (bit_cast::<16, 5>(self.ad1.val()) << 9)
-                | (bit_cast::<16, 2>(self.zidx.val().get_bits::<2>(0)) << 14);
-            if self.run.q.val() {
-                self.c1.d.next = (bit_cast::<16, 2>(self.ty.val()) << 1)
-                    | bits::<16>(9)
-                    | (bit_cast::<16, 5>(self.ad0.val()) << 4)
-                    | (bit_cast::<16, 5>(self.ad1.val()) << 9)
-                    | (bit_cast::<16, 2>(self.zidx.val().get_bits::<2>(0)) << 14);
-            }
-        } else if self.run.q.val() {
-            self.c1.d.next = (bit_cast::<16, 2>(self.ty.val()) << 1)
-                | bits::<16>(1)
-                | (bit_cast::<16, 5>(self.ad0.val()) << 4)
-                | (bit_cast::<16, 5>(self.ad1.val()) << 9)
-                | (bit_cast::<16, 2>(self.zidx.val().get_bits::<2>(0)) << 14);
-        }
 
         // ---- RAM-data cycle: route words and zetas to the butterflies. ----
         self.ty1.next = self.c1.q.val().get_bits::<2>(1);
