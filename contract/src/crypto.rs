@@ -75,6 +75,12 @@ pub enum KeyAlg {
     Aes256 = 2,
     /// XTS-AES-256, a 64-byte key pair (data key, then tweak key).
     XtsAes256 = 3,
+    /// ML-KEM-512 decapsulation key, held as its 64-byte seed (d, z).
+    MlKem512 = 4,
+    /// ML-KEM-768 decapsulation key (seed).
+    MlKem768 = 5,
+    /// ML-KEM-1024 decapsulation key (seed).
+    MlKem1024 = 6,
 }
 
 impl KeyAlg {
@@ -84,6 +90,9 @@ impl KeyAlg {
         KeyAlg::Aes128,
         KeyAlg::Aes256,
         KeyAlg::XtsAes256,
+        KeyAlg::MlKem512,
+        KeyAlg::MlKem768,
+        KeyAlg::MlKem1024,
     ];
 
     /// Decode an algorithm code.
@@ -98,6 +107,7 @@ impl KeyAlg {
             KeyAlg::Aes128 => 16,
             KeyAlg::Aes256 => 32,
             KeyAlg::XtsAes256 => 64,
+            KeyAlg::MlKem512 | KeyAlg::MlKem768 | KeyAlg::MlKem1024 => 64,
         }
     }
 
@@ -108,7 +118,16 @@ impl KeyAlg {
             KeyAlg::Aes128 => "aes-128",
             KeyAlg::Aes256 => "aes-256",
             KeyAlg::XtsAes256 => "xts-aes-256",
+            KeyAlg::MlKem512 => "ml-kem-512",
+            KeyAlg::MlKem768 => "ml-kem-768",
+            KeyAlg::MlKem1024 => "ml-kem-1024",
         }
+    }
+
+    /// Whether KEY_LOAD accepts the algorithm: AES keys only (ML-KEM keys
+    /// enter a slot only by KEM_KEYGEN).
+    pub const fn loadable(self) -> bool {
+        matches!(self, KeyAlg::Aes128 | KeyAlg::Aes256 | KeyAlg::XtsAes256)
     }
 }
 

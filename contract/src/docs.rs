@@ -122,6 +122,7 @@ pub fn descriptors_md() -> String {
     );
     crypto_md(&mut out);
     hash_md(&mut out);
+    kem_md(&mut out);
     out.push_str("\n## Status codes\n\n| code | name | meaning |\n|---|---|---|\n");
     for s in Status::ALL {
         let _ = writeln!(
@@ -192,6 +193,35 @@ fn hash_md(out: &mut String) {
          `flags` bit 0 (`RESUME`, 0x{:x}): start from the state at `aux` (`aux_len` = {SPONGE_STATE_BYTES}; otherwise `aux_len` is 0).",
         flags::PARTIAL,
         flags::RESUME
+    );
+}
+
+fn kem_md(out: &mut String) {
+    use crate::kem::{flags, KemSet, SHARED_SECRET_BYTES};
+    out.push_str(
+        "\n## ML-KEM jobs (FIPS 203)\n\n| set | slot algorithm | ek bytes | ciphertext bytes | dk_PKE bytes |\n|---|---|---|---|---|\n",
+    );
+    for s in KemSet::ALL {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} |",
+            s.name(),
+            s.key_alg() as u8,
+            s.ek_bytes(),
+            s.ct_bytes(),
+            s.dk_pke_bytes()
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\n`params`: byte 0 the parameter set as its slot algorithm code, bytes 2-3 the policy of the slot the job creates, byte 4 `target` (Encaps, Decaps: the slot that receives the shared secret as an AES-256 key); other bytes zero. \
+         Every address is 16-byte aligned. A decapsulation key is held as its 64-byte seed (d, z) and never leaves the card. \
+         `flags` bit 0 (`EXPOSE`, 0x{:x}, test mode only): KeyGen also writes dk_PKE after ek; Encaps and Decaps write the {SHARED_SECRET_BYTES}-byte shared secret to `dst` (after the ciphertext) instead of a slot, and then `aux`, `policy` and `target` are zero.\n\n\
+         - `KEM_KEYGEN`: `src` = d || z (64 bytes), `key_slot` the empty slot for the key, `aux` its 32-byte label; `dst` receives ek.\n\
+         - `KEM_ENCAPS`: `src` = ek || m; `dst` receives the ciphertext; the secret goes into the empty slot `target` with the label at `aux`. An ek that fails the modulus check completes with `EK_CHECK_FAILED` and writes nothing.\n\
+         - `KEM_DECAPS`: `src` = the ciphertext, `key_slot` the ML-KEM key (algorithm `params` byte 0, policy `derive`); the secret (FIPS 203's implicit-rejection secret when the ciphertext does not re-encrypt to itself, in the same cycles) goes into the empty slot `target` with the label at `aux`.\n\n\
+         Until the card has a DRBG, KeyGen's d, z and Encaps's m come from the host in `src`, in test mode only; outside test mode both complete with `NOT_TEST_MODE`.",
+        flags::EXPOSE
     );
 }
 

@@ -288,8 +288,14 @@ impl Descriptor {
         let hash = crate::hash::HashAlg::from_opcode(op);
         // XTS jobs use the low flag bits (pad bits) and hash jobs their two
         // flags; every other flag is reserved.
+        let kem = matches!(
+            op,
+            Opcode::KemKeygen | Opcode::KemEncaps | Opcode::KemDecaps
+        );
         let flags = if xts {
             self.flags & !crate::crypto::XTS_PAD_BITS_MASK
+        } else if kem {
+            self.flags & !crate::kem::flags::ALL
         } else if hash.is_some() {
             self.flags & !crate::hash::flags::ALL
         } else {
@@ -327,6 +333,29 @@ impl Descriptor {
         if op == Opcode::KeyLoad {
             match kp {
                 Some(p) if p.policy & !crate::crypto::policy::ALL == 0 => {}
+                _ => return Some(Status::ReservedField),
+            }
+        }
+        let kem_p = crate::kem::KemParams::from_bytes(&self.params);
+        let expose = kem && self.flags & crate::kem::flags::EXPOSE != 0;
+        if kem {
+            match kem_p {
+                Some(p) if p.policy_ok() => {
+                    // KeyGen names no target; with EXPOSE, Encaps and
+                    // Decaps create no slot (no label, policy or target).
+                    let unused = if op == Opcode::KemKeygen {
+                        p.target != 0
+                    } else {
+                        expose
+                            && (p.policy != 0
+                                || p.target != 0
+                                || self.aux_addr != 0
+                                || self.aux_len != 0)
+                    };
+                    if unused {
+                        return Some(Status::ReservedField);
+                    }
+                }
                 _ => return Some(Status::ReservedField),
             }
         }
@@ -394,10 +423,30 @@ impl Descriptor {
                     return Some(Status::BadLength);
                 }
             }
+            _ if kem => {
+                let p = kem_p.expect("checked above");
+                let Some(set) = crate::kem::KemSet::from_alg(p.alg) else {
+                    return Some(Status::BadAlgorithm);
+                };
+                let src = match op {
+                    Opcode::KemKeygen => crate::kem::SEED_BYTES,
+                    Opcode::KemEncaps => set.ek_bytes() + crate::kem::M_BYTES,
+                    _ => set.ct_bytes(),
+                };
+                let label = if expose && op != Opcode::KemKeygen {
+                    0
+                } else {
+                    LABEL_BYTES as u32
+                };
+                if self.src_len != src || self.aux_len != label {
+                    return Some(Status::BadLength);
+                }
+            }
             Opcode::KeyLoad => {
                 let p = kp.expect("checked above");
                 match KeyAlg::from_u8(p.alg) {
                     None | Some(KeyAlg::Empty) => return Some(Status::BadAlgorithm),
+                    Some(a) if !a.loadable() => return Some(Status::BadAlgorithm),
                     Some(a) if a.key_bytes() != self.src_len as usize => {
                         return Some(Status::BadLength)
                     }
@@ -416,6 +465,17 @@ impl Descriptor {
                 .expect("checked above")
                 .dst_len(self.src_len as u64, decrypt),
             Opcode::SlotInfo => SLOT_RECORD_BYTES as u64,
+            _ if kem => {
+                let set = kem_p
+                    .and_then(|p| crate::kem::KemSet::from_alg(p.alg))
+                    .expect("checked above");
+                let (out, extra) = match op {
+                    Opcode::KemKeygen => (set.ek_bytes(), set.dk_pke_bytes()),
+                    Opcode::KemEncaps => (set.ct_bytes(), crate::kem::SHARED_SECRET_BYTES),
+                    _ => (0, crate::kem::SHARED_SECRET_BYTES),
+                };
+                (out + if expose { extra } else { 0 }) as u64
+            }
             _ if self.flags & crate::hash::flags::PARTIAL != 0 && hash.is_some() => {
                 crate::hash::SPONGE_STATE_BYTES as u64
             }
@@ -426,7 +486,10 @@ impl Descriptor {
         }
         // 6. What only test mode allows.
         if !test_mode {
-            if op == Opcode::KeyLoad {
+            if op == Opcode::KeyLoad
+                || expose
+                || matches!(op, Opcode::KemKeygen | Opcode::KemEncaps)
+            {
                 return Some(Status::NotTestMode);
             }
             if gcm {
@@ -441,6 +504,9 @@ impl Descriptor {
         }
         // 7. The slot index.
         if !matches!(op, Opcode::Nop | Opcode::Copy) && self.key_slot as u32 >= KEY_SLOTS {
+            return Some(Status::BadSlot);
+        }
+        if kem && kem_p.is_some_and(|p| p.target as u32 >= KEY_SLOTS) {
             return Some(Status::BadSlot);
         }
         None
@@ -593,5 +659,115 @@ mod tests {
         assert_eq!(xts(64, 32).precheck(true), Some(Status::ReservedField));
         assert_eq!(xts(1, 16).precheck(true), Some(Status::BadLength));
         assert_eq!(xts(0, 16).precheck(true), None);
+    }
+
+    #[test]
+    fn precheck_kem_jobs() {
+        use crate::crypto::{policy, KeyAlg};
+        use crate::kem::{flags, KemParams, KemSet};
+        let set = KemSet::MlKem768;
+        let kem = |op: Opcode, fl: u16, src_len: u32, dst_len: u32, aux_len: u32, p: KemParams| {
+            Descriptor {
+                version: DESCRIPTOR_VERSION,
+                opcode: op as u8,
+                flags: fl,
+                src_len,
+                dst_len,
+                aux_len,
+                key_slot: 3,
+                params: p.to_bytes(),
+                ..Descriptor::default()
+            }
+        };
+        let p = KemParams {
+            alg: set.key_alg() as u8,
+            policy: policy::DERIVE,
+            target: 0,
+        };
+        let t = KemParams { target: 5, ..p };
+        let kg = kem(Opcode::KemKeygen, 0, 64, set.ek_bytes(), 32, p);
+        assert_eq!(kg.precheck(true), None);
+        assert_eq!(kg.precheck(false), Some(Status::NotTestMode));
+        let mut d = kg;
+        d.src_len = 32;
+        assert_eq!(d.precheck(true), Some(Status::BadLength));
+        let mut d = kg;
+        d.dst_len -= 16;
+        assert_eq!(d.precheck(true), Some(Status::OutputTooSmall));
+        let mut d = kg;
+        d.flags = flags::EXPOSE;
+        assert_eq!(d.precheck(true), Some(Status::OutputTooSmall));
+        d.dst_len += set.dk_pke_bytes();
+        assert_eq!(d.precheck(true), None);
+        let mut d = kg;
+        d.params = KemParams { target: 1, ..p }.to_bytes();
+        assert_eq!(d.precheck(true), Some(Status::ReservedField));
+        let mut d = kg;
+        d.params = KemParams {
+            alg: KeyAlg::Aes256 as u8,
+            ..p
+        }
+        .to_bytes();
+        assert_eq!(d.precheck(true), Some(Status::BadAlgorithm));
+        // Encaps names no key slot; the target must exist.
+        let mut en = kem(
+            Opcode::KemEncaps,
+            0,
+            set.ek_bytes() + 32,
+            set.ct_bytes(),
+            32,
+            t,
+        );
+        en.key_slot = 0;
+        assert_eq!(en.precheck(true), None);
+        let mut d = en;
+        d.key_slot = 1;
+        assert_eq!(d.precheck(true), Some(Status::ReservedField));
+        let mut d = en;
+        d.params = KemParams { target: 64, ..p }.to_bytes();
+        assert_eq!(d.precheck(true), Some(Status::BadSlot));
+        // EXPOSE: no label, policy or target; K after the ciphertext.
+        let x = KemParams { policy: 0, ..p };
+        let mut d = kem(
+            Opcode::KemEncaps,
+            flags::EXPOSE,
+            set.ek_bytes() + 32,
+            set.ct_bytes() + 32,
+            0,
+            x,
+        );
+        d.key_slot = 0;
+        assert_eq!(d.precheck(true), None);
+        assert_eq!(d.precheck(false), Some(Status::NotTestMode));
+        d.aux_len = 32;
+        assert_eq!(d.precheck(true), Some(Status::ReservedField));
+        // Decaps runs outside test mode.
+        let de = kem(Opcode::KemDecaps, 0, set.ct_bytes(), 0, 32, t);
+        assert_eq!(de.precheck(false), None);
+        let mut d = de;
+        d.src_len += 16;
+        assert_eq!(d.precheck(false), Some(Status::BadLength));
+        let mut d = de;
+        d.flags = 2;
+        assert_eq!(d.precheck(false), Some(Status::ReservedField));
+        let mut d = kem(Opcode::KemDecaps, flags::EXPOSE, set.ct_bytes(), 32, 0, x);
+        assert_eq!(d.precheck(true), None);
+        assert_eq!(d.precheck(false), Some(Status::NotTestMode));
+        d.key_slot = 64;
+        assert_eq!(d.precheck(true), Some(Status::BadSlot));
+        // ML-KEM keys do not enter by KEY_LOAD.
+        let kl = Descriptor {
+            version: DESCRIPTOR_VERSION,
+            opcode: Opcode::KeyLoad as u8,
+            src_len: 64,
+            aux_len: 32,
+            params: crate::crypto::KeyLoadParams {
+                alg: KeyAlg::MlKem512 as u8,
+                policy: 0,
+            }
+            .to_bytes(),
+            ..Descriptor::default()
+        };
+        assert_eq!(kl.precheck(true), Some(Status::BadAlgorithm));
     }
 }

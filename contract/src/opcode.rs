@@ -36,6 +36,12 @@ pub enum Opcode {
     Shake128 = 0x34,
     /// SHAKE256 of `src`, `dst_len` bytes of output.
     Shake256 = 0x35,
+    /// ML-KEM key generation (FIPS 203); see [`crate::kem`].
+    KemKeygen = 0x40,
+    /// ML-KEM encapsulation.
+    KemEncaps = 0x41,
+    /// ML-KEM decapsulation.
+    KemDecaps = 0x42,
 }
 
 impl Opcode {
@@ -56,6 +62,9 @@ impl Opcode {
         Opcode::Sha3_512,
         Opcode::Shake128,
         Opcode::Shake256,
+        Opcode::KemKeygen,
+        Opcode::KemEncaps,
+        Opcode::KemDecaps,
     ];
 
     /// Decode a descriptor's opcode byte.
@@ -81,6 +90,9 @@ impl Opcode {
             Opcode::Sha3_512 => "SHA3_512",
             Opcode::Shake128 => "SHAKE128",
             Opcode::Shake256 => "SHAKE256",
+            Opcode::KemKeygen => "KEM_KEYGEN",
+            Opcode::KemEncaps => "KEM_ENCAPS",
+            Opcode::KemDecaps => "KEM_DECAPS",
         }
     }
 
@@ -98,6 +110,9 @@ impl Opcode {
             Opcode::SlotInfo => "writes the 64-byte slot record of key_slot (algorithm, policy, label; never key material) to dst",
             Opcode::Sha3_224 | Opcode::Sha3_256 | Opcode::Sha3_384 | Opcode::Sha3_512 => "hashes src_len bytes (0 to 1 MiB) at src and writes the digest to dst (out_len is the digest length); flags PARTIAL and RESUME chain jobs through a 200-byte sponge state (see Hash jobs)",
             Opcode::Shake128 | Opcode::Shake256 => "absorbs src_len bytes (0 to 1 MiB) at src and writes exactly dst_len bytes (0 to 1 MiB) of output to dst; flags PARTIAL and RESUME as for SHA-3",
+            Opcode::KemKeygen => "ML-KEM KeyGen (test mode: d || z from src): the seed goes into the empty slot key_slot with the label at aux and params.policy; ek goes to dst (with EXPOSE also dk_PKE)",
+            Opcode::KemEncaps => "ML-KEM Encaps (test mode: ek || m from src): the ciphertext goes to dst and the shared secret into the empty slot params.target as an AES-256 key (label at aux, params.policy), or with EXPOSE after the ciphertext",
+            Opcode::KemDecaps => "ML-KEM Decaps of the ciphertext at src with the key in key_slot (policy DERIVE): the shared secret (or FIPS 203's implicit-rejection secret) goes into the empty slot params.target as an AES-256 key, or with EXPOSE (test mode) to dst; constant time",
         }
     }
 
@@ -127,6 +142,14 @@ impl Opcode {
             | Opcode::Shake128
             | Opcode::Shake256 => &[
                 "flags", "src_addr", "dst_addr", "src_len", "dst_len", "aux_addr", "aux_len",
+            ],
+            Opcode::KemKeygen | Opcode::KemDecaps => &[
+                "flags", "src_addr", "dst_addr", "src_len", "dst_len", "aux_addr", "aux_len",
+                "key_slot", "params",
+            ],
+            Opcode::KemEncaps => &[
+                "flags", "src_addr", "dst_addr", "src_len", "dst_len", "aux_addr", "aux_len",
+                "params",
             ],
         }
     }

@@ -148,6 +148,12 @@ pub mod capabilities {
         5,
         "SHA3-224/256/384/512 and SHAKE128/256 jobs are supported",
     );
+    /// ML-KEM jobs are supported.
+    pub const OP_ML_KEM: Field = bit(
+        "OP_ML_KEM",
+        6,
+        "ML-KEM-512/768/1024 KEM_KEYGEN, KEM_ENCAPS and KEM_DECAPS jobs are supported",
+    );
     /// log2 of the number of key slots.
     pub const KEY_SLOTS_LOG2: Field =
         field("KEY_SLOTS_LOG2", 8, 4, "log2 of the number of key slots");
@@ -169,6 +175,7 @@ pub mod capabilities {
         OP_AES_XTS,
         KEY_STORE,
         OP_HASH,
+        OP_ML_KEM,
         KEY_SLOTS_LOG2,
         RING_MAX_LOG2,
         DMA_BEAT_LOG2,
@@ -296,7 +303,7 @@ pub const CAPABILITIES: Register = reg(
     "CAPABILITIES",
     0x010,
     Access::Ro,
-    0x0410_063f,
+    0x0410_067f,
     "operations and limits of this card",
     capabilities::FIELDS,
 );
@@ -588,6 +595,7 @@ mod tests {
         assert_eq!(capabilities::OP_AES_XTS.get(v), 1);
         assert_eq!(capabilities::KEY_STORE.get(v), 1);
         assert_eq!(capabilities::OP_HASH.get(v), 1);
+        assert_eq!(capabilities::OP_ML_KEM.get(v), 1);
         assert_eq!(
             1u32 << capabilities::KEY_SLOTS_LOG2.get(v),
             crate::crypto::KEY_SLOTS

@@ -49,6 +49,8 @@ pub enum Status {
     WeakKey = 0x0013,
     /// The algorithm code is unknown.
     BadAlgorithm = 0x0014,
+    /// An ML-KEM encapsulation key failed FIPS 203's modulus check.
+    EkCheckFailed = 0x0015,
 }
 
 impl Status {
@@ -75,6 +77,7 @@ impl Status {
         Status::BadTagLength,
         Status::WeakKey,
         Status::BadAlgorithm,
+        Status::EkCheckFailed,
     ];
 
     /// Decode a completion's status field; `None` for a code this contract
@@ -107,6 +110,7 @@ impl Status {
             Status::BadTagLength => "BAD_TAG_LENGTH",
             Status::WeakKey => "WEAK_KEY",
             Status::BadAlgorithm => "BAD_ALGORITHM",
+            Status::EkCheckFailed => "EK_CHECK_FAILED",
         }
     }
 
@@ -136,12 +140,13 @@ impl Status {
             Status::SlotOccupied => "the key slot already holds a key; clear it first",
             Status::WrongKeyType => "the slot's algorithm does not fit the operation (for example an XTS key pair for GCM)",
             Status::PolicyDenied => "the slot's usage policy does not allow the operation",
-            Status::NotTestMode => "the operation (plaintext key load, caller-chosen GCM IV) is only allowed when the card is in test mode",
+            Status::NotTestMode => "the operation (plaintext key load, caller-chosen GCM IV, EXPOSE, ML-KEM KeyGen and Encaps with host randomness until the card has a DRBG) is only allowed when the card is in test mode",
             Status::AuthFailed => "the authentication tag did not verify; the output was overwritten with zeros",
             Status::BadIvLength => "the GCM IV length is out of range (1 to 128 bytes, or 0 with CARD_IV)",
             Status::BadTagLength => "the GCM tag length is out of range (4 to 16 bytes in test mode, 16 otherwise)",
             Status::WeakKey => "the key material is not acceptable (an XTS key pair whose halves are equal)",
-            Status::BadAlgorithm => "the key algorithm code is unknown",
+            Status::BadAlgorithm => "the key algorithm code is unknown, or not one the operation takes (for example an ML-KEM parameter set that is not one)",
+            Status::EkCheckFailed => "the ML-KEM encapsulation key fails FIPS 203's modulus check (a coefficient is not below q): it is not a valid key; nothing was written",
         }
     }
 }
