@@ -51,6 +51,8 @@ pub enum Status {
     BadAlgorithm = 0x0014,
     /// An ML-KEM encapsulation key failed FIPS 203's modulus check.
     EkCheckFailed = 0x0015,
+    /// An engine's self-check failed: a hardware fault.
+    EngineFault = 0x0016,
 }
 
 impl Status {
@@ -78,6 +80,7 @@ impl Status {
         Status::WeakKey,
         Status::BadAlgorithm,
         Status::EkCheckFailed,
+        Status::EngineFault,
     ];
 
     /// Decode a completion's status field; `None` for a code this contract
@@ -111,6 +114,7 @@ impl Status {
             Status::WeakKey => "WEAK_KEY",
             Status::BadAlgorithm => "BAD_ALGORITHM",
             Status::EkCheckFailed => "EK_CHECK_FAILED",
+            Status::EngineFault => "ENGINE_FAULT",
         }
     }
 
@@ -147,6 +151,7 @@ impl Status {
             Status::WeakKey => "the key material is not acceptable (an XTS key pair whose halves are equal)",
             Status::BadAlgorithm => "the key algorithm code is unknown, or not one the operation takes (for example an ML-KEM parameter set that is not one)",
             Status::EkCheckFailed => "the ML-KEM encapsulation key fails FIPS 203's modulus check (a coefficient is not below q): it is not a valid key; nothing was written",
+            Status::EngineFault => "an engine's self-check failed (for example the ML-KEM sequencer ran an unexpected number of polynomial commands): a hardware fault; no key was stored and the output must not be used; report it and take the card out of service",
         }
     }
 }

@@ -8,6 +8,7 @@
 use crate::consts::{c32, opcode, status};
 use hsm_contract::crypto::{self, GcmParams, KeyAlg};
 use hsm_contract::hash::{self, HashAlg};
+use hsm_contract::kem::{self, KemSet};
 use hsm_contract::{Opcode, Status};
 use rust_hdl::prelude::*;
 
@@ -49,10 +50,26 @@ pub struct DescChecker {
     pub is_engine_op: Signal<Out, Bit>,
     /// The operation is a hash job (the hash engine runs it).
     pub is_hash_op: Signal<Out, Bit>,
+    /// The operation is an ML-KEM job (the ML-KEM engine runs it).
+    pub is_kem_op: Signal<Out, Bit>,
 
     status_r: DFF<Bits<16>>,
     engine_r: DFF<Bit>,
     hash_r: DFF<Bit>,
+    kem_r: DFF<Bit>,
+    is_kkg: Signal<Local, Bit>,
+    is_ken: Signal<Local, Bit>,
+    is_kde: Signal<Local, Bit>,
+    is_kem: Signal<Local, Bit>,
+    k_expose: Signal<Local, Bit>,
+    k_target: Signal<Local, Bits<8>>,
+    kem_set_ok: Signal<Local, Bit>,
+    kem_ek: Signal<Local, Bits<32>>,
+    kem_ct: Signal<Local, Bits<32>>,
+    kem_dkp: Signal<Local, Bits<32>>,
+    kem_src: Signal<Local, Bits<32>>,
+    kem_aux: Signal<Local, Bits<32>>,
+    kem_need: Signal<Local, Bits<32>>,
     status_c: Signal<Local, Bits<16>>,
     engine_c: Signal<Local, Bit>,
     is_nop: Signal<Local, Bit>,
@@ -142,6 +159,26 @@ pub struct DescChecker {
     s_bad_iv: Constant<Bits<16>>,
     s_bad_tag: Constant<Bits<16>>,
     s_bad_alg: Constant<Bits<16>>,
+    o_kkg: Constant<Bits<8>>,
+    o_ken: Constant<Bits<8>>,
+    o_kde: Constant<Bits<8>>,
+    kem_flags: Constant<Bits<16>>,
+    f_expose: Constant<Bits<16>>,
+    alg_k512: Constant<Bits<8>>,
+    alg_k768: Constant<Bits<8>>,
+    alg_k1024: Constant<Bits<8>>,
+    ek_512: Constant<Bits<32>>,
+    ek_768: Constant<Bits<32>>,
+    ek_1024: Constant<Bits<32>>,
+    ct_512: Constant<Bits<32>>,
+    ct_768: Constant<Bits<32>>,
+    ct_1024: Constant<Bits<32>>,
+    dkp_512: Constant<Bits<32>>,
+    dkp_768: Constant<Bits<32>>,
+    dkp_1024: Constant<Bits<32>>,
+    seed_bytes: Constant<Bits<32>>,
+    m_bytes: Constant<Bits<32>>,
+    ss_bytes: Constant<Bits<32>>,
 }
 
 impl Default for DescChecker {
@@ -151,6 +188,21 @@ impl Default for DescChecker {
             status_r: Default::default(),
             engine_r: Default::default(),
             hash_r: Default::default(),
+            kem_r: Default::default(),
+            is_kem_op: Default::default(),
+            is_kkg: Default::default(),
+            is_ken: Default::default(),
+            is_kde: Default::default(),
+            is_kem: Default::default(),
+            k_expose: Default::default(),
+            k_target: Default::default(),
+            kem_set_ok: Default::default(),
+            kem_ek: Default::default(),
+            kem_ct: Default::default(),
+            kem_dkp: Default::default(),
+            kem_src: Default::default(),
+            kem_aux: Default::default(),
+            kem_need: Default::default(),
             is_hash_op: Default::default(),
             is_hash: Default::default(),
             is_shake: Default::default(),
@@ -255,6 +307,26 @@ impl Default for DescChecker {
             s_bad_iv: status(Status::BadIvLength),
             s_bad_tag: status(Status::BadTagLength),
             s_bad_alg: status(Status::BadAlgorithm),
+            o_kkg: opcode(Opcode::KemKeygen),
+            o_ken: opcode(Opcode::KemEncaps),
+            o_kde: opcode(Opcode::KemDecaps),
+            kem_flags: Constant::new((kem::flags::ALL as u64).into()),
+            f_expose: Constant::new((kem::flags::EXPOSE as u64).into()),
+            alg_k512: Constant::new((KeyAlg::MlKem512 as u8 as u64).into()),
+            alg_k768: Constant::new((KeyAlg::MlKem768 as u8 as u64).into()),
+            alg_k1024: Constant::new((KeyAlg::MlKem1024 as u8 as u64).into()),
+            ek_512: c32(KemSet::MlKem512.ek_bytes() as u64),
+            ek_768: c32(KemSet::MlKem768.ek_bytes() as u64),
+            ek_1024: c32(KemSet::MlKem1024.ek_bytes() as u64),
+            ct_512: c32(KemSet::MlKem512.ct_bytes() as u64),
+            ct_768: c32(KemSet::MlKem768.ct_bytes() as u64),
+            ct_1024: c32(KemSet::MlKem1024.ct_bytes() as u64),
+            dkp_512: c32(KemSet::MlKem512.dk_pke_bytes() as u64),
+            dkp_768: c32(KemSet::MlKem768.dk_pke_bytes() as u64),
+            dkp_1024: c32(KemSet::MlKem1024.dk_pke_bytes() as u64),
+            seed_bytes: c32(kem::SEED_BYTES as u64),
+            m_bytes: c32(kem::M_BYTES as u64),
+            ss_bytes: c32(kem::SHARED_SECRET_BYTES as u64),
         }
     }
 }
@@ -262,10 +334,56 @@ impl Default for DescChecker {
 impl Logic for DescChecker {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, status_r, engine_r, hash_r);
+        dff_setup!(self, clock, status_r, engine_r, hash_r, kem_r);
         self.status.next = self.status_r.q.val();
         self.is_engine_op.next = self.engine_r.q.val();
         self.is_hash_op.next = self.hash_r.q.val();
+        self.is_kem_op.next = self.kem_r.q.val();
+        self.is_kkg.next = self.opcode.val() == self.o_kkg.val();
+        self.is_ken.next = self.opcode.val() == self.o_ken.val();
+        self.is_kde.next = self.opcode.val() == self.o_kde.val();
+        self.is_kem.next = self.is_kkg.val() | self.is_ken.val() | self.is_kde.val();
+        self.k_expose.next = self.is_kem.val() & (self.flags.val() & self.f_expose.val()).any();
+        self.k_target.next = self.params.val().get_bits::<8>(32);
+        // ML-KEM sizes of the named parameter set.
+        self.kem_set_ok.next = true;
+        self.kem_ek.next = self.ek_1024.val();
+        self.kem_ct.next = self.ct_1024.val();
+        self.kem_dkp.next = self.dkp_1024.val();
+        if self.params.val().get_bits::<8>(0) == self.alg_k512.val() {
+            self.kem_ek.next = self.ek_512.val();
+            self.kem_ct.next = self.ct_512.val();
+            self.kem_dkp.next = self.dkp_512.val();
+        } else if self.params.val().get_bits::<8>(0) == self.alg_k768.val() {
+            self.kem_ek.next = self.ek_768.val();
+            self.kem_ct.next = self.ct_768.val();
+            self.kem_dkp.next = self.dkp_768.val();
+        } else if self.params.val().get_bits::<8>(0) != self.alg_k1024.val() {
+            self.kem_set_ok.next = false;
+        }
+        self.kem_src.next = self.kem_ct.val();
+        self.kem_need.next = bits::<32>(0);
+        if self.is_kkg.val() {
+            self.kem_src.next = self.seed_bytes.val();
+            self.kem_need.next = self.kem_ek.val();
+            if self.k_expose.val() {
+                self.kem_need.next = self.kem_ek.val() + self.kem_dkp.val();
+            }
+        }
+        if self.is_ken.val() {
+            self.kem_src.next = self.kem_ek.val() + self.m_bytes.val();
+            self.kem_need.next = self.kem_ct.val();
+            if self.k_expose.val() {
+                self.kem_need.next = self.kem_ct.val() + self.ss_bytes.val();
+            }
+        }
+        if self.is_kde.val() & self.k_expose.val() {
+            self.kem_need.next = self.ss_bytes.val();
+        }
+        self.kem_aux.next = self.label_bytes.val();
+        if self.k_expose.val() & !self.is_kkg.val() {
+            self.kem_aux.next = bits::<32>(0);
+        }
         self.is_nop.next = self.opcode.val() == self.o_nop.val();
         self.is_copy.next = self.opcode.val() == self.o_copy.val();
         self.is_genc.next = self.opcode.val() == self.o_genc.val();
@@ -305,32 +423,40 @@ impl Logic for DescChecker {
             | self.is_xts.val()
             | self.is_kload.val()
             | self.is_kclear.val()
-            | self.is_sinfo.val();
+            | self.is_sinfo.val()
+            | self.is_kem.val();
         self.engine_c.next = self.is_hash.val()
             | self.is_gcm.val()
             | self.is_xts.val()
             | self.is_kload.val()
             | self.is_kclear.val()
-            | self.is_sinfo.val();
+            | self.is_sinfo.val()
+            | self.is_kem.val();
 
         // Which fields each operation uses (Opcode::fields_used).
         self.u_src.next = self.is_copy.val()
             | self.is_gcm.val()
             | self.is_xts.val()
             | self.is_kload.val()
-            | self.is_hash.val();
+            | self.is_hash.val()
+            | self.is_kem.val();
         self.u_dst.next = self.is_copy.val()
             | self.is_gcm.val()
             | self.is_xts.val()
             | self.is_sinfo.val()
-            | self.is_hash.val();
-        self.u_aux.next = self.is_gcm.val() | self.is_kload.val() | self.is_hash.val();
+            | self.is_hash.val()
+            | self.is_kem.val();
+        self.u_aux.next =
+            self.is_gcm.val() | self.is_kload.val() | self.is_hash.val() | self.is_kem.val();
         self.u_slot.next = self.is_gcm.val()
             | self.is_xts.val()
             | self.is_kload.val()
             | self.is_kclear.val()
-            | self.is_sinfo.val();
-        self.u_params.next = self.is_gcm.val() | self.is_xts.val() | self.is_kload.val();
+            | self.is_sinfo.val()
+            | self.is_kkg.val()
+            | self.is_kde.val();
+        self.u_params.next =
+            self.is_gcm.val() | self.is_xts.val() | self.is_kload.val() | self.is_kem.val();
 
         // Parameter blocks.
         self.iv_len.next = self.params.val().get_bits::<16>(0);
@@ -343,8 +469,23 @@ impl Logic for DescChecker {
 
         // XTS jobs use flags[2:0] (pad bits), hash jobs their two flags;
         // every other flag is reserved.
-        self.rsvd.next = (self.flags.val().any() & !self.is_xts.val() & !self.is_hash.val())
+        self.rsvd.next = (self.flags.val().any()
+            & !self.is_xts.val()
+            & !self.is_hash.val()
+            & !self.is_kem.val())
             | (self.is_hash.val() & (self.flags.val() & !self.hash_flags.val()).any())
+            | (self.is_kem.val() & (self.flags.val() & !self.kem_flags.val()).any())
+            | (self.is_kem.val()
+                & (self.params.val().get_bits::<8>(8).any()
+                    | self.params.val().get_bits::<88>(40).any()
+                    | (self.k_policy.val() & !self.policy_all.val()).any()))
+            | (self.is_kkg.val() & self.k_target.val().any())
+            | (self.k_expose.val()
+                & !self.is_kkg.val()
+                & (self.k_policy.val().any()
+                    | self.k_target.val().any()
+                    | self.aux_addr.val().any()
+                    | self.aux_len.val().any()))
             | self.flags.val().get_bits::<13>(3).any()
             | self.reserved0.val().any()
             | (!self.u_src.val() & (self.src_addr.val().any() | self.src_len.val().any()))
@@ -372,7 +513,8 @@ impl Logic for DescChecker {
             | self.is_xts.val()
             | self.is_kload.val()
             | self.is_kclear.val()
-            | self.is_sinfo.val())
+            | self.is_sinfo.val()
+            | self.is_kem.val())
             & (self.src_addr.val().get_bits::<4>(0).any()
                 | self.dst_addr.val().get_bits::<4>(0).any()
                 | self.aux_addr.val().get_bits::<4>(0).any());
@@ -414,6 +556,9 @@ impl Logic for DescChecker {
         if self.is_sinfo.val() {
             self.need.next = self.record_bytes.val();
         }
+        if self.is_kem.val() {
+            self.need.next = self.kem_need.val();
+        }
         if self.is_hash.val() {
             self.need.next = self.h_digest.val();
             if self.h_partial.val() {
@@ -449,27 +594,39 @@ impl Logic for DescChecker {
                         & self.flags.val().get_bits::<3>(0).any())))
         {
             self.status_c.next = self.s_bad_length.val();
-        } else if self.is_kload.val() & !self.key_len.val().any() {
+        } else if (self.is_kload.val() & !self.key_len.val().any())
+            | (self.is_kem.val() & !self.kem_set_ok.val())
+        {
             self.status_c.next = self.s_bad_alg.val();
-        } else if self.is_kload.val()
+        } else if (self.is_kload.val()
             & ((self.src_len.val() != self.key_len.val())
-                | (self.aux_len.val() != self.label_bytes.val()))
+                | (self.aux_len.val() != self.label_bytes.val())))
+            | (self.is_kem.val()
+                & ((self.src_len.val() != self.kem_src.val())
+                    | (self.aux_len.val() != self.kem_aux.val())))
         {
             self.status_c.next = self.s_bad_length.val();
         } else if self.dst_len.val() < self.need.val() {
             self.status_c.next = self.s_too_small.val();
         } else if !self.test_mode.val()
-            & (self.is_kload.val() | (self.is_genc.val() & !self.card_iv.val()))
+            & (self.is_kload.val()
+                | (self.is_genc.val() & !self.card_iv.val())
+                | self.is_kkg.val()
+                | self.is_ken.val()
+                | self.k_expose.val())
         {
             self.status_c.next = self.s_not_test.val();
         } else if !self.test_mode.val() & self.is_gcm.val() & (self.tag_len.val() != bits::<8>(16))
         {
             self.status_c.next = self.s_bad_tag.val();
-        } else if self.u_slot.val() & (self.key_slot.val() >= self.slots.val()) {
+        } else if (self.u_slot.val() & (self.key_slot.val() >= self.slots.val()))
+            | (self.is_kem.val() & (bit_cast::<16, 8>(self.k_target.val()) >= self.slots.val()))
+        {
             self.status_c.next = self.s_bad_slot.val();
         }
         self.status_r.d.next = self.status_c.val();
         self.engine_r.d.next = self.engine_c.val();
         self.hash_r.d.next = self.is_hash.val();
+        self.kem_r.d.next = self.is_kem.val();
     }
 }

@@ -17,6 +17,7 @@ use crate::checks::DescChecker;
 use crate::consts::{opcode, status};
 use crate::engine::CryptoEngine;
 use crate::hash::HashEngine;
+use crate::kem_engine::KemEngine;
 use hsm_contract::layout::{cqe, desc, LayoutField};
 use hsm_contract::{Opcode, Status};
 use rust_hdl::prelude::*;
@@ -125,9 +126,11 @@ pub struct Dispatcher {
     desc_check: DescChecker,
     engine: CryptoEngine,
     hash: HashEngine,
+    kem: KemEngine,
     state: DFF<DispState>,
     eng_started: DFF<Bit>,
     use_hash: DFF<Bit>,
+    use_kem: DFF<Bit>,
     sq_head_r: DFF<Bits<16>>,
     cq_tail_r: DFF<Bits<16>>,
     phase: DFF<Bit>,
@@ -194,6 +197,18 @@ pub struct Dispatcher {
     strb_last: Signal<Local, Bits<16>>,
     cqe: Signal<Local, Bits<128>>,
     out_busy: Signal<Local, Bit>,
+    e_req_valid: Signal<Local, Bit>,
+    e_req_addr: Signal<Local, Bits<64>>,
+    e_req_beats: Signal<Local, Bits<9>>,
+    e_data_ready: Signal<Local, Bit>,
+    e_w_valid: Signal<Local, Bit>,
+    e_w_addr: Signal<Local, Bits<64>>,
+    e_w_data: Signal<Local, Bits<128>>,
+    e_w_strb: Signal<Local, Bits<16>>,
+    e_busy: Signal<Local, Bit>,
+    e_done: Signal<Local, Bit>,
+    e_status: Signal<Local, Bits<16>>,
+    e_out_len: Signal<Local, Bits<32>>,
 
     o_version: Constant<Bits<10>>,
     o_opcode: Constant<Bits<10>>,
@@ -263,6 +278,20 @@ impl Default for Dispatcher {
             eng_started: Default::default(),
             use_hash: Default::default(),
             hash: Default::default(),
+            kem: Default::default(),
+            use_kem: Default::default(),
+            e_req_valid: Default::default(),
+            e_req_addr: Default::default(),
+            e_req_beats: Default::default(),
+            e_data_ready: Default::default(),
+            e_w_valid: Default::default(),
+            e_w_addr: Default::default(),
+            e_w_data: Default::default(),
+            e_w_strb: Default::default(),
+            e_busy: Default::default(),
+            e_done: Default::default(),
+            e_status: Default::default(),
+            e_out_len: Default::default(),
             sq_head_r: Default::default(),
             cq_tail_r: Default::default(),
             phase: Default::default(),
@@ -364,6 +393,7 @@ impl Logic for Dispatcher {
             clock,
             eng_started,
             use_hash,
+            use_kem,
             state,
             sq_head_r,
             cq_tail_r,
@@ -520,6 +550,77 @@ impl Logic for Dispatcher {
         self.hash.dmar_data_err.next = self.dmar_data_err.val();
         self.hash.dmaw_ready.next = false;
         self.hash.dmaw_err.next = false;
+        // The ML-KEM engine likewise, with the crypto engine's key port.
+        self.kem.clock.next = self.clock.val();
+        self.kem.reset.next = self.reset.val();
+        self.kem.start.next = false;
+        self.kem.op.next = self.d_opcode.val().get_bits::<2>(0);
+        self.kem.expose.next = self.d_flags.val().get_bit(0);
+        self.kem.slot.next = self.d_key_slot.val().get_bits::<6>(0);
+        self.kem.alg.next = self.d_params.val().get_bits::<8>(0);
+        self.kem.policy.next = self.d_params.val().get_bits::<16>(16);
+        self.kem.target.next = self.d_params.val().get_bits::<6>(32);
+        self.kem.src_addr.next = self.d_src_addr.val();
+        self.kem.dst_addr.next = self.d_dst_addr.val();
+        self.kem.aux_addr.next = self.d_aux_addr.val();
+        self.kem.dmar_req_ready.next = false;
+        self.kem.dmar_data_valid.next = false;
+        self.kem.dmar_data.next = self.dmar_data.val();
+        self.kem.dmar_data_err.next = self.dmar_data_err.val();
+        self.kem.dmaw_ready.next = false;
+        self.kem.dmaw_err.next = false;
+        self.engine.kp_slot.next = self.kem.kp_slot.val();
+        self.engine.kp_index.next = self.kem.kp_index.val();
+        self.kem.kp_rec_alg.next = self.engine.kp_rec_alg.val();
+        self.kem.kp_rec_policy.next = self.engine.kp_rec_policy.val();
+        self.kem.kp_key.next = self.engine.kp_key.val();
+        self.engine.kp_store.next = self.kem.kp_store.val();
+        self.engine.kp_alg.next = self.kem.kp_alg.val();
+        self.engine.kp_policy.next = self.kem.kp_policy.val();
+        self.engine.kp_label.next = self.kem.kp_label.val();
+        self.engine.kp_keydata.next = self.kem.kp_keydata.val();
+        self.kem.kp_done.next = self.engine.done.val();
+        // The running engine's side of the DMA port and its result.
+        if self.use_kem.q.val() {
+            self.e_req_valid.next = self.kem.dmar_req_valid.val();
+            self.e_req_addr.next = self.kem.dmar_req_addr.val();
+            self.e_req_beats.next = self.kem.dmar_req_beats.val();
+            self.e_data_ready.next = self.kem.dmar_data_ready.val();
+            self.e_w_valid.next = self.kem.dmaw_valid.val();
+            self.e_w_addr.next = self.kem.dmaw_addr.val();
+            self.e_w_data.next = self.kem.dmaw_data.val();
+            self.e_w_strb.next = self.kem.dmaw_strb.val();
+            self.e_busy.next = self.kem.busy.val();
+            self.e_done.next = self.kem.done.val();
+            self.e_status.next = self.kem.status.val();
+            self.e_out_len.next = self.kem.out_len.val();
+        } else if self.use_hash.q.val() {
+            self.e_req_valid.next = self.hash.dmar_req_valid.val();
+            self.e_req_addr.next = self.hash.dmar_req_addr.val();
+            self.e_req_beats.next = self.hash.dmar_req_beats.val();
+            self.e_data_ready.next = self.hash.dmar_data_ready.val();
+            self.e_w_valid.next = self.hash.dmaw_valid.val();
+            self.e_w_addr.next = self.hash.dmaw_addr.val();
+            self.e_w_data.next = self.hash.dmaw_data.val();
+            self.e_w_strb.next = self.hash.dmaw_strb.val();
+            self.e_busy.next = self.hash.busy.val();
+            self.e_done.next = self.hash.done.val();
+            self.e_status.next = self.hash.status.val();
+            self.e_out_len.next = self.hash.out_len.val();
+        } else {
+            self.e_req_valid.next = self.engine.dmar_req_valid.val();
+            self.e_req_addr.next = self.engine.dmar_req_addr.val();
+            self.e_req_beats.next = self.engine.dmar_req_beats.val();
+            self.e_data_ready.next = self.engine.dmar_data_ready.val();
+            self.e_w_valid.next = self.engine.dmaw_valid.val();
+            self.e_w_addr.next = self.engine.dmaw_addr.val();
+            self.e_w_data.next = self.engine.dmaw_data.val();
+            self.e_w_strb.next = self.engine.dmaw_strb.val();
+            self.e_busy.next = self.engine.busy.val();
+            self.e_done.next = self.engine.done.val();
+            self.e_status.next = self.engine.status.val();
+            self.e_out_len.next = self.engine.out_len.val();
+        }
         self.is_copy.next = self.d_opcode.val() == self.op_copy.val();
         // COPY geometry.
         self.s_off.next = self.d_src_addr.val().get_bits::<4>(0);
@@ -676,6 +777,7 @@ impl Logic for Dispatcher {
                     self.state.d.next = DispState::Engine;
                     self.eng_started.d.next = false;
                     self.use_hash.d.next = self.desc_check.is_hash_op.val();
+                    self.use_kem.d.next = self.desc_check.is_kem_op.val();
                 } else {
                     self.job_status.d.next = self.st_ok.val();
                     if self.is_copy.val() & self.d_src_len.val().any() {
@@ -742,59 +844,47 @@ impl Logic for Dispatcher {
                 }
             }
             DispState::Engine => {
-                if self.use_hash.q.val() {
-                    if !self.eng_started.q.val() & !self.hash.busy.val() {
+                if !self.eng_started.q.val() & !self.e_busy.val() {
+                    self.eng_started.d.next = true;
+                    if self.use_kem.q.val() {
+                        self.kem.start.next = true;
+                    } else if self.use_hash.q.val() {
                         self.hash.start.next = true;
-                        self.eng_started.d.next = true;
+                    } else {
+                        self.engine.start.next = true;
                     }
-                    self.dmar_req_valid.next = self.hash.dmar_req_valid.val();
-                    self.dmar_req_addr.next = self.hash.dmar_req_addr.val();
-                    self.dmar_req_beats.next = self.hash.dmar_req_beats.val();
+                }
+                self.dmar_req_valid.next = self.e_req_valid.val();
+                self.dmar_req_addr.next = self.e_req_addr.val();
+                self.dmar_req_beats.next = self.e_req_beats.val();
+                self.dmar_data_ready.next = self.e_data_ready.val();
+                self.dmaw_valid.next = self.e_w_valid.val();
+                self.dmaw_addr.next = self.e_w_addr.val();
+                self.dmaw_data.next = self.e_w_data.val();
+                self.dmaw_strb.next = self.e_w_strb.val();
+                if self.use_kem.q.val() {
+                    self.kem.dmar_req_ready.next = self.dmar_req_ready.val();
+                    self.kem.dmar_data_valid.next = self.dmar_data_valid.val();
+                    self.kem.dmaw_ready.next = self.dmaw_ready.val();
+                    self.kem.dmaw_err.next = self.dmaw_err.val();
+                } else if self.use_hash.q.val() {
                     self.hash.dmar_req_ready.next = self.dmar_req_ready.val();
                     self.hash.dmar_data_valid.next = self.dmar_data_valid.val();
-                    self.dmar_data_ready.next = self.hash.dmar_data_ready.val();
-                    self.dmaw_valid.next = self.hash.dmaw_valid.val();
-                    self.dmaw_addr.next = self.hash.dmaw_addr.val();
-                    self.dmaw_data.next = self.hash.dmaw_data.val();
-                    self.dmaw_strb.next = self.hash.dmaw_strb.val();
                     self.hash.dmaw_ready.next = self.dmaw_ready.val();
                     self.hash.dmaw_err.next = self.dmaw_err.val();
-                    self.req_fire.next = self.hash.dmar_req_valid.val() & self.dmar_req_ready.val();
-                    self.rx_fire.next =
-                        self.hash.dmar_data_ready.val() & self.dmar_data_valid.val();
-                    if self.hash.done.val() & self.eng_started.q.val() {
-                        self.job_status.d.next = self.hash.status.val();
-                        self.out_len.d.next = self.hash.out_len.val();
-                        self.state.d.next = DispState::Complete;
-                        self.wr_err.d.next = false;
-                    }
                 } else {
-                    if !self.eng_started.q.val() & !self.engine.busy.val() {
-                        self.engine.start.next = true;
-                        self.eng_started.d.next = true;
-                    }
-                    self.dmar_req_valid.next = self.engine.dmar_req_valid.val();
-                    self.dmar_req_addr.next = self.engine.dmar_req_addr.val();
-                    self.dmar_req_beats.next = self.engine.dmar_req_beats.val();
                     self.engine.dmar_req_ready.next = self.dmar_req_ready.val();
                     self.engine.dmar_data_valid.next = self.dmar_data_valid.val();
-                    self.dmar_data_ready.next = self.engine.dmar_data_ready.val();
-                    self.dmaw_valid.next = self.engine.dmaw_valid.val();
-                    self.dmaw_addr.next = self.engine.dmaw_addr.val();
-                    self.dmaw_data.next = self.engine.dmaw_data.val();
-                    self.dmaw_strb.next = self.engine.dmaw_strb.val();
                     self.engine.dmaw_ready.next = self.dmaw_ready.val();
                     self.engine.dmaw_err.next = self.dmaw_err.val();
-                    self.req_fire.next =
-                        self.engine.dmar_req_valid.val() & self.dmar_req_ready.val();
-                    self.rx_fire.next =
-                        self.engine.dmar_data_ready.val() & self.dmar_data_valid.val();
-                    if self.engine.done.val() & self.eng_started.q.val() {
-                        self.job_status.d.next = self.engine.status.val();
-                        self.out_len.d.next = self.engine.out_len.val();
-                        self.state.d.next = DispState::Complete;
-                        self.wr_err.d.next = false;
-                    }
+                }
+                self.req_fire.next = self.e_req_valid.val() & self.dmar_req_ready.val();
+                self.rx_fire.next = self.e_data_ready.val() & self.dmar_data_valid.val();
+                if self.e_done.val() & self.eng_started.q.val() {
+                    self.job_status.d.next = self.e_status.val();
+                    self.out_len.d.next = self.e_out_len.val();
+                    self.state.d.next = DispState::Complete;
+                    self.wr_err.d.next = false;
                 }
             }
             DispState::Drain => {
@@ -867,6 +957,11 @@ impl Logic for Dispatcher {
             self.dma_read_fault.next = self.hash.read_fault.val();
             self.dma_write_fault.next = self.hash.write_fault.val();
             self.fault_addr.next = self.hash.fault_addr.val();
+        }
+        if self.kem.read_fault.val() | self.kem.write_fault.val() {
+            self.dma_read_fault.next = self.kem.read_fault.val();
+            self.dma_write_fault.next = self.kem.write_fault.val();
+            self.fault_addr.next = self.kem.fault_addr.val();
         }
 
         if self.queue_reset.val() {

@@ -47,6 +47,8 @@ pub enum EngState {
     KlExpand,
     /// KEY_LOAD: expanding an XTS pair's tweak key.
     KlExpand2,
+    /// Key port: writing an ML-KEM seed (four entries, no expansion).
+    KlRaw,
     /// KEY_LOAD: writing the record.
     KlRecord,
     /// KEY_CLEAR: overwriting the round keys.
@@ -144,6 +146,28 @@ pub struct CryptoEngine {
     pub write_fault: Signal<Out, Bit>,
     /// Address with the fault pulses.
     pub fault_addr: Signal<Out, Bits<64>>,
+    /// Key port (the ML-KEM engine's, served while no job runs here): the
+    /// slot whose record and key entry are read, and which a store writes.
+    pub kp_slot: Signal<In, Bits<6>>,
+    /// Key port: the 128-bit key entry of `kp_slot` to read.
+    pub kp_index: Signal<In, Bits<2>>,
+    /// Key port: the algorithm in the record of `kp_slot` (one cycle after).
+    pub kp_rec_alg: Signal<Out, Bits<8>>,
+    /// Key port: the policy in the record of `kp_slot` (one cycle after).
+    pub kp_rec_policy: Signal<Out, Bits<16>>,
+    /// Key port: key entry `kp_index` of `kp_slot` (one cycle after). Only
+    /// ML-KEM slots hold raw key entries; AES slots hold round keys.
+    pub kp_key: Signal<Out, Bits<128>>,
+    /// Key port: pulse, store a key into the (checked empty) slot `kp_slot`.
+    pub kp_store: Signal<In, Bit>,
+    /// Key port: the stored key's algorithm (AES-256 or ML-KEM).
+    pub kp_alg: Signal<In, Bits<8>>,
+    /// Key port: the stored key's policy.
+    pub kp_policy: Signal<In, Bits<16>>,
+    /// Key port: the stored key's label.
+    pub kp_label: Signal<In, Bits<256>>,
+    /// Key port: the key (AES-256: the low 256 bits; ML-KEM: the seed).
+    pub kp_keydata: Signal<In, Bits<512>>,
     /// DMA read request valid.
     pub dmar_req_valid: Signal<Out, Bit>,
     /// DMA read request ready.
@@ -356,6 +380,16 @@ impl Default for CryptoEngine {
             read_fault: Default::default(),
             write_fault: Default::default(),
             fault_addr: Default::default(),
+            kp_slot: Default::default(),
+            kp_index: Default::default(),
+            kp_rec_alg: Default::default(),
+            kp_rec_policy: Default::default(),
+            kp_key: Default::default(),
+            kp_store: Default::default(),
+            kp_alg: Default::default(),
+            kp_policy: Default::default(),
+            kp_label: Default::default(),
+            kp_keydata: Default::default(),
             dmar_req_valid: Default::default(),
             dmar_req_ready: Default::default(),
             dmar_req_addr: Default::default(),
@@ -745,6 +779,9 @@ impl Logic for CryptoEngine {
         self.rk_ram.write_data.next = self.kx.rk.val();
         self.rk_ram.write_enable.next = false;
         self.rk_data.next = self.rk_ram.read_data.val();
+        self.kp_rec_alg.next = self.rec_ram.read_data.val().get_bits::<8>(0);
+        self.kp_rec_policy.next = self.rec_ram.read_data.val().get_bits::<16>(16);
+        self.kp_key.next = self.rk_ram.read_data.val();
 
         // DMA defaults.
         self.dmar_data_ready.next = false;
@@ -783,7 +820,31 @@ impl Logic for CryptoEngine {
             }
             EngState::Idle => {
                 self.busy.next = self.kx.busy.val();
-                if self.start.val() {
+                // The key port reads while no job runs here.
+                self.rec_ram.read_address.next = self.kp_slot.val();
+                self.rk_ram.read_address.next = (bit_cast::<11, 6>(self.kp_slot.val()) << 5)
+                    + bit_cast::<11, 2>(self.kp_index.val());
+                if self.kp_store.val() {
+                    // A key from the ML-KEM engine, which checked the slot
+                    // is empty: expand an AES-256 key, or write a seed.
+                    self.j_slot.d.next = self.kp_slot.val();
+                    self.j_params.d.next = bit_cast::<128, 8>(self.kp_alg.val())
+                        | (bit_cast::<128, 16>(self.kp_policy.val()) << 16);
+                    self.kbuf.d.next = self.kp_keydata.val();
+                    self.lbuf.d.next = self.kp_label.val();
+                    self.aes256.d.next = true;
+                    self.cnt.d.next = bits::<17>(0);
+                    self.rki.d.next = bits::<5>(0);
+                    self.rk_base.d.next = bits::<5>(0);
+                    self.rd_err.d.next = false;
+                    self.wr_err.d.next = false;
+                    self.status_r.d.next = self.s_ok.val();
+                    self.out_len_r.d.next = bits::<32>(0);
+                    self.state.d.next = EngState::KlRaw;
+                    if self.kp_alg.val() == self.a_aes256.val() {
+                        self.state.d.next = EngState::KlExpand;
+                    }
+                } else if self.start.val() {
                     self.j_op.d.next = self.opcode.val();
                     self.j_slot.d.next = self.slot.val();
                     self.j_src.d.next = self.src_addr.val();
@@ -937,6 +998,17 @@ impl Logic for CryptoEngine {
                     | (bit_cast::<512, 256>(self.lbuf.q.val()) << 256);
                 self.kbuf.d.next = bits::<512>(0);
                 self.state.d.next = EngState::Finish;
+            }
+            EngState::KlRaw => {
+                self.rk_ram.write_address.next =
+                    self.slot_rk.val() + bit_cast::<11, 5>(self.rki.q.val());
+                self.rk_ram.write_data.next = self.kbuf.q.val().get_bits::<128>(0);
+                self.rk_ram.write_enable.next = true;
+                self.kbuf.d.next = self.kbuf.q.val() >> 128;
+                self.rki.d.next = self.rki.q.val() + 1;
+                if self.rki.q.val() == bits::<5>(3) {
+                    self.state.d.next = EngState::KlRecord;
+                }
             }
             EngState::KcSweep => {
                 self.rk_ram.write_address.next =

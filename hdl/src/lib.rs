@@ -28,6 +28,7 @@ pub mod engine;
 pub mod gf128;
 pub mod ghash;
 pub mod hash;
+pub mod kem_engine;
 pub mod pqc;
 pub mod regs;
 pub mod sponge;
@@ -42,7 +43,28 @@ use rust_hdl::prelude::*;
 /// The whole card as Verilog, top module `top`. Deterministic: the same
 /// source gives the same text.
 pub fn verilog() -> String {
-    let mut card = HsmCard::default();
-    card.connect_all();
-    generate_verilog(&card)
+    on_big_stack(|| {
+        let mut card = Box::new(HsmCard::default());
+        card.connect_all();
+        generate_verilog(card.as_ref())
+    })
+}
+
+/// Stack for building, connecting and exporting the whole card: rust-hdl
+/// builds blocks by value and walks the hierarchy recursively, which needs
+/// more than a test thread's default 2 MiB.
+pub const CARD_STACK_BYTES: usize = 256 << 20;
+
+/// Run `f` on a thread with [`CARD_STACK_BYTES`] of stack.
+///
+/// # Panics
+/// When the thread cannot start, or re-raises `f`'s panic.
+pub fn on_big_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    std::thread::Builder::new()
+        .name("hsm-hdl-card".into())
+        .stack_size(CARD_STACK_BYTES)
+        .spawn(f)
+        .expect("starting a thread for the card model")
+        .join()
+        .unwrap_or_else(|e| std::panic::resume_unwind(e))
 }

@@ -276,7 +276,7 @@ fn random_descriptor(seed: u64) -> Descriptor {
     }
     match (k * 7) % 20 {
         0 => d.version = (k >> 8) as u8 | 2,
-        1 => d.opcode = 0x40 + (k >> 8) as u8 % 150,
+        1 => d.opcode = 0x50 + (k >> 8) as u8 % 150,
         2 => d.flags = 1 << (k % 16),
         3 => d.aux_addr |= 0x100,
         4 => d.aux_len += 7,
@@ -314,7 +314,8 @@ fn descriptor_checks_match_the_contract_and_the_card_keeps_serving() {
                         Opcode::AesGcmEncrypt
                         | Opcode::AesGcmDecrypt
                         | Opcode::AesXtsEncrypt
-                        | Opcode::AesXtsDecrypt,
+                        | Opcode::AesXtsDecrypt
+                        | Opcode::KemDecaps,
                     ) => Status::SlotEmpty,
                     // The one check the hash engine makes while it reads.
                     Some(op)

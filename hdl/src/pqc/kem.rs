@@ -695,6 +695,15 @@ pub fn decaps_program(k: usize) -> Vec<Insn> {
 /// The programs, in ROM order (the `prog` input selects one).
 pub const PROGRAMS: [fn(usize) -> Vec<Insn>; 3] = [keygen_program, encaps_program, decaps_program];
 
+/// Polynomial-unit commands program `prog` ([`PROGRAMS`]) runs for rank
+/// `k`: what the core's `poly_cmds` must read when it is done.
+pub fn poly_commands(prog: usize, k: usize) -> usize {
+    PROGRAMS[prog](k)
+        .iter()
+        .filter(|i| matches!(i, Insn::Poly { .. }))
+        .count()
+}
+
 /// The program ROM: every program, and the entry of program `prog`
 /// ([`PROGRAMS`]) for k = 2, 3, 4 at `[prog][k - 2]`.
 pub fn program_rom() -> (Vec<u64>, [[usize; 3]; 3]) {
