@@ -379,7 +379,11 @@ impl Logic for KemEngine {
         self.core.clock.next = self.clock.val();
         self.core.reset.next = self.reset.val();
         self.core.start.next = false;
+        // KeyGen without EXPOSE runs the program that never encodes dk_PKE.
         self.core.prog.next = self.j_op.q.val();
+        if (self.j_op.q.val() == bits::<2>(0)) & !self.j_expose.q.val() {
+            self.core.prog.next = bits::<2>(3);
+        }
         self.core.k.next = self.kk.q.val();
 
         // The job.

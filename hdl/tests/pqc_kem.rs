@@ -7,7 +7,8 @@
 mod lint;
 mod verilate;
 use hsm_hdl::pqc::kem::{
-    decaps_program, encaps_program, keygen_program, program_rom, Insn, MlKemCore, INSN_BITS,
+    decaps_program, encaps_program, keygen_ek_program, keygen_program, program_rom, Insn,
+    MlKemCore, INSN_BITS,
 };
 use rust_hdl::prelude::*;
 
@@ -92,6 +93,7 @@ fn programs_fit_and_use_the_units_as_planned() {
             (entries[0][k - 2], keygen_program(k), keygen_commands(k)),
             (entries[1][k - 2], encaps_program(k), encaps_commands(k)),
             (entries[2][k - 2], decaps_program(k), decaps_commands(k)),
+            (entries[3][k - 2], keygen_ek_program(k), keygen_commands(k)),
         ] {
             let words: Vec<u64> = p.iter().map(|i| i.encode()).collect();
             assert_eq!(&rom[entry..entry + p.len()], &words[..]);

@@ -496,6 +496,17 @@ fn kpke_encrypt(p: &mut Vec<Insn>, k: usize, e: &EncPolys, dst: OutDst) {
 /// ByteEncode12(t̂) || rho goes out, then dk_PKE = ByteEncode12(ŝ)
 /// (FIPS 203 Algorithm 13). Polynomials: ŝ_i in 0..k, t̂_i in 4..4+k.
 pub fn keygen_program(k: usize) -> Vec<Insn> {
+    keygen(k, true)
+}
+
+/// ML-KEM.KeyGen_internal(d, z) as the card runs it outside test mode: as
+/// [`keygen_program`] but only ek goes out; dk_PKE is never encoded (the
+/// key stays in the card as its seed).
+pub fn keygen_ek_program(k: usize) -> Vec<Insn> {
+    keygen(k, false)
+}
+
+fn keygen(k: usize, with_dk: bool) -> Vec<Insn> {
     assert!((2..=4).contains(&k));
     let mut p = vec![Insn::InSeed { group: G_D }, Insn::InSeed { group: G_Z }];
     kpke_keygen(&mut p, k, 0, 4);
@@ -507,8 +518,10 @@ pub fn keygen_program(k: usize) -> Vec<Insn> {
         dst: OutDst::Out,
         alt: None,
     });
-    for i in 0..k {
-        p.push(encode(i, 12, false, OutDst::Out));
+    if with_dk {
+        for i in 0..k {
+            p.push(encode(i, 12, false, OutDst::Out));
+        }
     }
     p.push(Insn::End);
     p
@@ -693,7 +706,12 @@ pub fn decaps_program(k: usize) -> Vec<Insn> {
 }
 
 /// The programs, in ROM order (the `prog` input selects one).
-pub const PROGRAMS: [fn(usize) -> Vec<Insn>; 3] = [keygen_program, encaps_program, decaps_program];
+pub const PROGRAMS: [fn(usize) -> Vec<Insn>; 4] = [
+    keygen_program,
+    encaps_program,
+    decaps_program,
+    keygen_ek_program,
+];
 
 /// Polynomial-unit commands program `prog` ([`PROGRAMS`]) runs for rank
 /// `k`: what the core's `poly_cmds` must read when it is done.
@@ -706,9 +724,9 @@ pub fn poly_commands(prog: usize, k: usize) -> usize {
 
 /// The program ROM: every program, and the entry of program `prog`
 /// ([`PROGRAMS`]) for k = 2, 3, 4 at `[prog][k - 2]`.
-pub fn program_rom() -> (Vec<u64>, [[usize; 3]; 3]) {
+pub fn program_rom() -> (Vec<u64>, [[usize; 3]; 4]) {
     let mut words = Vec::new();
-    let mut entries = [[0; 3]; 3];
+    let mut entries = [[0; 3]; 4];
     for (prog, build) in PROGRAMS.into_iter().enumerate() {
         for (e, k) in entries[prog].iter_mut().zip(2..=4) {
             *e = words.len();
@@ -736,7 +754,8 @@ pub struct MlKemCore {
     pub reset: Signal<In, Bit>,
     /// Pulse: run program `prog` for rank `k`.
     pub start: Signal<In, Bit>,
-    /// The program: 0 KeyGen, 1 Encaps, 2 Decaps ([`PROGRAMS`]).
+    /// The program: 0 KeyGen, 1 Encaps, 2 Decaps, 3 KeyGen to ek only
+    /// ([`PROGRAMS`]).
     pub prog: Signal<In, Bits<2>>,
     /// Module rank k: 2 (ML-KEM-512), 3 (768) or 4 (1024).
     pub k: Signal<In, Bits<3>>,
@@ -784,6 +803,10 @@ pub struct MlKemCore {
     pc: DFF<Bits<10>>,
     iv: DFF<Bit>,
     done_q: DFF<Bit>,
+    // After `End`: overwriting the seed store (d, z, sigma, m, K, r)
+    // with zeros, one lane per cycle, before `done`.
+    wipe: DFF<Bit>,
+    wcnt: DFF<Bits<5>>,
     // The seed store's read port answers in the next cycle: its one
     // user at a time (sponge feed, OutSeed, Decode from seeds) presents
     // a lane when this phase bit is set.
@@ -857,6 +880,9 @@ pub struct MlKemCore {
     kg2: Constant<Bits<10>>,
     kg3: Constant<Bits<10>>,
     kg4: Constant<Bits<10>>,
+    kx2: Constant<Bits<10>>,
+    kx3: Constant<Bits<10>>,
+    kx4: Constant<Bits<10>>,
     en2: Constant<Bits<10>>,
     en3: Constant<Bits<10>>,
     en4: Constant<Bits<10>>,
@@ -900,6 +926,8 @@ impl Default for MlKemCore {
             pc: Default::default(),
             iv: Default::default(),
             done_q: Default::default(),
+            wipe: Default::default(),
+            wcnt: Default::default(),
             sph: Default::default(),
             xact: Default::default(),
             xkind: Default::default(),
@@ -954,6 +982,9 @@ impl Default for MlKemCore {
             kg2: entry(entries[0][0]),
             kg3: entry(entries[0][1]),
             kg4: entry(entries[0][2]),
+            kx2: entry(entries[3][0]),
+            kx3: entry(entries[3][1]),
+            kx4: entry(entries[3][2]),
             en2: entry(entries[1][0]),
             en3: entry(entries[1][1]),
             en4: entry(entries[1][2]),
@@ -968,10 +999,10 @@ impl Logic for MlKemCore {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, run, pc, iv, done_q, xact, xkind, xsrc, xfull, xsuf, fidx, sph, xarg,
-            xcnt, xlanes, iact, igrp, icnt, oact, ogrp, ocnt, eact, epoly, eridx, epend, ehave,
-            ehold, phalf, dact, dsin, dgrp, dlane, dpoly, dcnt, ncmd, flt, ierr, xin, xsn, odx,
-            edst, egrp, ecnt, neq
+            self, clock, run, pc, iv, done_q, wipe, wcnt, xact, xkind, xsrc, xfull, xsuf, fidx,
+            sph, xarg, xcnt, xlanes, iact, igrp, icnt, oact, ogrp, ocnt, eact, epoly, eridx, epend,
+            ehave, ehold, phalf, dact, dsin, dgrp, dlane, dpoly, dcnt, ncmd, flt, ierr, xin, xsn,
+            odx, edst, egrp, ecnt, neq
         );
         self.rom.clock.next = self.clock.val();
         self.seed.read_clock.next = self.clock.val();
@@ -1344,7 +1375,8 @@ impl Logic for MlKemCore {
             self.iv.d.next = false;
             if self.op.val() == bits::<4>(0) {
                 self.run.d.next = false;
-                self.done_q.d.next = true;
+                self.wipe.d.next = true;
+                self.wcnt.d.next = bits::<5>(0);
             }
             if self.op.val() == bits::<4>(1) {
                 self.iact.d.next = true;
@@ -1415,7 +1447,7 @@ impl Logic for MlKemCore {
                 self.ehave.d.next = false;
             }
         }
-        if self.start.val() & !self.run.q.val() {
+        if self.start.val() & !self.run.q.val() & !self.wipe.q.val() {
             self.run.d.next = true;
             self.iv.d.next = false;
             self.ncmd.d.next = bits::<8>(0);
@@ -1447,8 +1479,30 @@ impl Logic for MlKemCore {
                     self.pc.d.next = self.de3.val();
                 }
             }
+            if self.prog.val() == bits::<2>(3) {
+                self.pc.d.next = self.kx4.val();
+                if self.k.val() == bits::<3>(2) {
+                    self.pc.d.next = self.kx2.val();
+                }
+                if self.k.val() == bits::<3>(3) {
+                    self.pc.d.next = self.kx3.val();
+                }
+            }
+        }
+        // Nothing of the job's seeds outlives it in the seed store (the
+        // units are idle once `End` issues).
+        if self.wipe.q.val() {
+            self.seed.write_enable.next = true;
+            self.seed.write_address.next = self.wcnt.q.val();
+            self.seed.write_data.next = bits::<64>(0);
+            self.wcnt.d.next = self.wcnt.q.val() + 1;
+            if self.wcnt.q.val() == bits::<5>(31) {
+                self.wipe.d.next = false;
+                self.done_q.d.next = true;
+            }
         }
         if self.reset.val() {
+            self.wipe.d.next = false;
             self.run.d.next = false;
             self.iv.d.next = false;
             self.xact.d.next = false;
@@ -1459,7 +1513,7 @@ impl Logic for MlKemCore {
             self.epend.d.next = false;
             self.ehave.d.next = false;
         }
-        self.busy.next = self.run.q.val();
+        self.busy.next = self.run.q.val() | self.wipe.q.val();
         self.done.next = self.done_q.q.val();
         self.units_busy.next = bit_cast::<4, 1>(self.xact.q.val().into())
             | (bit_cast::<4, 1>(self.poly.busy.val().into()) << 1)
