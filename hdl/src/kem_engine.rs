@@ -51,12 +51,12 @@ pub enum KemState {
     Seed,
     /// The core runs; label, input and output stream.
     Run,
-    /// Storing the new key through the key port.
+    /// Waiting for the last output beat and its error response.
+    Drain,
+    /// Storing the new key through the key port (unless the job failed).
     Store,
     /// Waiting for the key store.
     StoreWait,
-    /// Waiting for the last output beat and its error response.
-    Drain,
     /// Reporting.
     Finish,
 }
@@ -702,9 +702,6 @@ impl Logic for KemEngine {
                     self.fault.d.next =
                         self.core.fault.val() | (self.core.poly_cmds.val() != self.want_cmds.val());
                     self.state.d.next = KemState::Drain;
-                    if self.mk_slot.q.val() {
-                        self.state.d.next = KemState::Store;
-                    }
                 }
             }
             KemState::Store => {
@@ -713,24 +710,32 @@ impl Logic for KemEngine {
                 if self.is_kg.val() {
                     self.kps.d.next = self.j_slot.q.val();
                 }
+                // A job whose input or output failed stores nothing: the
+                // caller sees an error and finds the slot still empty.
                 if self.rd_err.q.val()
+                    | self.wr_err.q.val()
                     | self.ek_bad.q.val()
                     | self.fault.q.val()
                     | self.rx_left.q.val().any()
                 {
-                    self.state.d.next = KemState::Drain;
+                    self.state.d.next = KemState::Finish;
                 } else {
                     self.kst.d.next = true;
                 }
             }
             KemState::StoreWait => {
                 if self.kp_done.val() {
-                    self.state.d.next = KemState::Drain;
+                    self.state.d.next = KemState::Finish;
                 }
             }
             KemState::Drain => {
+                // The cycle after the last beat went out brings its error
+                // response, which `wr_err` holds by the time Store looks.
                 if !self.ow_v.q.val() {
                     self.state.d.next = KemState::Finish;
+                    if self.mk_slot.q.val() {
+                        self.state.d.next = KemState::Store;
+                    }
                     self.out_len_r.d.next = bit_cast::<32, 10>(self.n_dma.q.val()) << 3;
                 }
             }

@@ -698,6 +698,42 @@ fn malformed_kem_jobs_get_their_own_status() {
     expect(&mut card, kg5, Status::Ok, "keygen without derive");
     let d = decaps_exposed(set, &mut r(&mut buf, 1), 5, &ct);
     expect(&mut card, d, Status::PolicyDenied, "decaps without derive");
+    // DMA faults: nothing is stored, and the slot stays empty.
+    let mut d = keygen(set, &mut r(&mut buf, 0), &seed, 6, policy::DERIVE, false);
+    d.src_addr = 0x7000_0000_0000;
+    expect(
+        &mut card,
+        d,
+        Status::DmaReadError,
+        "keygen from unmapped memory",
+    );
+    let mut d = keygen(set, &mut r(&mut buf, 0), &seed, 6, policy::DERIVE, false);
+    d.dst_addr = 0x7000_0000_0000;
+    expect(
+        &mut card,
+        d,
+        Status::DmaWriteError,
+        "keygen to unmapped memory",
+    );
+    let mut rr = r(&mut buf, 1);
+    let d = decaps_exposed(set, &mut rr, 2, &ct);
+    let mut d = into_slot(d, &mut rr, 6, policy::ENCRYPT);
+    d.src_addr = 0x7000_0000_0000;
+    expect(
+        &mut card,
+        d,
+        Status::DmaReadError,
+        "decaps from unmapped memory",
+    );
+    assert_eq!(card.slot_info(6).unwrap().alg, KeyAlg::Empty as u8);
+    card.clear_faults().unwrap();
+    let d = keygen(set, &mut r(&mut buf, 0), &seed, 6, policy::DERIVE, false);
+    expect(
+        &mut card,
+        d,
+        Status::Ok,
+        "keygen into the slot the failures left empty",
+    );
     // Outside test mode: no host randomness, no EXPOSE; Decaps works.
     drop(card);
     drop(sim);
