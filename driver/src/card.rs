@@ -29,6 +29,8 @@ pub struct Capabilities {
     pub key_store: bool,
     /// SHA-3 and SHAKE jobs are supported.
     pub op_hash: bool,
+    /// ML-KEM jobs (KEM_KEYGEN, KEM_ENCAPS, KEM_DECAPS) are supported.
+    pub op_ml_kem: bool,
     /// Number of key slots (0 without a key store).
     pub key_slots: u32,
     /// Largest ring size, log2 of entries.
@@ -49,6 +51,7 @@ impl Capabilities {
             op_aes_xts: c::OP_AES_XTS.get(raw) != 0,
             key_store: c::KEY_STORE.get(raw) != 0,
             op_hash: c::OP_HASH.get(raw) != 0,
+            op_ml_kem: c::OP_ML_KEM.get(raw) != 0,
             key_slots: if c::KEY_STORE.get(raw) != 0 {
                 1u32 << c::KEY_SLOTS_LOG2.get(raw).min(16)
             } else {

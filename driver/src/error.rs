@@ -164,6 +164,20 @@ pub enum Error {
         status: Status,
     },
 
+    /// An ML-KEM input does not have its parameter set's length; the job
+    /// was not sent.
+    #[error("{set} {what} of {got} bytes: it must be {expected} bytes")]
+    KemLength {
+        /// The parameter set (`ml-kem-768`).
+        set: &'static str,
+        /// The input (`encapsulation key`, `ciphertext`).
+        what: &'static str,
+        /// The length the set requires.
+        expected: usize,
+        /// The length given.
+        got: usize,
+    },
+
     /// A slot reference (number or label) names no slot.
     #[error("{0}")]
     NoSuchSlot(String),

@@ -1,5 +1,6 @@
-//! Crypto, hash and key-slot jobs: AES-GCM, XTS-AES, SHA-3 and SHAKE, key
-//! load, key clear, slot information.
+//! Crypto, hash and key-slot jobs: AES-GCM, XTS-AES, SHA-3 and SHAKE,
+//! ML-KEM (its helpers are in `kem.rs`), key load, key clear, slot
+//! information.
 //!
 //! A [`Job`] names an operation and borrows its inputs. [`Card::run_jobs`]
 //! lays the inputs of a whole batch out in one DMA arena in the buffer
@@ -13,20 +14,25 @@
 //! - **Plaintext of a failed GCM decryption.** The card overwrites it with
 //!   zeros and completes with [`Status::AuthFailed`]; the driver also zeroes
 //!   the job's output region itself and returns an error, never the bytes.
-//! - **Key material.** The arena region that carried a KEY_LOAD's key is
-//!   zeroized (`zeroize`) as soon as the batch completes, whatever its
-//!   outcome. Errors and logs never include inputs or outputs.
+//! - **Key material.** The arena regions that carried a KEY_LOAD's key, an
+//!   ML-KEM seed (d, z) or encapsulation randomness m, and an exposed
+//!   shared secret or dk_PKE are zeroized (`zeroize`) as soon as the batch
+//!   completes, whatever its outcome; exposed secrets reach the caller in
+//!   [`Zeroizing`] buffers. Errors and logs ([`Job`]'s and
+//!   [`JobOutput`]'s `Debug`) never include inputs or outputs.
 
 use hsm_contract::crypto::{
     pad16, GcmParams, KeyAlg, KeyLoadParams, SlotRecord, CARD_IV_BYTES, KEY_SLOTS, LABEL_BYTES,
     MAX_IV_BYTES, SLOT_RECORD_BYTES,
 };
 use hsm_contract::hash::{self, HashAlg, SPONGE_STATE_BYTES};
+use hsm_contract::kem::{self, KemParams, KemSet, M_BYTES, SEED_BYTES, SHARED_SECRET_BYTES};
 use hsm_contract::{Descriptor, Opcode, Status, DESCRIPTOR_VERSION, MAX_JOB_BYTES};
-use zeroize::Zeroize;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::card::Card;
 use crate::error::{Error, Result};
+use crate::kem::{KemDecapsOutput, KemEncapsOutput, KemKeygenOutput, KemTarget, SharedSecret};
 use crate::queue::JobCompletion;
 
 /// Where a GCM encryption's IV comes from.
@@ -39,8 +45,9 @@ pub enum GcmIv<'a> {
     Caller(&'a [u8]),
 }
 
-/// One job of a batch, with borrowed inputs.
-#[derive(Clone, Copy, Debug)]
+/// One job of a batch, with borrowed inputs. Its `Debug` shows the
+/// operation, the slots and the lengths, never the bytes.
+#[derive(Clone, Copy)]
 pub enum Job<'a> {
     /// AES-GCM encryption with the AES key in `slot`.
     GcmEncrypt {
@@ -131,6 +138,78 @@ pub enum Job<'a> {
         /// `data` must then be a multiple of the rate.
         partial: bool,
     },
+    /// ML-KEM KeyGen_internal(d, z) (test mode only, until the card has a
+    /// DRBG): the key goes into the empty `slot`, held as its seed; the
+    /// output is ek ([`JobOutput::KemKeygen`]).
+    KemKeygen {
+        /// The parameter set.
+        set: KemSet,
+        /// The empty slot that receives the key.
+        slot: u16,
+        /// The new slot's usage policy (decapsulation needs
+        /// [`hsm_contract::crypto::policy::DERIVE`]).
+        policy: u16,
+        /// The new slot's label, zero-padded.
+        label: [u8; LABEL_BYTES],
+        /// d || z, [`SEED_BYTES`] random bytes. The driver zeroizes its
+        /// own copy; the caller owns this one.
+        seed: &'a [u8; SEED_BYTES as usize],
+        /// Test mode: also return dk_PKE ([`KemSet::dk_pke_bytes`]).
+        expose: bool,
+    },
+    /// ML-KEM Encaps_internal(ek, m) (test mode only, until the card has a
+    /// DRBG): the ciphertext, and the shared secret into a new slot or,
+    /// exposed, to the caller ([`JobOutput::KemEncaps`]).
+    KemEncaps {
+        /// The parameter set.
+        set: KemSet,
+        /// The encapsulation key, [`KemSet::ek_bytes`] long.
+        ek: &'a [u8],
+        /// The randomness m, [`M_BYTES`] bytes. The driver zeroizes its own
+        /// copy.
+        m: &'a [u8; M_BYTES as usize],
+        /// Where the shared secret goes: a new AES-256 slot, or `None` to
+        /// return it (flag EXPOSE).
+        target: Option<KemTarget>,
+    },
+    /// ML-KEM Decaps with the key in `slot` (policy DERIVE); runs in
+    /// operational mode too, unless exposed ([`JobOutput::KemDecaps`]).
+    KemDecaps {
+        /// The parameter set; the slot's algorithm must be its.
+        set: KemSet,
+        /// The slot holding the decapsulation key.
+        slot: u16,
+        /// The ciphertext, [`KemSet::ct_bytes`] long.
+        ciphertext: &'a [u8],
+        /// Where the shared secret goes: a new AES-256 slot, or `None` to
+        /// return it (flag EXPOSE, test mode only).
+        target: Option<KemTarget>,
+    },
+}
+
+impl std::fmt::Debug for Job<'_> {
+    /// The operation, its slots and its region lengths; never the bytes
+    /// (keys, seeds, plaintexts).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (src, aux, dst) = self.regions();
+        let mut d = f.debug_struct("Job");
+        d.field("op", &self.opcode().name())
+            .field("slot", &self.slot());
+        match self {
+            Job::KemKeygen { set, expose, .. } => {
+                d.field("set", &set.name()).field("expose", expose);
+            }
+            Job::KemEncaps { set, target, .. } | Job::KemDecaps { set, target, .. } => {
+                d.field("set", &set.name())
+                    .field("target", &target.map(|t| t.slot));
+            }
+            _ => {}
+        }
+        d.field("src_bytes", &src)
+            .field("aux_bytes", &aux)
+            .field("dst_bytes", &dst)
+            .finish()
+    }
 }
 
 impl Job<'_> {
@@ -145,6 +224,9 @@ impl Job<'_> {
             Job::KeyClear { .. } => Opcode::KeyClear,
             Job::SlotInfo { .. } => Opcode::SlotInfo,
             Job::Hash { alg, .. } => alg.opcode(),
+            Job::KemKeygen { .. } => Opcode::KemKeygen,
+            Job::KemEncaps { .. } => Opcode::KemEncaps,
+            Job::KemDecaps { .. } => Opcode::KemDecaps,
         }
     }
 
@@ -157,8 +239,51 @@ impl Job<'_> {
             | Job::XtsDecrypt { slot, .. }
             | Job::KeyLoad { slot, .. }
             | Job::KeyClear { slot }
-            | Job::SlotInfo { slot } => slot,
-            Job::Hash { .. } => 0,
+            | Job::SlotInfo { slot }
+            | Job::KemKeygen { slot, .. }
+            | Job::KemDecaps { slot, .. } => slot,
+            Job::Hash { .. } | Job::KemEncaps { .. } => 0,
+        }
+    }
+
+    /// The slot an error report names: the key slot, or for an
+    /// encapsulation the target slot; `None` when the job names none.
+    fn reported_slot(&self) -> Option<u16> {
+        match *self {
+            Job::Hash { .. } => None,
+            Job::KemEncaps { target, .. } => target.map(|t| t.slot),
+            _ => Some(self.slot()),
+        }
+    }
+
+    /// The ML-KEM `params` block and `flags` of a KEM job.
+    fn kem_params(&self) -> Option<(KemParams, u16)> {
+        let alg = |set: KemSet| set.key_alg() as u8;
+        let flags = |expose: bool| if expose { kem::flags::EXPOSE } else { 0 };
+        match *self {
+            Job::KemKeygen {
+                set,
+                policy,
+                expose,
+                ..
+            } => Some((
+                KemParams {
+                    alg: alg(set),
+                    policy,
+                    target: 0,
+                },
+                flags(expose),
+            )),
+            Job::KemEncaps { set, target, .. } | Job::KemDecaps { set, target, .. } => Some((
+                KemParams {
+                    alg: alg(set),
+                    policy: target.map_or(0, |t| t.policy),
+                    // validate() checked that it fits.
+                    target: target.map_or(0, |t| t.slot as u8),
+                },
+                flags(target.is_none()),
+            )),
+            _ => None,
         }
     }
 
@@ -215,7 +340,22 @@ impl Job<'_> {
                     )));
                 }
             }
-            Job::KeyClear { .. } | Job::SlotInfo { .. } => {}
+            Job::KeyClear { .. } | Job::SlotInfo { .. } | Job::KemKeygen { .. } => {}
+            Job::KemEncaps {
+                set, ek, target, ..
+            } => {
+                check_kem_len(*set, "encapsulation key", ek.len(), set.ek_bytes())?;
+                check_target(*target)?;
+            }
+            Job::KemDecaps {
+                set,
+                ciphertext,
+                target,
+                ..
+            } => {
+                check_kem_len(*set, "ciphertext", ciphertext.len(), set.ct_bytes())?;
+                check_target(*target)?;
+            }
             Job::Hash {
                 alg,
                 data,
@@ -262,6 +402,30 @@ impl Job<'_> {
             Job::KeyLoad { key, .. } => (key.len(), LABEL_BYTES, 0),
             Job::KeyClear { .. } => (0, 0, 0),
             Job::SlotInfo { .. } => (0, 0, SLOT_RECORD_BYTES),
+            Job::KemKeygen { set, expose, .. } => (
+                SEED_BYTES as usize,
+                LABEL_BYTES,
+                (set.ek_bytes() + if *expose { set.dk_pke_bytes() } else { 0 }) as usize,
+            ),
+            Job::KemEncaps { set, target, .. } => (
+                (set.ek_bytes() + M_BYTES) as usize,
+                if target.is_some() { LABEL_BYTES } else { 0 },
+                (set.ct_bytes()
+                    + if target.is_none() {
+                        SHARED_SECRET_BYTES
+                    } else {
+                        0
+                    }) as usize,
+            ),
+            Job::KemDecaps { set, target, .. } => (
+                set.ct_bytes() as usize,
+                if target.is_some() { LABEL_BYTES } else { 0 },
+                if target.is_none() {
+                    SHARED_SECRET_BYTES as usize
+                } else {
+                    0
+                },
+            ),
             Job::Hash {
                 alg,
                 data,
@@ -312,6 +476,29 @@ impl Job<'_> {
     }
 }
 
+fn check_kem_len(set: KemSet, what: &'static str, got: usize, expected: u32) -> Result<()> {
+    if got != expected as usize {
+        return Err(Error::KemLength {
+            set: set.name(),
+            what,
+            expected: expected as usize,
+            got,
+        });
+    }
+    Ok(())
+}
+
+fn check_target(target: Option<KemTarget>) -> Result<()> {
+    match target {
+        Some(t) if t.slot > u16::from(u8::MAX) => Err(Error::InvalidArgument(format!(
+            "target slot {}: slots are 0 to {}",
+            t.slot,
+            KEY_SLOTS - 1
+        ))),
+        _ => Ok(()),
+    }
+}
+
 fn check_iv(iv: &[u8]) -> Result<()> {
     if iv.is_empty() || iv.len() > MAX_IV_BYTES {
         return Err(Error::InvalidArgument(format!(
@@ -337,6 +524,12 @@ pub enum JobOutput {
     Digest(Vec<u8>),
     /// A partial hash job's sponge state.
     SpongeState(Box<[u8; SPONGE_STATE_BYTES as usize]>),
+    /// An ML-KEM key generation's ek (and, exposed, dk_PKE).
+    KemKeygen(KemKeygenOutput),
+    /// An ML-KEM encapsulation's ciphertext (and, exposed, the secret).
+    KemEncaps(KemEncapsOutput),
+    /// An ML-KEM decapsulation's exposed secret, if it was exposed.
+    KemDecaps(KemDecapsOutput),
     /// The job has no output (key load, key clear).
     Done,
 }
@@ -357,6 +550,35 @@ impl std::fmt::Debug for JobOutput {
             JobOutput::Slot(r) => write!(f, "Slot({r:?})"),
             JobOutput::Digest(d) => write!(f, "Digest({} bytes)", d.len()),
             JobOutput::SpongeState(_) => write!(f, "SpongeState"),
+            JobOutput::KemKeygen(k) => write!(
+                f,
+                "KemKeygen(ek {} bytes, dk_pke {})",
+                k.ek.len(),
+                if k.dk_pke.is_some() {
+                    "exposed"
+                } else {
+                    "none"
+                }
+            ),
+            JobOutput::KemEncaps(e) => write!(
+                f,
+                "KemEncaps(ciphertext {} bytes, secret {})",
+                e.ciphertext.len(),
+                if e.secret.is_some() {
+                    "exposed"
+                } else {
+                    "in a slot"
+                }
+            ),
+            JobOutput::KemDecaps(d) => write!(
+                f,
+                "KemDecaps(secret {})",
+                if d.secret.is_some() {
+                    "exposed"
+                } else {
+                    "in a slot"
+                }
+            ),
             JobOutput::Done => write!(f, "Done"),
         }
     }
@@ -380,8 +602,12 @@ pub struct JobResult {
     pub completion: JobCompletion,
     /// The operation.
     pub opcode: Opcode,
-    /// The key slot the job named.
+    /// The key slot the job named (for an ML-KEM encapsulation, its
+    /// target slot; 0 when the job names none).
     pub slot: u16,
+    /// Whether the job names a slot at all (hash jobs and exposed
+    /// encapsulations do not).
+    names_slot: bool,
     output: Option<JobOutput>,
 }
 
@@ -404,7 +630,7 @@ impl JobResult {
     pub fn into_output(self) -> Result<JobOutput> {
         match self.output {
             Some(o) if self.completion.status == Status::Ok => Ok(o),
-            _ if HashAlg::from_opcode(self.opcode).is_some() => Err(Error::JobFailed {
+            _ if !self.names_slot => Err(Error::JobFailed {
                 job_id: self.completion.job_id,
                 status: self.completion.status,
             }),
@@ -628,6 +854,29 @@ impl Card {
                         desc.dst_addr = iova(p.dst);
                         desc.dst_len = SLOT_RECORD_BYTES as u32;
                     }
+                    Job::KemKeygen {
+                        seed: input, label, ..
+                    } => put_kem(mem, &p, &mut desc, base, job, &[&input[..]], Some(&label)),
+                    Job::KemEncaps { ek, m, target, .. } => put_kem(
+                        mem,
+                        &p,
+                        &mut desc,
+                        base,
+                        job,
+                        &[ek, &m[..]],
+                        target.as_ref().map(|t| &t.label),
+                    ),
+                    Job::KemDecaps {
+                        ciphertext, target, ..
+                    } => put_kem(
+                        mem,
+                        &p,
+                        &mut desc,
+                        base,
+                        job,
+                        &[ciphertext],
+                        target.as_ref().map(|t| &t.label),
+                    ),
                 }
                 placed.push(p);
                 descs.push(desc);
@@ -640,11 +889,23 @@ impl Card {
                 .map(|((job, p), c)| decode(job, p, c, arena.as_mut_slice()))
                 .collect())
         })();
-        // Key material never stays in the arena, whatever happened; nor
-        // does anything else the batch carried (plaintexts, outputs).
+        // Key material (keys, seeds, m, exposed secrets and dk_PKE) never
+        // stays in the arena, whatever happened; nor does anything else the
+        // batch carried (plaintexts, outputs).
         for (job, p) in jobs.iter().zip(&placed) {
-            if let Job::KeyLoad { key, .. } = job {
-                arena.as_mut_slice()[p.src..p.src + key.len()].zeroize();
+            let (s, _, d) = job.regions();
+            let mem = arena.as_mut_slice();
+            match job {
+                Job::KeyLoad { .. } | Job::KemKeygen { .. } | Job::KemEncaps { .. } => {
+                    mem[p.src..p.src + s].zeroize()
+                }
+                _ => {}
+            }
+            if matches!(
+                job,
+                Job::KemKeygen { .. } | Job::KemEncaps { .. } | Job::KemDecaps { .. }
+            ) {
+                mem[p.dst..p.dst + d].zeroize();
             }
         }
         arena.as_mut_slice()[..bytes].zeroize();
@@ -780,7 +1041,7 @@ impl Card {
         }
     }
 
-    fn run_one(&mut self, job: Job<'_>) -> Result<JobOutput> {
+    pub(crate) fn run_one(&mut self, job: Job<'_>) -> Result<JobOutput> {
         self.run_one_result(job)?.into_output()
     }
 
@@ -895,6 +1156,41 @@ impl SlotEntry {
     }
 }
 
+/// Lay out an ML-KEM job: `src` is the concatenation of `parts`, `aux` the
+/// label when the job creates a slot; `dst` and `aux` are named only when
+/// their regions are not empty (an exposed job's `aux` must be zero).
+fn put_kem(
+    mem: &mut [u8],
+    p: &Placed,
+    desc: &mut Descriptor,
+    base: u64,
+    job: &Job<'_>,
+    parts: &[&[u8]],
+    label: Option<&[u8; LABEL_BYTES]>,
+) {
+    let (s, a, d) = job.regions();
+    let mut at = p.src;
+    for part in parts {
+        mem[at..at + part.len()].copy_from_slice(part);
+        at += part.len();
+    }
+    debug_assert_eq!(at, p.src + s);
+    desc.src_addr = base + p.src as u64;
+    desc.src_len = s as u32;
+    if let Some(label) = label {
+        mem[p.aux..p.aux + LABEL_BYTES].copy_from_slice(label);
+        desc.aux_addr = base + p.aux as u64;
+        desc.aux_len = a as u32;
+    }
+    if d > 0 {
+        desc.dst_addr = base + p.dst as u64;
+        desc.dst_len = d as u32;
+    }
+    let (params, flags) = job.kem_params().expect("an ML-KEM job");
+    desc.params = params.to_bytes();
+    desc.flags = flags;
+}
+
 fn put_padded(mem: &mut [u8], at: usize, data: &[u8]) {
     mem[at..at + data.len()].copy_from_slice(data);
     mem[at + data.len()..at + padded(data.len())].fill(0);
@@ -995,7 +1291,7 @@ impl Hasher {
     }
 }
 
-fn unexpected(o: JobOutput) -> Error {
+pub(crate) fn unexpected(o: JobOutput) -> Error {
     Error::InvalidArgument(format!("driver bug: unexpected job output {o:?}"))
 }
 
@@ -1037,13 +1333,38 @@ fn decode(job: &Job<'_>, p: &Placed, c: JobCompletion, mem: &mut [u8]) -> JobRes
         Job::Hash { .. } => {
             JobOutput::Digest(mem[p.dst..p.dst + (c.out_len as usize).min(d)].to_vec())
         }
+        Job::KemKeygen { set, expose, .. } => {
+            let ek = set.ek_bytes() as usize;
+            JobOutput::KemKeygen(KemKeygenOutput {
+                ek: mem[p.dst..p.dst + ek].to_vec(),
+                dk_pke: expose.then(|| Zeroizing::new(mem[p.dst + ek..p.dst + d].to_vec())),
+            })
+        }
+        Job::KemEncaps { set, target, .. } => {
+            let ct = set.ct_bytes() as usize;
+            JobOutput::KemEncaps(KemEncapsOutput {
+                ciphertext: mem[p.dst..p.dst + ct].to_vec(),
+                secret: target.is_none().then(|| secret_at(mem, p.dst + ct)),
+            })
+        }
+        Job::KemDecaps { target, .. } => JobOutput::KemDecaps(KemDecapsOutput {
+            secret: target.is_none().then(|| secret_at(mem, p.dst)),
+        }),
     });
     JobResult {
         completion: c,
         opcode: job.opcode(),
-        slot: job.slot(),
+        slot: job.reported_slot().unwrap_or(0),
+        names_slot: job.reported_slot().is_some(),
         output,
     }
+}
+
+/// The 32-byte shared secret at `at`, copied into a zeroizing buffer.
+fn secret_at(mem: &[u8], at: usize) -> SharedSecret {
+    let mut k = Zeroizing::new([0u8; SHARED_SECRET_BYTES as usize]);
+    k.copy_from_slice(&mem[at..at + SHARED_SECRET_BYTES as usize]);
+    k
 }
 
 #[cfg(test)]

@@ -45,6 +45,13 @@
 //! [`Card::list_slots`] and [`Card::resolve_slot`] are the synchronous
 //! helpers. A GCM decryption whose tag fails never returns plaintext.
 //!
+//! **ML-KEM** ([`Job::KemKeygen`], [`Job::KemEncaps`], [`Job::KemDecaps`];
+//! [`Card::kem_keygen`], [`Card::kem_encaps`], [`Card::kem_decaps`] and
+//! their test-mode deterministic forms): decapsulation keys stay in card
+//! slots, shared secrets become AES-256 keys in slots ([`KemTarget`]).
+//! Until the card has a DRBG, KeyGen and Encaps take their randomness from
+//! the host ([`interim_host_randomness`]) and run in test mode only.
+//!
 //! # Example
 //!
 //! ```no_run
@@ -67,6 +74,7 @@ mod card;
 mod dma;
 mod error;
 mod jobs;
+mod kem;
 mod queue;
 mod spec;
 mod transport;
@@ -81,6 +89,10 @@ pub use dma::{page_round, DmaBuffer, DmaMapper, HostMemory, IovaAllocator, DMA_P
 pub use error::{Error, Result};
 pub use jobs::{
     label_bytes, label_text, GcmIv, GcmSealed, Hasher, Job, JobOutput, JobResult, SlotEntry,
+};
+pub use kem::{
+    interim_host_randomness, KemDecapsOutput, KemEncapsOutput, KemKeygenOutput, KemTarget,
+    SharedSecret,
 };
 pub use queue::{thread_cpu_ns, JobCompletion, QueueConfig, QueuePair, QueueStats, WaitMode};
 pub use spec::{default_sim_socket, DeviceSpec, PciAddress, SIM_SOCKET_ENV};

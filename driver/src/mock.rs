@@ -45,6 +45,13 @@ pub(crate) struct State {
     pub leak_on_auth_failure: bool,
     /// Key slots: (algorithm, policy, label, key, invocations).
     pub slots: BTreeMap<u16, MockSlot>,
+    /// Answer ML-KEM jobs with OK and a byte pattern (i mod 251) in
+    /// `dst` instead of BAD_OPCODE: not ML-KEM, a check of the driver's
+    /// output offsets.
+    pub fake_kem_output: bool,
+    /// Every ML-KEM descriptor the card fetched, with the `src` and `aux`
+    /// bytes it read, in order.
+    pub seen: Vec<(Descriptor, Vec<u8>, Vec<u8>)>,
 }
 
 /// A key slot of the mock card.
@@ -132,8 +139,24 @@ impl State {
             }
             return (Status::Ok, d.src_len);
         }
-        if hsm_contract::hash::HashAlg::from_opcode(op).is_some() {
-            // The mock is a card image without the hash engine.
+        let kem = matches!(
+            op,
+            Opcode::KemKeygen | Opcode::KemEncaps | Opcode::KemDecaps
+        );
+        if kem && self.fake_kem_output {
+            // Not ML-KEM: a byte pattern where the outputs go, so that the
+            // driver's decoding offsets can be checked.
+            let out: Vec<u8> = (0..d.dst_len).map(|i| (i % 251) as u8).collect();
+            self.write(d.dst_addr, &out);
+            return (Status::Ok, d.dst_len);
+        }
+        if hsm_contract::hash::HashAlg::from_opcode(op).is_some()
+            || matches!(
+                op,
+                Opcode::KemKeygen | Opcode::KemEncaps | Opcode::KemDecaps
+            )
+        {
+            // The mock is a card image without the hash and ML-KEM engines.
             return (Status::BadOpcode, 0);
         }
         let slot = d.key_slot;
@@ -295,6 +318,14 @@ impl State {
             // SAFETY: p points at 64 mapped bytes (checked by ptr()).
             unsafe { std::ptr::copy_nonoverlapping(p, b.as_mut_ptr(), DESCRIPTOR_BYTES) };
             let d = Descriptor::from_bytes(&b);
+            if matches!(
+                Opcode::from_u8(d.opcode),
+                Some(Opcode::KemKeygen | Opcode::KemEncaps | Opcode::KemDecaps)
+            ) {
+                let src = self.read(d.src_addr, d.src_len as usize);
+                let aux = self.read(d.aux_addr, d.aux_len as usize);
+                self.seen.push((d, src, aux));
+            }
             let (status, out_len) = match d.precheck(self.test_mode) {
                 Some(st) => (st, 0),
                 None => self.execute(&d),

@@ -130,6 +130,8 @@ pub fn run(a: &BenchArgs) -> anyhow::Result<ExitCode> {
     let aes = crate::bench_aes::run(&mut card, n)?;
     let host_sw = crate::bench_aes::host_sw_gcm()?;
     let sha3 = crate::bench_hash::run(&mut card)?;
+    let kem = crate::bench_kem::run(&mut card)?;
+    let host_sw_kem = crate::bench_kem::host_sw()?;
 
     let cycles1 = card.cycles()?;
     let wall = wall0.elapsed().as_secs_f64();
@@ -157,6 +159,8 @@ pub fn run(a: &BenchArgs) -> anyhow::Result<ExitCode> {
     let obj = v.as_object_mut().expect("an object");
     obj.extend(aes.json());
     obj.extend(sha3.json());
+    obj.extend(kem.json());
+    obj.extend(host_sw_kem.json());
     obj.insert(
         "host_sw_aes256_gcm_bytes_per_second".into(),
         host_sw.round().into(),
@@ -168,7 +172,7 @@ pub fn run(a: &BenchArgs) -> anyhow::Result<ExitCode> {
     if cfg!(debug_assertions) {
         obj.insert(
             "host_sw_note".into(),
-            "hsmctl is a debug build: its generic AES-GCM code is unoptimised, so the host figure is far too low; build with --release for a fair comparison".into(),
+            "hsmctl is a debug build: its software AES-GCM and ML-KEM code is unoptimised, so the host figures are far too slow; build with --release for a fair comparison".into(),
         );
     }
     if a.json {
@@ -182,7 +186,9 @@ pub fn run(a: &BenchArgs) -> anyhow::Result<ExitCode> {
              card cycles:            {} in {:.3} s = {:.0} cycles/s\n\
              {}\
              {}\
-             host software GCM:      {:.0} MB/s (aes-gcm crate, AES-256, 1 MiB messages)\n",
+             {}\
+             host software GCM:      {:.0} MB/s (aes-gcm crate, AES-256, 1 MiB messages)\n\
+             {}",
             done.cycles,
             copy_bytes_per_cycle,
             format!("NOP (batch of {n}):"),
@@ -194,7 +200,9 @@ pub fn run(a: &BenchArgs) -> anyhow::Result<ExitCode> {
             sim_cycles_per_second,
             aes.text(),
             sha3.text(),
+            kem.text(),
             host_sw / 1e6,
+            host_sw_kem.text(),
         ))?;
     }
     Ok(ExitCode::SUCCESS)

@@ -194,15 +194,17 @@ impl filefmt::Progress for Meter {
 
 /// An output file being written under a temporary name in its destination
 /// folder; renamed over the destination by [`TempOut::commit`], removed
-/// when dropped uncommitted.
-struct TempOut {
+/// when dropped uncommitted: an interrupted hsmctl leaves no half-written
+/// output. Shared by every command that writes a file.
+pub(crate) struct TempOut {
     tmp: PathBuf,
     dest: PathBuf,
     file: Option<File>,
 }
 
 impl TempOut {
-    fn create(dest: &Path, force: bool) -> anyhow::Result<TempOut> {
+    /// Start writing `dest` (refused when it exists, unless `force`).
+    pub(crate) fn create(dest: &Path, force: bool) -> anyhow::Result<TempOut> {
         if dest.exists() && !force {
             bail!("{} exists; pass --force to replace it", dest.display());
         }
@@ -234,11 +236,13 @@ impl TempOut {
         })
     }
 
-    fn file(&mut self) -> &mut File {
+    /// The temporary file.
+    pub(crate) fn file(&mut self) -> &mut File {
         self.file.as_mut().expect("open until commit")
     }
 
-    fn commit(mut self) -> anyhow::Result<()> {
+    /// Sync the temporary file and rename it over the destination.
+    pub(crate) fn commit(mut self) -> anyhow::Result<()> {
         let f = self.file.take().expect("open until commit");
         f.sync_all()
             .with_context(|| format!("syncing {}", self.tmp.display()))?;

@@ -126,7 +126,8 @@ pub fn policy_names(bits: u16) -> String {
     }
 }
 
-fn parse_policy(s: &str) -> anyhow::Result<u16> {
+/// Parse a comma-separated policy (`encrypt,decrypt`); at least one use.
+pub fn parse_policy(s: &str) -> anyhow::Result<u16> {
     let mut bits = 0;
     for name in s.split(',').map(str::trim).filter(|n| !n.is_empty()) {
         let Some((b, _)) = policy::NAMES.iter().find(|(_, n)| *n == name) else {
@@ -201,48 +202,69 @@ fn require_test_mode(card: &Card, what: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Check the label of a new key without the card: 1 to 32 bytes, not all
+/// digits (it would read as a slot number). Returns it zero-padded.
+///
+/// # Errors
+/// When the label cannot be one.
+pub fn check_label(label: &str) -> anyhow::Result<[u8; 32]> {
+    if label.bytes().all(|b| b.is_ascii_digit()) {
+        bail!("label {label:?} is all digits, which would read as a slot number; choose another");
+    }
+    Ok(label_bytes(label)?)
+}
+
+/// The slot for a new key labelled `label`: `want` when given (it must
+/// exist and be empty), else the first empty slot not in `taken`. Refused
+/// when an occupied slot already has the label (labels are unique).
+///
+/// # Errors
+/// A duplicate label, a missing or occupied slot, or no empty slot.
+pub fn allocate_slot(
+    slots: &[SlotEntry],
+    label: &str,
+    want: Option<u16>,
+    taken: &[u16],
+) -> anyhow::Result<u16> {
+    if let Some(dup) = slots.iter().find(|s| !s.is_empty() && s.label() == label) {
+        bail!(
+            "the label {label:?} is already used by slot {}; labels must be unique (clear that slot with `hsmctl key clear --slot {}` or choose another label)",
+            dup.slot,
+            dup.slot
+        );
+    }
+    match want {
+        Some(n) => {
+            if u32::from(n) >= KEY_SLOTS || slots.get(n as usize).is_none() {
+                bail!("slot {n} does not exist: slots are 0 to {}", KEY_SLOTS - 1);
+            }
+            if !slots[n as usize].is_empty() || taken.contains(&n) {
+                bail!(
+                    "slot {n} already holds a key ({:?}); clear it first with `hsmctl key clear --slot {n}`",
+                    slots[n as usize].label()
+                );
+            }
+            Ok(n)
+        }
+        None => slots
+            .iter()
+            .find(|s| s.is_empty() && !taken.contains(&s.slot))
+            .map(|s| s.slot)
+            .context("every slot holds a key; clear one first (`hsmctl slot list` shows them)"),
+    }
+}
+
 fn load(a: &LoadArgs) -> anyhow::Result<ExitCode> {
     let alg = a.alg.alg();
     let pol = parse_policy(&a.policy)?;
-    if a.label.bytes().all(|b| b.is_ascii_digit()) {
-        bail!(
-            "label {:?} is all digits, which would read as a slot number; choose another",
-            a.label
-        );
-    }
-    let label = label_bytes(&a.label)?;
+    let label = check_label(&a.label)?;
     let raw = read_key_file(&a.key_file)?;
     let key = decode_key(&raw, alg.key_bytes())?;
     drop(raw);
     let mut card = a.device.open()?;
     require_test_mode(&card, "key load")?;
     let slots = card.list_slots().context("listing the slots")?;
-    if let Some(dup) = slots.iter().find(|s| !s.is_empty() && s.label() == a.label) {
-        bail!(
-            "the label {:?} is already used by slot {}; labels must be unique (clear that slot or choose another label)",
-            a.label,
-            dup.slot
-        );
-    }
-    let slot = match a.slot {
-        Some(n) => {
-            if u32::from(n) >= KEY_SLOTS {
-                bail!("slot {n} does not exist: slots are 0 to {}", KEY_SLOTS - 1);
-            }
-            if !slots[n as usize].is_empty() {
-                bail!(
-                    "slot {n} already holds a key ({:?}); clear it first with `hsmctl key clear --slot {n}`",
-                    slots[n as usize].label()
-                );
-            }
-            n
-        }
-        None => slots
-            .iter()
-            .find(|s| s.is_empty())
-            .map(|s| s.slot)
-            .context("every slot holds a key; clear one first")?,
-    };
+    let slot = allocate_slot(&slots, &a.label, a.slot, &[])?;
     card.key_load(slot, alg, pol, label, &key)?;
     drop(key);
     if a.json {
@@ -307,7 +329,8 @@ fn clear(a: &ClearArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn policy_list(bits: u16) -> Vec<&'static str> {
+/// Policy bits as a list of names (for JSON).
+pub fn policy_list(bits: u16) -> Vec<&'static str> {
     policy::NAMES
         .iter()
         .filter(|(b, _)| bits & b != 0)

@@ -13,11 +13,14 @@ use hsm_driver::{Card, DeviceSpec};
 mod bench;
 mod bench_aes;
 mod bench_hash;
+mod bench_kem;
 mod crypt;
 mod filefmt;
 mod hash;
+mod kem;
 mod keys;
 mod selftest;
+mod selftest_kem;
 mod signals;
 mod sim;
 
@@ -106,7 +109,7 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Measure the card: copy and AES throughput, per-job cycles, driver cost per job
+    /// Measure the card: copy, AES, SHA-3 and ML-KEM figures, per-job cycles, driver cost per job
     #[command(after_help = EXIT_CODES_HELP)]
     Bench(bench::BenchArgs),
     /// Manage keys in the card's slots
@@ -124,7 +127,10 @@ enum Command {
     /// Hash a file or stdin on the card: SHA3-224/256/384/512, SHAKE128/256
     #[command(after_help = EXIT_CODES_HELP)]
     Hash(hash::HashArgs),
-    /// Run NIST AES-GCM, XTS-AES, SHA-3 and SHAKE vector files through the card (test mode)
+    /// ML-KEM (FIPS 203) key establishment: keygen, encaps, decaps with keys in card slots
+    #[command(subcommand, after_help = EXIT_CODES_HELP)]
+    Kem(kem::KemCommand),
+    /// Run NIST AES-GCM, XTS-AES, SHA-3, SHAKE and ML-KEM vector files through the card (test mode)
     #[command(after_help = EXIT_CODES_HELP)]
     Selftest(selftest::SelftestArgs),
 }
@@ -163,6 +169,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Decrypt(args) => crypt::decrypt(&args),
         Command::Selftest(args) => selftest::run(&args),
         Command::Hash(args) => hash::run(&args),
+        Command::Kem(cmd) => kem::run(cmd),
     }
 }
 
@@ -189,6 +196,9 @@ fn info(device: &DeviceArg, json: bool) -> anyhow::Result<ExitCode> {
     }
     if caps.op_hash {
         ops.push("SHA-3/SHAKE");
+    }
+    if caps.op_ml_kem {
+        ops.push("ML-KEM");
     }
     if caps.key_store {
         ops.push("key slots");

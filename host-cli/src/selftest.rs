@@ -15,6 +15,9 @@
 //!   (`Len` in bits; the files are byte-oriented).
 //! - SHAKE: records `Len, Msg, Output` or `COUNT, Outputlen, Msg, Output`
 //!   (VariableOut); the function is the one the file's header names.
+//! - ML-KEM (FIPS 203): records `count, z, d, msg, seed, pk, sk, ct, ss,
+//!   ct_n, ss_n`; the set is the one `pk`'s length gives. Each vector runs
+//!   as six jobs ([`crate::selftest_kem`]).
 //!
 //! Each keyed vector becomes three jobs, run in order: load its key into a free
 //! slot, run the operation, clear the slot. Thousands of vectors go to the
@@ -27,6 +30,7 @@ use anyhow::{bail, Context};
 use clap::Args;
 use hsm_contract::crypto::{policy, KeyAlg};
 use hsm_contract::hash::HashAlg;
+use hsm_contract::kem::KemSet;
 use hsm_contract::Status;
 use hsm_driver::{label_bytes, GcmIv, Job, JobOutput, JobResult};
 
@@ -37,7 +41,7 @@ use crate::{print_json, print_out, DeviceArg};
 pub struct SelftestArgs {
     #[command(flatten)]
     device: DeviceArg,
-    /// NIST vector files (.rsp): AES-GCM encrypt/decrypt, XTS-AES, SHA-3, SHAKE
+    /// NIST vector files (.rsp): AES-GCM encrypt/decrypt, XTS-AES, SHA-3, SHAKE, ML-KEM
     #[arg(long, value_name = "FILE", num_args = 1.., required = true)]
     vectors: Vec<PathBuf>,
     /// Print one JSON object (failures included) instead of text
@@ -70,14 +74,16 @@ impl Record {
             .position(|(n, _)| n.eq_ignore_ascii_case(name))
     }
 
-    fn hex(&self, name: &str) -> anyhow::Result<Vec<u8>> {
+    /// A field's value decoded from hex.
+    pub(crate) fn hex(&self, name: &str) -> anyhow::Result<Vec<u8>> {
         let v = self
             .get(name)
             .with_context(|| format!("record without {name}"))?;
         hex(v).with_context(|| format!("{name} is not hex"))
     }
 
-    fn id(&self) -> String {
+    /// The record's name in reports: section and first field.
+    pub(crate) fn id(&self) -> String {
         format!(
             "{} {}",
             self.section.join(""),
@@ -86,6 +92,8 @@ impl Record {
                 .map(|(n, v)| format!("{n} = {v}"))
                 .unwrap_or_default()
         )
+        .trim()
+        .to_string()
     }
 }
 
@@ -325,12 +333,16 @@ pub enum FileKind {
     Xts,
     /// SHA-3 or SHAKE.
     Hash(HashAlg),
+    /// ML-KEM known-answer vectors of one parameter set.
+    MlKem(KemSet),
 }
 
 /// Recognise a vector file by its content.
 pub fn recognise(text: &str) -> Option<FileKind> {
     let has = |s: &str| text.contains(s);
-    if has("[Keylen = ") && has("IV = ") && has("Tag = ") {
+    if let Some(set) = crate::selftest_kem::recognise(text) {
+        Some(FileKind::MlKem(set))
+    } else if has("[Keylen = ") && has("IV = ") && has("Tag = ") {
         Some(FileKind::Gcm)
     } else if has("DataUnitLen") && (has("[ENCRYPT]") || has("[DECRYPT]")) {
         Some(FileKind::Xts)
@@ -416,6 +428,7 @@ fn vector(kind: FileKind, r: &Record) -> anyhow::Result<Vector> {
             }
             Ok(Vector::Hash { alg, msg, output })
         }
+        FileKind::MlKem(_) => unreachable!("ML-KEM records are read by selftest_kem"),
         FileKind::Xts => {
             let bits: u64 = r
                 .get("DataUnitLen")
@@ -473,8 +486,8 @@ struct Tally {
     understood: bool,
 }
 
-/// Vectors per `run_jobs` call (three jobs each).
-const GROUP: usize = 2000;
+/// Vectors per `run_jobs` call (three jobs each; six for ML-KEM).
+pub(crate) const GROUP: usize = 2000;
 
 /// Run the self-test.
 pub fn run(a: &SelftestArgs) -> anyhow::Result<ExitCode> {
@@ -563,11 +576,18 @@ fn run_file(
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let kind = recognise(&text).context(
-        "not a NIST CAVP AES-GCM (`[Keylen = ..]`, IV, Tag), XTS-AES (`[ENCRYPT]`/`[DECRYPT]`, DataUnitLen), SHA-3 (`[L = ..]`, Msg, MD) or SHAKE (Msg, Output) vector file",
+        "not a NIST CAVP AES-GCM (`[Keylen = ..]`, IV, Tag), XTS-AES (`[ENCRYPT]`/`[DECRYPT]`, DataUnitLen), SHA-3 (`[L = ..]`, Msg, MD), SHAKE (Msg, Output) or ML-KEM (pk, sk, ct, ss, ct_n, ss_n) vector file",
     )?;
     let records = parse_records(&text);
     if records.is_empty() {
         bail!("no vector records found");
+    }
+    if let FileKind::MlKem(set) = kind {
+        t.kind = set.name().to_uppercase();
+        for (id, verdict) in crate::selftest_kem::run(card, set, &records, free, label)? {
+            record(t, path, &id, verdict, json);
+        }
+        return Ok(());
     }
     let mut vectors = Vec::with_capacity(records.len());
     for r in &records {
@@ -578,6 +598,7 @@ fn run_file(
         FileKind::Gcm => "AES-GCM".into(),
         FileKind::Xts => "XTS-AES-256".into(),
         FileKind::Hash(a) => a.name().to_uppercase(),
+        FileKind::MlKem(s) => s.name().to_uppercase(),
     };
     for group in vectors.chunks(GROUP) {
         crate::signals::check()?;

@@ -587,3 +587,152 @@ fn hash_command_matches_sha3_and_refuses_bad_arguments() {
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
+
+/// `hsmctl kem` end to end: a card key pair, an encapsulation to its PEM
+/// public key, a decapsulation, and the two new AES-256 slots agree (what
+/// one encrypts, the other decrypts). A bad public key is refused with the
+/// card's status and leaves no ciphertext file.
+#[test]
+fn kem_keygen_encaps_decaps_agree_through_hsmctl() {
+    let sim = Sim::start("kem", true);
+    let (pem, ct) = (sim.path("alice.pem"), sim.path("ct.bin"));
+    let o = sim.ok(
+        &[
+            "kem",
+            "keygen",
+            "--alg",
+            "ml-kem-768",
+            "--slot",
+            "alice",
+            "--pub",
+            s(&pem),
+            "--json",
+        ],
+        b"",
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["set"], "ml-kem-768", "{v}");
+    let key = std::fs::read(&pem).unwrap();
+    let parsed = hsm_keyfmt::KemPublicKey::from_pem(std::str::from_utf8(&key).unwrap()).unwrap();
+    assert_eq!(parsed.ek.len(), 1184);
+    sim.ok(
+        &[
+            "kem",
+            "encaps",
+            "--pub",
+            s(&pem),
+            "--ct",
+            s(&ct),
+            "--into-slot",
+            "to-alice",
+        ],
+        b"",
+    );
+    assert_eq!(std::fs::read(&ct).unwrap().len(), 1088);
+    sim.ok(
+        &[
+            "kem",
+            "decaps",
+            "--slot",
+            "alice",
+            "--ct",
+            s(&ct),
+            "--into-slot",
+            "from-bob",
+        ],
+        b"",
+    );
+    let o = sim.ok(&["slot", "list", "--json"], b"");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let algs: Vec<String> = v["slots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            format!(
+                "{}={}",
+                x["label"].as_str().unwrap(),
+                x["alg"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        algs,
+        ["alice=ml-kem-768", "to-alice=aes-256", "from-bob=aes-256"],
+        "{v}"
+    );
+    // The two secrets are one key: encrypt with one slot, decrypt with the other.
+    let plain = data(5000);
+    let (pin, enc, dec) = (sim.path("m"), sim.path("m.hsm"), sim.path("m.out"));
+    std::fs::write(&pin, &plain).unwrap();
+    sim.ok(
+        &[
+            "encrypt",
+            "--slot",
+            "to-alice",
+            "--in",
+            s(&pin),
+            "--out",
+            s(&enc),
+        ],
+        b"",
+    );
+    sim.ok(
+        &[
+            "decrypt",
+            "--slot",
+            "from-bob",
+            "--in",
+            s(&enc),
+            "--out",
+            s(&dec),
+        ],
+        b"",
+    );
+    assert!(std::fs::read(&dec).unwrap() == plain);
+    // An encapsulation key that fails the modulus check.
+    let bad = sim.path("bad.pub");
+    std::fs::write(&bad, vec![0xff; 1184]).unwrap();
+    let ct2 = sim.path("ct2.bin");
+    let o = sim.run(
+        &[
+            "kem",
+            "encaps",
+            "--pub",
+            s(&bad),
+            "--ct",
+            s(&ct2),
+            "--into-slot",
+            "x",
+        ],
+        b"",
+    );
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("EK_CHECK_FAILED"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert!(!ct2.exists(), "no ciphertext file after a refusal");
+}
+
+/// `hsmctl selftest --vectors` runs every ML-KEM vector file through the
+/// card: KeyGen, Encaps, Decaps and implicit rejection, 150 vectors.
+#[test]
+fn selftest_runs_every_ml_kem_vector() {
+    let v = vectors();
+    let sim = Sim::start("kemkat", true);
+    let mut args = vec!["selftest".to_string()];
+    for n in [512, 768, 1024] {
+        args.push("--vectors".into());
+        args.push(
+            v.join(format!("mlkem/kat_MLKEM_{n}.rsp"))
+                .display()
+                .to_string(),
+        );
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = sim.ok(&args, b"");
+    let out = text(&o.stdout);
+    assert_eq!(out.lines().last().unwrap(), "150 passed, 0 failed", "{out}");
+}
