@@ -841,9 +841,21 @@ pub struct MlKemCore {
     eact: DFF<Bit>,
     epoly: DFF<Bits<5>>,
     eridx: DFF<Bits<6>>,
-    epend: DFF<Bit>,
-    ehave: DFF<Bit>,
-    ehold: DFF<Bits<192>>,
+    // Read-ahead: a read was issued last cycle (ep1); its word, captured
+    // from the read port into rdq (rdv), so that no logic here reads the
+    // polynomial unit's rd_data combinationally; then a queue of three
+    // words (e0 first, ecount of them) in front of the encoder. The
+    // encoder gets a word every cycle.
+    ep1: DFF<Bit>,
+    rdv: DFF<Bit>,
+    rdq: DFF<Bits<192>>,
+    ecount: DFF<Bits<2>>,
+    e0: DFF<Bits<192>>,
+    e1: DFF<Bits<192>>,
+    e2: DFF<Bits<192>>,
+    epop: Signal<Local, Bit>,
+    eocc: Signal<Local, Bits<3>>,
+    eslot: Signal<Local, Bits<2>>,
     // Encoder destination (0 out, 1 sponge, 2 seed group egrp, 3 compare
     // with the input) and seed lanes written.
     edst: DFF<Bits<2>>,
@@ -949,9 +961,16 @@ impl Default for MlKemCore {
             eact: Default::default(),
             epoly: Default::default(),
             eridx: Default::default(),
-            epend: Default::default(),
-            ehave: Default::default(),
-            ehold: Default::default(),
+            ep1: Default::default(),
+            rdv: Default::default(),
+            rdq: Default::default(),
+            ecount: Default::default(),
+            e0: Default::default(),
+            e1: Default::default(),
+            e2: Default::default(),
+            epop: Default::default(),
+            eocc: Default::default(),
+            eslot: Default::default(),
             phalf: Default::default(),
             dact: Default::default(),
             dsin: Default::default(),
@@ -1000,9 +1019,9 @@ impl Logic for MlKemCore {
     fn update(&mut self) {
         dff_setup!(
             self, clock, run, pc, iv, done_q, wipe, wcnt, xact, xkind, xsrc, xfull, xsuf, fidx,
-            sph, xarg, xcnt, xlanes, iact, igrp, icnt, oact, ogrp, ocnt, eact, epoly, eridx, epend,
-            ehave, ehold, phalf, dact, dsin, dgrp, dlane, dpoly, dcnt, ncmd, flt, ierr, xin, xsn,
-            odx, edst, egrp, ecnt, neq
+            sph, xarg, xcnt, xlanes, iact, igrp, icnt, oact, ogrp, ocnt, eact, epoly, eridx, ep1,
+            rdv, rdq, ecount, e0, e1, e2, phalf, dact, dsin, dgrp, dlane, dpoly, dcnt, ncmd, flt,
+            ierr, xin, xsn, odx, edst, egrp, ecnt, neq
         );
         self.rom.clock.next = self.clock.val();
         self.seed.read_clock.next = self.clock.val();
@@ -1085,8 +1104,15 @@ impl Logic for MlKemCore {
         self.enc.start.next = false;
         self.enc.d.next = self.insn.val().get_bits::<4>(9);
         self.enc.compress.next = self.insn.val().get_bit(13);
-        self.enc.in_valid.next = self.ehave.q.val();
-        self.enc.in_data.next = self.ehold.q.val();
+        self.enc.in_valid.next = self.ecount.q.val().any();
+        self.enc.in_data.next = self.e0.q.val();
+        // The read port's word, registered (see `ep1`).
+        self.rdq.d.next = self.poly.rd_data.val();
+        self.rdv.d.next = self.ep1.q.val() & self.poly.rd_valid.val();
+        self.ep1.d.next = false;
+        self.epop.next = false;
+        self.eocc.next = bits::<3>(0);
+        self.eslot.next = bits::<2>(0);
         self.enc.out_ready.next = false;
         self.dec.start.next = false;
         self.dec.d.next = self.insn.val().get_bits::<4>(9);
@@ -1229,19 +1255,36 @@ impl Logic for MlKemCore {
                     self.neq.d.next = true;
                 }
             }
-            if !self.epend.q.val() & !self.ehave.q.val() & (self.eridx.q.val() < bits::<6>(32)) {
+            // Read ahead while the queue has room for every word in flight.
+            self.epop.next = self.ecount.q.val().any() & self.enc.in_ready.val();
+            self.eocc.next = bit_cast::<3, 2>(self.ecount.q.val())
+                + bit_cast::<3, 1>(self.ep1.q.val().into())
+                + bit_cast::<3, 1>(self.rdv.q.val().into());
+            if (self.eridx.q.val() < bits::<6>(32))
+                & ((self.eocc.val() <= bits::<3>(2))
+                    | (self.epop.val() & (self.eocc.val() == bits::<3>(3))))
+            {
                 self.poly.rd_en.next = true;
-                self.epend.d.next = true;
+                self.ep1.d.next = true;
                 self.eridx.d.next = self.eridx.q.val() + 1;
             }
-            if self.epend.q.val() & self.poly.rd_valid.val() {
-                self.ehold.d.next = self.poly.rd_data.val();
-                self.ehave.d.next = true;
-                self.epend.d.next = false;
+            if self.epop.val() {
+                self.e0.d.next = self.e1.q.val();
+                self.e1.d.next = self.e2.q.val();
             }
-            if self.ehave.q.val() & self.enc.in_ready.val() {
-                self.ehave.d.next = false;
+            self.eslot.next = self.ecount.q.val() - bit_cast::<2, 1>(self.epop.val().into());
+            if self.rdv.q.val() {
+                if self.eslot.val() == bits::<2>(0) {
+                    self.e0.d.next = self.rdq.q.val();
+                }
+                if self.eslot.val() == bits::<2>(1) {
+                    self.e1.d.next = self.rdq.q.val();
+                }
+                if self.eslot.val() == bits::<2>(2) {
+                    self.e2.d.next = self.rdq.q.val();
+                }
             }
+            self.ecount.d.next = self.eslot.val() + bit_cast::<2, 1>(self.rdv.q.val().into());
             if self.enc.done.val() {
                 self.eact.d.next = false;
             }
@@ -1443,8 +1486,7 @@ impl Logic for MlKemCore {
                 self.eact.d.next = true;
                 self.epoly.d.next = self.insn.val().get_bits::<5>(4);
                 self.eridx.d.next = bits::<6>(0);
-                self.epend.d.next = false;
-                self.ehave.d.next = false;
+                self.ecount.d.next = bits::<2>(0);
             }
         }
         if self.start.val() & !self.run.q.val() & !self.wipe.q.val() {
@@ -1510,8 +1552,8 @@ impl Logic for MlKemCore {
             self.oact.d.next = false;
             self.eact.d.next = false;
             self.dact.d.next = false;
-            self.epend.d.next = false;
-            self.ehave.d.next = false;
+            self.ep1.d.next = false;
+            self.ecount.d.next = bits::<2>(0);
         }
         self.busy.next = self.run.q.val() | self.wipe.q.val();
         self.done.next = self.done_q.q.val();
