@@ -208,6 +208,26 @@ pub fn run(a: &BenchArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The first two empty key slots, for a benchmark's own keys; `None` when
+/// fewer are empty.
+///
+/// # Errors
+/// Card errors while listing the slots.
+pub fn two_free_slots(card: &mut hsm_driver::Card) -> anyhow::Result<Option<(u16, u16)>> {
+    let free: Vec<u16> = card
+        .list_slots()?
+        .into_iter()
+        .filter(|s| s.is_empty())
+        .map(|s| s.slot)
+        .take(2)
+        .collect();
+    Ok(match free[..] {
+        [a, b] => Some((a, b)),
+        _ => None,
+    })
+}
+
+/// `x` rounded to three decimals, as the JSON figures carry it.
 pub fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }

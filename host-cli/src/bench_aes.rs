@@ -149,19 +149,11 @@ pub fn run(card: &mut Card, batch: usize) -> anyhow::Result<AesFigures> {
             "the card is not in test mode: the benchmark loads its own keys with KEY_LOAD, which only test mode allows (`hsmctl sim start --test-mode`)".into(),
         ));
     }
-    let free: Vec<u16> = card
-        .list_slots()?
-        .into_iter()
-        .filter(|s| s.is_empty())
-        .map(|s| s.slot)
-        .take(2)
-        .collect();
-    if free.len() < 2 {
+    let Some((gs, xs)) = crate::bench::two_free_slots(card)? else {
         return Ok(AesFigures::Skipped(
             "fewer than two empty key slots; clear some to measure AES".into(),
         ));
-    }
-    let (gs, xs) = (free[0], free[1]);
+    };
     eprintln!("bench: AES-256-GCM and XTS-AES-256 in slots {gs} and {xs} ...");
     let mut key = zeroize::Zeroizing::new([0u8; 64]);
     crate::crypt::random_bytes(&mut key[..])?;

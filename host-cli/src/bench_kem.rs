@@ -145,19 +145,11 @@ pub fn run(card: &mut Card) -> anyhow::Result<KemFigures> {
             "the card is not in test mode: ML-KEM KeyGen and Encaps take host randomness until the card has a DRBG, which only test mode allows (`hsmctl sim start --test-mode`)".into(),
         ));
     }
-    let free: Vec<u16> = card
-        .list_slots()?
-        .into_iter()
-        .filter(|s| s.is_empty())
-        .map(|s| s.slot)
-        .take(2)
-        .collect();
-    if free.len() < 2 {
+    let Some((ks, ts)) = crate::bench::two_free_slots(card)? else {
         return Ok(KemFigures::Skipped(
             "fewer than two empty key slots; clear some to measure ML-KEM".into(),
         ));
-    }
-    let (ks, ts) = (free[0], free[1]);
+    };
     eprintln!("bench: ML-KEM-512/768/1024 with slots {ks} and {ts} ...");
     let mut sets = Vec::new();
     for set in KemSet::ALL {
