@@ -149,8 +149,9 @@ pub enum KeyError {
     /// Argon2id parameters outside the limits.
     #[error("bad Argon2id parameters: {0}")]
     KdfParams(&'static str),
-    /// The passphrase-based key derivation failed.
-    #[error("Argon2id failed: {0}")]
+    /// The passphrase-based key derivation (or the encryption under its
+    /// key) failed.
+    #[error("deriving or using the key-file key failed: {0}")]
     Kdf(String),
     /// The operating system's random number generator failed.
     #[error("the operating system's random number generator failed")]

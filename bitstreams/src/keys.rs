@@ -317,7 +317,7 @@ impl SigningKey {
     /// The key pair FIPS 204 `ML-DSA.KeyGen_internal` derives from the seed
     /// ξ (deterministic: for tests and known-answer checks).
     pub fn from_seed(seed: &[u8; SEED_LEN]) -> SigningKey {
-        let xi = ml_dsa::B32::from(*seed);
+        let xi = Zeroizing::new(ml_dsa::B32::from(*seed));
         let expanded = Box::new(ExpandedSigningKey::<MlDsa87>::from_seed(&xi));
         let encoded = expanded.verifying_key().encode();
         let public = PublicKey {
@@ -386,7 +386,7 @@ impl SigningKey {
         debug_assert_eq!(w.buf.len(), PRIVATE_HEADER_LEN);
         let key = params.derive(passphrase, &salt)?;
         let cipher = Aes256Gcm::new_from_slice(key.as_ref())
-            .map_err(|_| KeyError::Kdf("key length".into()))?;
+            .map_err(|_| KeyError::Kdf("AES-256-GCM key length".into()))?;
         let ct = cipher
             .encrypt(
                 Nonce::from_slice(&nonce),
@@ -441,7 +441,7 @@ impl SigningKey {
         debug_assert_eq!(bytes.len(), PRIVATE_FILE_LEN);
         let key = params.derive(passphrase, &salt)?;
         let cipher = Aes256Gcm::new_from_slice(key.as_ref())
-            .map_err(|_| KeyError::Kdf("key length".into()))?;
+            .map_err(|_| KeyError::Kdf("AES-256-GCM key length".into()))?;
         let seed = Zeroizing::new(
             cipher
                 .decrypt(

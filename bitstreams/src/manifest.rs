@@ -93,8 +93,9 @@ pub struct Manifest {
     /// The design's version, e.g. `0.1.0` (printable ASCII, 1 to
     /// [`limits::TEXT`] bytes).
     pub design_version: String,
-    /// The value the card reports in its `BUILD_HASH` identity registers
-    /// when it runs these images, so the loader can check what came up.
+    /// What the card reports in its identity registers when it runs these
+    /// images, `BUILD_HASH_HI << 32 | BUILD_HASH_LO`, so the loader can
+    /// check what came up (0 if the target has no such registers).
     pub build_id: u64,
     /// The revision of the sources, e.g. a git commit id (printable ASCII,
     /// 0 to [`limits::TEXT`] bytes; empty if unknown).
