@@ -9,17 +9,18 @@
 
 use std::env;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
+
+include!("src/verilator_flags.rs");
 
 /// The Verilator release the project is built and measured with.
 const VERILATOR_VERSION: &str = "5.006";
-/// Where Debian's `verilator` package puts the runtime sources.
-const VERILATOR_ROOT_DEFAULT: &str = "/usr/share/verilator";
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=csrc");
+    println!("cargo:rerun-if-changed=src/verilator_flags.rs");
     println!("cargo:rerun-if-env-changed=HSM_SIM_VERILOG");
     println!("cargo:rerun-if-env-changed=VERILATOR");
     println!("cargo:rerun-if-env-changed=VERILATOR_ROOT");
@@ -52,23 +53,8 @@ fn main() {
     let trace = env::var_os("CARGO_FEATURE_TRACE").is_some();
     let status = Command::new(&verilator)
         .args(trace.then_some("--trace"))
-        .args([
-            "--cc",
-            "--top-module",
-            "top",
-            "--prefix",
-            "Vtop",
-            "-O3",
-            "--x-assign",
-            "fast",
-            "--x-initial",
-            "fast",
-            "--noassert",
-            "-Wno-WIDTH",
-            "-Wno-DECLFILENAME",
-            "-Wno-UNUSEDPARAM",
-            "--Mdir",
-        ])
+        .args(VERILATOR_ARGS)
+        .arg("--Mdir")
         .arg(&mdir)
         .arg(&source)
         .status()
@@ -150,25 +136,5 @@ fn check_verilator(verilator: &str) {
 
 /// The Verilator installation's root (holding `include/verilated.cpp`).
 fn verilator_root(verilator: &str) -> PathBuf {
-    if let Some(root) = env::var_os("VERILATOR_ROOT") {
-        return PathBuf::from(root);
-    }
-    let default = Path::new(VERILATOR_ROOT_DEFAULT);
-    if default.join("include/verilated.cpp").exists() {
-        return default.to_path_buf();
-    }
-    let output = Command::new(verilator)
-        .arg("--getenv")
-        .arg("VERILATOR_ROOT")
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {verilator} --getenv VERILATOR_ROOT: {e}"));
-    let root = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
-    if !root.join("include/verilated.cpp").exists() {
-        panic!(
-            "cannot find Verilator's runtime sources (include/verilated.cpp) under {}; \
-             set VERILATOR_ROOT",
-            root.display()
-        );
-    }
-    root
+    find_verilator_root(verilator).unwrap_or_else(|e| panic!("{e}"))
 }

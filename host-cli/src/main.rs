@@ -14,6 +14,7 @@ mod bench;
 mod bench_aes;
 mod bench_hash;
 mod bench_kem;
+mod bitstream_image;
 mod crypt;
 mod filefmt;
 mod hash;
@@ -130,6 +131,9 @@ enum Command {
     /// ML-KEM (FIPS 203) key establishment: keygen, encaps, decaps with keys in card slots
     #[command(subcommand, after_help = EXIT_CODES_HELP)]
     Kem(kem::KemCommand),
+    /// Card images: build, load
+    #[command(subcommand, after_help = EXIT_CODES_HELP)]
+    Bitstream(BitstreamCommand),
     /// Run NIST AES-GCM, XTS-AES, SHA-3, SHAKE and ML-KEM vector files through the card (test mode)
     #[command(after_help = EXIT_CODES_HELP)]
     Selftest(selftest::SelftestArgs),
@@ -170,7 +174,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Selftest(args) => selftest::run(&args),
         Command::Hash(args) => hash::run(&args),
         Command::Kem(cmd) => kem::run(cmd),
+        Command::Bitstream(BitstreamCommand::Build(a)) => bitstream_image::build(&a),
+        Command::Bitstream(BitstreamCommand::Load(a)) => bitstream_image::load(&a),
     }
+}
+
+/// `hsmctl bitstream` commands.
+#[derive(Subcommand, Debug)]
+enum BitstreamCommand {
+    /// Build a card image package from this source tree
+    Build(bitstream_image::BuildArgs),
+    /// Verify a package and load it into the card
+    Load(bitstream_image::LoadArgs),
 }
 
 fn info(device: &DeviceArg, json: bool) -> anyhow::Result<ExitCode> {

@@ -210,11 +210,23 @@ constexpr uint32_t kRegTimeout = 1000;
 
 }  // namespace
 
+// The functions Rust calls. When the model is built as a card image (a
+// shared library, `hsm_sim::image`), everything else is hidden
+// (-fvisibility=hidden), so two images in one process never share symbols.
+#define HSM_EXPORT __attribute__((visibility("default")))
+
+// The version of this interface. Bump it when a signature or a struct above
+// changes: the simulator refuses an image of another version.
+constexpr uint32_t kAbiVersion = 1;
+
 extern "C" {
+
+// This interface's version (kAbiVersion).
+HSM_EXPORT uint32_t hsm_sim_abi_version(void) { return kAbiVersion; }
 
 // Creates the model, with a VCD trace written to `trace_path` when it is not
 // null. Returns null on failure, with a message in err[0..err_len).
-HsmSim* hsm_sim_create(const char* trace_path, char* err, size_t err_len) {
+HSM_EXPORT HsmSim* hsm_sim_create(const char* trace_path, char* err, size_t err_len) {
     HsmSim* s = new (std::nothrow) HsmSim();
     if (s == nullptr) {
         std::snprintf(err, err_len, "out of memory");
@@ -260,7 +272,7 @@ HsmSim* hsm_sim_create(const char* trace_path, char* err, size_t err_len) {
 }
 
 // Destroys the model, flushing and closing the trace.
-void hsm_sim_destroy(HsmSim* s) {
+HSM_EXPORT void hsm_sim_destroy(HsmSim* s) {
     if (s == nullptr) return;
 #if VM_TRACE
     if (s->trace) s->trace->close();
@@ -271,7 +283,7 @@ void hsm_sim_destroy(HsmSim* s) {
 
 // Holds reset (with the test-mode strap) for `cycles` cycles, then releases
 // it. Read bursts in flight are dropped; mappings stay.
-void hsm_sim_reset(HsmSim* s, int test_mode, uint32_t cycles) {
+HSM_EXPORT void hsm_sim_reset(HsmSim* s, int test_mode, uint32_t cycles) {
     Vtop* t = s->top.get();
     t->reset = 1;
     t->test_mode_strap = test_mode != 0;
@@ -288,7 +300,7 @@ void hsm_sim_reset(HsmSim* s, int test_mode, uint32_t cycles) {
 
 // Reads the register at BAR0 offset `addr`. Returns 0, or -1 when the card
 // did not answer within 1000 cycles.
-int hsm_sim_reg_read(HsmSim* s, uint32_t addr, uint32_t* value) {
+HSM_EXPORT int hsm_sim_reg_read(HsmSim* s, uint32_t addr, uint32_t* value) {
     Vtop* t = s->top.get();
     t->reg_addr = addr & 0xfff;
     t->reg_read = 1;
@@ -300,7 +312,7 @@ int hsm_sim_reg_read(HsmSim* s, uint32_t addr, uint32_t* value) {
 }
 
 // Writes `value` to the register at BAR0 offset `addr` (a one-cycle strobe).
-void hsm_sim_reg_write(HsmSim* s, uint32_t addr, uint32_t value) {
+HSM_EXPORT void hsm_sim_reg_write(HsmSim* s, uint32_t addr, uint32_t value) {
     Vtop* t = s->top.get();
     t->reg_addr = addr & 0xfff;
     t->reg_wdata = value;
@@ -310,13 +322,13 @@ void hsm_sim_reg_write(HsmSim* s, uint32_t addr, uint32_t value) {
 }
 
 // Clocks one cycle, serving DMA.
-void hsm_sim_tick(HsmSim* s) { cycle(s); }
+HSM_EXPORT void hsm_sim_tick(HsmSim* s) { cycle(s); }
 
 // Clocks up to `max_cycles` cycles. Stops early, before clocking, when irq
 // pulses are waiting to be reported, or when `busy` is low and no DMA is
 // pending. Reports the cycles run, the irq pulses seen (including those seen
 // during register accesses since the last call), and the final state.
-void hsm_sim_run(HsmSim* s, uint64_t max_cycles, HsmSimRun* out) {
+HSM_EXPORT void hsm_sim_run(HsmSim* s, uint64_t max_cycles, HsmSimRun* out) {
     uint64_t n = 0;
     while (n < max_cycles && s->irqs_pending == 0 && (s->top->busy || dma_pending(s))) {
         cycle(s);
@@ -331,13 +343,13 @@ void hsm_sim_run(HsmSim* s, uint64_t max_cycles, HsmSimRun* out) {
 
 // Clocks exactly `cycles` cycles whatever the card's state (for benchmarks
 // and tests). Irq pulses are kept for the next hsm_sim_run.
-void hsm_sim_clock(HsmSim* s, uint64_t cycles) {
+HSM_EXPORT void hsm_sim_clock(HsmSim* s, uint64_t cycles) {
     for (uint64_t i = 0; i < cycles; ++i) cycle(s);
 }
 
 // Adds a mapping. Returns 0, or -1 when it overlaps an existing one or is
 // empty or wraps around.
-int hsm_sim_map(HsmSim* s, uint64_t iova, uint64_t len, uint8_t* host, int readable, int writable) {
+HSM_EXPORT int hsm_sim_map(HsmSim* s, uint64_t iova, uint64_t len, uint8_t* host, int readable, int writable) {
     if (len == 0 || iova + len < iova) return -1;
     for (const Mapping& m : s->maps) {
         if (iova < m.iova + m.len && m.iova < iova + len) return -1;
@@ -348,7 +360,7 @@ int hsm_sim_map(HsmSim* s, uint64_t iova, uint64_t len, uint8_t* host, int reada
 
 // Removes the mapping that is exactly [iova, iova + len). Returns 0, or -1
 // when there is none.
-int hsm_sim_unmap(HsmSim* s, uint64_t iova, uint64_t len) {
+HSM_EXPORT int hsm_sim_unmap(HsmSim* s, uint64_t iova, uint64_t len) {
     for (size_t i = 0; i < s->maps.size(); ++i) {
         if (s->maps[i].iova == iova && s->maps[i].len == len) {
             s->maps.erase(s->maps.begin() + static_cast<std::ptrdiff_t>(i));
@@ -359,16 +371,16 @@ int hsm_sim_unmap(HsmSim* s, uint64_t iova, uint64_t len) {
 }
 
 // Removes every mapping.
-void hsm_sim_unmap_all(HsmSim* s) { s->maps.clear(); }
+HSM_EXPORT void hsm_sim_unmap_all(HsmSim* s) { s->maps.clear(); }
 
 // Sets the read latency: cycles from an accepted request to its first beat.
-void hsm_sim_set_read_latency(HsmSim* s, uint32_t cycles) { s->read_latency = cycles; }
+HSM_EXPORT void hsm_sim_set_read_latency(HsmSim* s, uint32_t cycles) { s->read_latency = cycles; }
 
 // Copies the counters out.
-void hsm_sim_stats(const HsmSim* s, HsmSimStats* out) { *out = s->stats; }
+HSM_EXPORT void hsm_sim_stats(const HsmSim* s, HsmSimStats* out) { *out = s->stats; }
 
 // Flushes the trace file, if any.
-void hsm_sim_flush_trace(HsmSim* s) {
+HSM_EXPORT void hsm_sim_flush_trace(HsmSim* s) {
 #if VM_TRACE
     if (s->trace) s->trace->flush();
 #else

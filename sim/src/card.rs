@@ -9,12 +9,13 @@
 
 use std::fs::File;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
+use crate::loader::{self, ImageInfo, Staged};
 use crate::model::Model;
 use crate::SimError;
 
@@ -30,9 +31,40 @@ pub(crate) struct Card {
     pub irq_fds: Vec<Option<File>>,
     /// The test-mode strap used at every reset.
     pub test_mode: bool,
+    /// The DMA read latency every model of this card gets.
+    pub dma_read_latency: u32,
+    /// The image the model runs.
+    pub image: ImageInfo,
+    /// The highest security version this card has accepted.
+    pub min_security_version: u32,
 }
 
 impl Card {
+    /// Switches to a staged image: makes its model (checking its build id),
+    /// stores the package in `state_dir` when there is one, then replaces
+    /// the model, carrying the DMA mappings over. Nothing changes when an
+    /// error is returned.
+    pub fn switch(
+        &mut self,
+        staged: Staged,
+        state_dir: Option<&Path>,
+    ) -> Result<ImageInfo, SimError> {
+        let mut model = loader::instantiate(&staged, self.test_mode)?;
+        model.set_dma_read_latency(self.dma_read_latency);
+        if let Some(dir) = state_dir {
+            loader::persist(dir, &staged)?;
+        }
+        for mapping in self.model.take_mappings() {
+            // The mappings did not overlap in the old model, so they do
+            // not in the new one.
+            let _ = model.map(mapping);
+        }
+        self.model = model;
+        self.min_security_version = self.min_security_version.max(staged.info.security_version);
+        self.image = staged.info;
+        Ok(self.image.clone())
+    }
+
     /// Signals interrupt vector `vector` `count` times (one eventfd write).
     pub fn fire(&mut self, vector: usize, count: u64) {
         if count == 0 {
@@ -88,6 +120,14 @@ impl CardHandle {
     }
 }
 
+/// What the card starts from.
+pub(crate) struct Boot {
+    /// The stored image, checked and loaded; the built-in one when `None`.
+    pub staged: Option<Staged>,
+    /// The highest security version the card has accepted.
+    pub min_security_version: u32,
+}
+
 /// The running card thread.
 pub(crate) struct CardThread {
     handle: CardHandle,
@@ -102,6 +142,7 @@ impl CardThread {
         test_mode: bool,
         trace: Option<PathBuf>,
         dma_read_latency: u32,
+        boot: Boot,
     ) -> Result<CardThread, SimError> {
         let (tx, rx) = mpsc::channel();
         let cycles = Arc::new(AtomicU64::new(0));
@@ -110,11 +151,20 @@ impl CardThread {
         let join = std::thread::Builder::new()
             .name("hsm-card".to_owned())
             .spawn(move || {
-                let model = match Model::new(test_mode, trace.as_deref()) {
-                    Ok(mut model) => {
+                let booted = match boot.staged {
+                    Some(staged) => {
+                        loader::instantiate(&staged, test_mode).map(|model| (model, staged.info))
+                    }
+                    None => Model::new(test_mode, trace.as_deref()).and_then(|mut model| {
+                        let id = loader::read_build_id(&mut model)?;
+                        Ok((model, ImageInfo::builtin(id)))
+                    }),
+                };
+                let (model, image) = match booted {
+                    Ok((mut model, image)) => {
                         model.set_dma_read_latency(dma_read_latency);
                         let _ = ready_tx.send(Ok(()));
-                        model
+                        (model, image)
                     }
                     Err(e) => {
                         let _ = ready_tx.send(Err(e));
@@ -122,10 +172,14 @@ impl CardThread {
                     }
                 };
                 let vectors = hsm_contract::IRQ_VECTORS as usize;
+                let min_security_version = boot.min_security_version.max(image.security_version);
                 let card = Card {
                     model,
                     irq_fds: (0..vectors).map(|_| None).collect(),
                     test_mode,
+                    dma_read_latency,
+                    image,
+                    min_security_version,
                 };
                 card_loop(card, &rx, &thread_cycles);
             })

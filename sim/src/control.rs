@@ -5,7 +5,8 @@
 //!
 //! | command | reply |
 //! |---|---|
-//! | `status` | `{"state":"idle"\|"busy","pid":N,"test_mode":bool,"cycles":N}` |
+//! | `status` | `{"state":"idle"\|"busy","pid":N,"test_mode":bool,"cycles":N,"target":"sim-verilator","image":{...},"min_security_version":N}` ([`ControlStatus`], [`ImageInfo`]) |
+//! | `load PATH` | `{"loaded":{...}}` ([`ImageInfo`]) once the card runs the package at PATH (checked as the [`crate::loader`] module says), or `{"error":"..."}` with the card unchanged; refused while a client is connected |
 //! | `stop` | `{"stopping":true}`; the server then ends the current session at once (its client sees the connection close), removes its sockets and, in the `hsm-sim` binary, exits |
 //! | anything else | `{"error":"..."}` |
 
@@ -19,14 +20,18 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::card::CardHandle;
+use crate::loader::{self, ImageInfo};
 use crate::server::{with_suffix, Shared};
 use crate::sock;
 use crate::SimError;
 
 /// How long either side waits for the other on the control socket.
 const TIMEOUT: Duration = Duration::from_secs(5);
-/// The longest command line accepted.
-const MAX_LINE: u64 = 256;
+/// How long a client waits for a `load` (reading, hashing and loading an
+/// image of many megabytes).
+const LOAD_TIMEOUT: Duration = Duration::from_secs(120);
+/// The longest command line accepted (`load` and a path).
+const MAX_LINE: u64 = 4096 + 8;
 
 /// The control socket path that goes with a card's vfio-user socket path.
 pub fn control_path(socket: &Path) -> PathBuf {
@@ -54,13 +59,23 @@ pub struct ControlStatus {
     pub test_mode: bool,
     /// Clock cycles simulated since the server started.
     pub cycles: u64,
+    /// The card's target name, as packages name it.
+    #[serde(default)]
+    pub target: String,
+    /// The image the card runs.
+    #[serde(default)]
+    pub image: Option<ImageInfo>,
+    /// The highest security version the card has accepted: it refuses
+    /// packages below it.
+    #[serde(default)]
+    pub min_security_version: u32,
 }
 
 /// Asks the simulated card serving `socket` (its vfio-user socket path; the
 /// control socket is `<socket>.ctl`) for its state.
 pub fn control_status(socket: &Path) -> Result<ControlStatus, SimError> {
     let path = control_path(socket);
-    let line = request(&path, "status")?;
+    let line = request(&path, "status", TIMEOUT)?;
     serde_json::from_str(&line).map_err(|e| SimError::Control {
         path,
         detail: format!("unexpected reply {line:?}: {e}"),
@@ -72,7 +87,7 @@ pub fn control_status(socket: &Path) -> Result<ControlStatus, SimError> {
 /// sockets.
 pub fn control_stop(socket: &Path) -> Result<(), SimError> {
     let path = control_path(socket);
-    let line = request(&path, "stop")?;
+    let line = request(&path, "stop", TIMEOUT)?;
     #[derive(Deserialize)]
     struct Stopping {
         stopping: bool,
@@ -86,16 +101,63 @@ pub fn control_stop(socket: &Path) -> Result<(), SimError> {
     }
 }
 
-fn request(path: &Path, command: &str) -> Result<String, SimError> {
+/// Asks the simulated card serving `socket` to load the package at
+/// `package` (an absolute path the card can read), and returns what it runs
+/// afterwards. The card makes its own checks (image hashes, target,
+/// contract, rollback, build id; see [`crate::loader`]); verifying the
+/// package's signature is the caller's job.
+///
+/// # Errors
+///
+/// [`SimError::Image`] with the card's reason when it refused the package
+/// (it then runs its previous image), [`SimError::Control`] when it could
+/// not be asked.
+pub fn control_load(socket: &Path, package: &Path) -> Result<ImageInfo, SimError> {
+    let path = control_path(socket);
+    let text = package
+        .to_str()
+        .filter(|t| !t.contains('\n'))
+        .ok_or_else(|| SimError::Control {
+            path: path.clone(),
+            detail: format!(
+                "{} is not a path the control protocol can carry",
+                package.display()
+            ),
+        })?;
+    let line = request(&path, &format!("load {text}"), LOAD_TIMEOUT)?;
+    #[derive(Deserialize)]
+    struct Reply {
+        loaded: Option<ImageInfo>,
+        error: Option<String>,
+    }
+    match serde_json::from_str::<Reply>(&line) {
+        Ok(Reply {
+            loaded: Some(info), ..
+        }) => Ok(info),
+        Ok(Reply {
+            error: Some(reason),
+            ..
+        }) => Err(SimError::Image {
+            name: package.display().to_string(),
+            reason,
+        }),
+        _ => Err(SimError::Control {
+            path,
+            detail: format!("unexpected reply {line:?}"),
+        }),
+    }
+}
+
+fn request(path: &Path, command: &str, timeout: Duration) -> Result<String, SimError> {
     let io_err = |source: io::Error| SimError::Control {
         path: path.to_path_buf(),
-        detail: format!("{command}: {source}"),
+        detail: format!("{}: {source}", command.split(' ').next().unwrap_or(command)),
     };
     let mut stream = UnixStream::connect(path).map_err(|e| SimError::Control {
         path: path.to_path_buf(),
         detail: format!("cannot connect ({e}); is the simulated card running?"),
     })?;
-    stream.set_read_timeout(Some(TIMEOUT)).map_err(io_err)?;
+    stream.set_read_timeout(Some(timeout)).map_err(io_err)?;
     stream.set_write_timeout(Some(TIMEOUT)).map_err(io_err)?;
     stream
         .write_all(format!("{command}\n").as_bytes())
@@ -138,8 +200,12 @@ fn serve(shared: &Shared, card: &CardHandle, stream: UnixStream) -> io::Result<(
     let mut line = String::new();
     BufReader::new((&stream).take(MAX_LINE)).read_line(&mut line)?;
     let mut stop = false;
-    let reply = match line.trim() {
+    let line = line.trim();
+    let reply = match line {
         "status" => {
+            let (image, min_security_version) = card
+                .call(|c| (c.image.clone(), c.min_security_version))
+                .map_err(io::Error::other)?;
             let status = ControlStatus {
                 state: if shared.busy() {
                     CardState::Busy
@@ -149,6 +215,9 @@ fn serve(shared: &Shared, card: &CardHandle, stream: UnixStream) -> io::Result<(
                 pid: std::process::id(),
                 test_mode: shared.test_mode,
                 cycles: card.cycles(),
+                target: crate::image::TARGET.to_owned(),
+                image: Some(image),
+                min_security_version,
             };
             serde_json::to_string(&status).map_err(io::Error::other)?
         }
@@ -156,6 +225,10 @@ fn serve(shared: &Shared, card: &CardHandle, stream: UnixStream) -> io::Result<(
             stop = true;
             r#"{"stopping":true}"#.to_owned()
         }
+        _ if line.starts_with("load ") => match load(shared, card, Path::new(&line[5..])) {
+            Ok(info) => serde_json::json!({ "loaded": info }).to_string(),
+            Err(e) => serde_json::json!({ "error": e }).to_string(),
+        },
         other => serde_json::json!({ "error": format!("unknown command {other:?}") }).to_string(),
     };
     (&stream).write_all(format!("{reply}\n").as_bytes())?;
@@ -163,4 +236,38 @@ fn serve(shared: &Shared, card: &CardHandle, stream: UnixStream) -> io::Result<(
         shared.request_stop();
     }
     Ok(())
+}
+
+/// Loads the package at `path` into the card (see [`crate::loader`]).
+/// Returns the reason as text when it is refused.
+fn load(shared: &Shared, card: &CardHandle, path: &Path) -> Result<ImageInfo, String> {
+    if shared.busy() {
+        return Err(
+            "a client is connected to the card; a load would pull the device from under it, so close that client first"
+                .to_owned(),
+        );
+    }
+    let limit = hsm_bitstream::limits::PACKAGE_LEN as u64;
+    let bytes = std::fs::File::open(path)
+        .and_then(|f| {
+            let mut bytes = Vec::new();
+            f.take(limit + 1).read_to_end(&mut bytes)?;
+            Ok(bytes)
+        })
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if bytes.len() as u64 > limit {
+        return Err(format!(
+            "{} is larger than a package may be ({limit} bytes)",
+            path.display()
+        ));
+    }
+    let min = card
+        .call(|c| c.min_security_version)
+        .map_err(|e| e.to_string())?;
+    let name = path.display().to_string();
+    let staged = loader::stage(bytes, &name, min).map_err(|e| e.to_string())?;
+    let state_dir = shared.state_dir.clone();
+    card.call(move |c| c.switch(staged, state_dir.as_deref()))
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())
 }

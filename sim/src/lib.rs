@@ -54,6 +54,9 @@
 
 mod card;
 mod control;
+pub mod image;
+pub mod library;
+pub mod loader;
 pub mod model;
 pub mod pci;
 mod server;
@@ -65,7 +68,11 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-pub use control::{control_path, control_status, control_stop, CardState, ControlStatus};
+pub use control::{
+    control_load, control_path, control_status, control_stop, CardState, ControlStatus,
+};
+pub use library::ModelLibrary;
+pub use loader::ImageInfo;
 pub use model::{DmaMapping, Model, RunResult, Stats, DEFAULT_DMA_READ_LATENCY};
 pub use server::BUSY_GRACE;
 
@@ -147,6 +154,14 @@ pub enum SimError {
     CardThread {
         /// The card's socket path.
         path: PathBuf,
+    },
+    /// A card image was refused or could not be loaded.
+    #[error("card image {name}: {reason}")]
+    Image {
+        /// Where it came from (a package's path).
+        name: String,
+        /// Why.
+        reason: String,
     },
     /// A server thread panicked.
     #[error("a server thread of {path} panicked")]
@@ -233,11 +248,13 @@ pub fn start(config: SimConfig) -> Result<SimCard, SimError> {
         })?;
     }
 
+    let boot = boot(config.state_dir.as_deref())?;
     let card = CardThread::start(
         socket.clone(),
         config.test_mode,
         config.trace.clone(),
         config.dma_read_latency,
+        boot,
     )?;
     let stop_fd = sock::eventfd().map_err(|source| SimError::Io {
         path: socket.clone(),
@@ -248,6 +265,7 @@ pub fn start(config: SimConfig) -> Result<SimCard, SimError> {
         socket: socket.clone(),
         control: control.clone(),
         test_mode: config.test_mode,
+        state_dir: config.state_dir.clone(),
         stop: AtomicBool::new(false),
         stop_fd,
         session: Mutex::new(None),
@@ -309,6 +327,40 @@ pub fn start(config: SimConfig) -> Result<SimCard, SimError> {
         }
     }
     Ok(sim)
+}
+
+/// What a card with state directory `state_dir` starts from: its stored
+/// image, checked as a load is ([`loader`]), and its recorded security
+/// version. A stored image that fails a check stops the start, with a
+/// message saying how to fall back to the built-in image.
+fn boot(state_dir: Option<&Path>) -> Result<card::Boot, SimError> {
+    let Some(dir) = state_dir else {
+        return Ok(card::Boot {
+            staged: None,
+            min_security_version: 0,
+        });
+    };
+    let min = loader::recorded_security_version(dir)?;
+    let staged = match loader::stored_image(dir)? {
+        None => None,
+        Some((bytes, path)) => {
+            let name = path.display().to_string();
+            let staged = loader::stage(bytes, &name, min).map_err(|e| SimError::Image {
+                name: name.clone(),
+                reason: format!(
+                    "the stored card image was refused ({e}); remove {name} to start from the built-in image, or load another package"
+                ),
+            })?;
+            // A crash between storing the image and raising the version
+            // leaves the version behind; catch up.
+            loader::raise_security_version(dir, staged.info.security_version)?;
+            Some(staged)
+        }
+    };
+    Ok(card::Boot {
+        staged,
+        min_security_version: min,
+    })
 }
 
 impl SimCard {

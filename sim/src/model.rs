@@ -6,11 +6,12 @@
 //! serving its DMA port from the [`DmaMapping`]s registered with
 //! [`Model::map`], so no per-cycle work crosses the FFI boundary.
 
-use std::ffi::{c_char, c_int, CString};
+use std::ffi::{c_int, CString};
 use std::marker::PhantomData;
 use std::os::fd::{AsRawFd, BorrowedFd};
 use std::path::{Path, PathBuf};
 
+use crate::library::ModelLibrary;
 use crate::SimError;
 
 /// Default read latency of the simulated DMA port, in cycles: the first beat
@@ -24,7 +25,7 @@ pub const DEFAULT_DMA_READ_LATENCY: u32 = 4;
 pub const RESET_CYCLES: u32 = 4;
 
 #[repr(C)]
-struct RawSim {
+pub(crate) struct RawSim {
     _opaque: [u8; 0],
 }
 
@@ -48,11 +49,11 @@ pub struct Stats {
 
 #[repr(C)]
 #[derive(Default)]
-struct RawRun {
-    cycles: u64,
-    irqs: u64,
-    busy: u8,
-    dma_pending: u8,
+pub(crate) struct RawRun {
+    pub(crate) cycles: u64,
+    pub(crate) irqs: u64,
+    pub(crate) busy: u8,
+    pub(crate) dma_pending: u8,
 }
 
 /// What one [`Model::run`] did.
@@ -74,30 +75,6 @@ impl RunResult {
     pub fn idle(&self) -> bool {
         !self.busy && !self.dma_pending
     }
-}
-
-extern "C" {
-    fn hsm_sim_create(trace: *const c_char, err: *mut c_char, err_len: usize) -> *mut RawSim;
-    fn hsm_sim_destroy(sim: *mut RawSim);
-    fn hsm_sim_reset(sim: *mut RawSim, test_mode: c_int, cycles: u32);
-    fn hsm_sim_reg_read(sim: *mut RawSim, addr: u32, value: *mut u32) -> c_int;
-    fn hsm_sim_reg_write(sim: *mut RawSim, addr: u32, value: u32);
-    fn hsm_sim_tick(sim: *mut RawSim);
-    fn hsm_sim_run(sim: *mut RawSim, max_cycles: u64, out: *mut RawRun);
-    fn hsm_sim_clock(sim: *mut RawSim, cycles: u64);
-    fn hsm_sim_map(
-        sim: *mut RawSim,
-        iova: u64,
-        len: u64,
-        host: *mut u8,
-        readable: c_int,
-        writable: c_int,
-    ) -> c_int;
-    fn hsm_sim_unmap(sim: *mut RawSim, iova: u64, len: u64) -> c_int;
-    fn hsm_sim_unmap_all(sim: *mut RawSim);
-    fn hsm_sim_set_read_latency(sim: *mut RawSim, cycles: u32);
-    fn hsm_sim_stats(sim: *const RawSim, out: *mut Stats);
-    fn hsm_sim_flush_trace(sim: *mut RawSim);
 }
 
 /// Host memory the card may reach by DMA, at a bus address (IOVA).
@@ -274,6 +251,7 @@ impl Drop for Mmap {
 /// Not `Send`: the Verilated model is used from the thread that created it
 /// (the server creates it on its card thread).
 pub struct Model {
+    lib: &'static ModelLibrary,
     raw: *mut RawSim,
     mappings: Vec<DmaMapping>,
     trace: Option<PathBuf>,
@@ -281,9 +259,20 @@ pub struct Model {
 }
 
 impl Model {
-    /// Builds the model and resets it (in test mode when `test_mode`), with a
-    /// VCD trace of every signal written to `trace` when given.
+    /// Builds the model of the card image built into this program and resets
+    /// it (in test mode when `test_mode`), with a VCD trace of every signal
+    /// written to `trace` when given.
     pub fn new(test_mode: bool, trace: Option<&Path>) -> Result<Model, SimError> {
+        Model::from_library(ModelLibrary::builtin(), test_mode, trace)
+    }
+
+    /// As [`Model::new`], with the model of `lib` (a card image loaded with
+    /// [`ModelLibrary::load`], or the built-in one).
+    pub fn from_library(
+        lib: &'static ModelLibrary,
+        test_mode: bool,
+        trace: Option<&Path>,
+    ) -> Result<Model, SimError> {
         let trace_c = match trace {
             Some(path) => Some(CString::new(path.as_os_str().as_encoded_bytes()).map_err(
                 |_| SimError::Trace {
@@ -297,7 +286,7 @@ impl Model {
         // SAFETY: the trace path is a valid NUL-terminated string or null, and
         // `err` is a writable buffer of the length passed.
         let raw = unsafe {
-            hsm_sim_create(
+            (lib.abi.create)(
                 trace_c.as_ref().map_or(std::ptr::null(), |c| c.as_ptr()),
                 err.as_mut_ptr().cast(),
                 err.len(),
@@ -315,6 +304,7 @@ impl Model {
             });
         }
         let mut model = Model {
+            lib,
             raw,
             mappings: Vec::new(),
             trace: trace.map(Path::to_path_buf),
@@ -329,14 +319,14 @@ impl Model {
     /// mappings stay (as IOMMU mappings do across a device reset).
     pub fn reset(&mut self, test_mode: bool) {
         // SAFETY: `raw` is a live model owned by self.
-        unsafe { hsm_sim_reset(self.raw, c_int::from(test_mode), RESET_CYCLES) }
+        unsafe { (self.lib.abi.reset)(self.raw, c_int::from(test_mode), RESET_CYCLES) }
     }
 
     /// Reads the 32-bit register at BAR0 byte offset `offset`.
     pub fn read(&mut self, offset: u32) -> Result<u32, SimError> {
         let mut value = 0u32;
         // SAFETY: `raw` is live and `value` is a valid place to write a u32.
-        let rc = unsafe { hsm_sim_reg_read(self.raw, offset, &mut value) };
+        let rc = unsafe { (self.lib.abi.reg_read)(self.raw, offset, &mut value) };
         if rc != 0 {
             return Err(SimError::RegisterTimeout { offset });
         }
@@ -346,20 +336,20 @@ impl Model {
     /// Writes the 32-bit register at BAR0 byte offset `offset`.
     pub fn write(&mut self, offset: u32, value: u32) {
         // SAFETY: `raw` is a live model owned by self.
-        unsafe { hsm_sim_reg_write(self.raw, offset, value) }
+        unsafe { (self.lib.abi.reg_write)(self.raw, offset, value) }
     }
 
     /// Clocks one cycle (serving DMA).
     pub fn tick(&mut self) {
         // SAFETY: `raw` is a live model owned by self.
-        unsafe { hsm_sim_tick(self.raw) }
+        unsafe { (self.lib.abi.tick)(self.raw) }
     }
 
     /// Clocks exactly `cycles` cycles, busy or not (serving DMA). Irq pulses
     /// seen are reported by the next [`Model::run`].
     pub fn clock(&mut self, cycles: u64) {
         // SAFETY: `raw` is a live model owned by self.
-        unsafe { hsm_sim_clock(self.raw, cycles) }
+        unsafe { (self.lib.abi.clock)(self.raw, cycles) }
     }
 
     /// Clocks the card while it is busy or DMA is in flight, for at most
@@ -367,7 +357,7 @@ impl Model {
     pub fn run(&mut self, max_cycles: u64) -> RunResult {
         let mut out = RawRun::default();
         // SAFETY: `raw` is live and `out` is a valid place for the result.
-        unsafe { hsm_sim_run(self.raw, max_cycles, &mut out) };
+        unsafe { (self.lib.abi.run)(self.raw, max_cycles, &mut out) };
         RunResult {
             cycles: out.cycles,
             irqs: out.irqs,
@@ -379,7 +369,7 @@ impl Model {
     /// Sets the DMA read latency (see [`DEFAULT_DMA_READ_LATENCY`]).
     pub fn set_dma_read_latency(&mut self, cycles: u32) {
         // SAFETY: `raw` is a live model owned by self.
-        unsafe { hsm_sim_set_read_latency(self.raw, cycles) }
+        unsafe { (self.lib.abi.set_read_latency)(self.raw, cycles) }
     }
 
     /// Registers a DMA mapping. Fails when it is empty or overlaps one
@@ -389,7 +379,7 @@ impl Model {
         // permissions while the DmaMapping lives (its constructor's
         // contract), and self keeps it alive until it is unregistered.
         let rc = unsafe {
-            hsm_sim_map(
+            (self.lib.abi.map)(
                 self.raw,
                 mapping.iova,
                 mapping.len,
@@ -413,7 +403,7 @@ impl Model {
     /// returns it.
     pub fn unmap(&mut self, iova: u64, len: u64) -> Result<DmaMapping, SimError> {
         // SAFETY: `raw` is a live model owned by self.
-        let rc = unsafe { hsm_sim_unmap(self.raw, iova, len) };
+        let rc = unsafe { (self.lib.abi.unmap)(self.raw, iova, len) };
         let index = self
             .mappings
             .iter()
@@ -427,8 +417,22 @@ impl Model {
     /// Unregisters every mapping.
     pub fn unmap_all(&mut self) {
         // SAFETY: `raw` is a live model owned by self.
-        unsafe { hsm_sim_unmap_all(self.raw) };
+        unsafe { (self.lib.abi.unmap_all)(self.raw) };
         self.mappings.clear();
+    }
+
+    /// Unregisters every mapping and hands them over, so they can be
+    /// registered with another model (when the card loads a new image).
+    pub fn take_mappings(&mut self) -> Vec<DmaMapping> {
+        // SAFETY: `raw` is a live model owned by self; after this call the
+        // C++ side holds no pointer into the mappings' memory.
+        unsafe { (self.lib.abi.unmap_all)(self.raw) };
+        std::mem::take(&mut self.mappings)
+    }
+
+    /// The card image this model runs.
+    pub fn library(&self) -> &'static ModelLibrary {
+        self.lib
     }
 
     /// The number of registered mappings.
@@ -440,7 +444,7 @@ impl Model {
     pub fn stats(&self) -> Stats {
         let mut out = Stats::default();
         // SAFETY: `raw` is live and `out` is a valid place for the counters.
-        unsafe { hsm_sim_stats(self.raw, &mut out) };
+        unsafe { (self.lib.abi.stats)(self.raw, &mut out) };
         out
     }
 
@@ -457,7 +461,7 @@ impl Model {
     /// Writes buffered trace data to the trace file.
     pub fn flush_trace(&mut self) {
         // SAFETY: `raw` is a live model owned by self.
-        unsafe { hsm_sim_flush_trace(self.raw) }
+        unsafe { (self.lib.abi.flush_trace)(self.raw) }
     }
 }
 
@@ -466,6 +470,6 @@ impl Drop for Model {
         // SAFETY: `raw` came from hsm_sim_create and is destroyed once; the
         // C++ side stops using the mappings' memory before they are dropped
         // (fields drop after this body).
-        unsafe { hsm_sim_destroy(self.raw) }
+        unsafe { (self.lib.abi.destroy)(self.raw) }
     }
 }

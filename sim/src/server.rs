@@ -70,6 +70,8 @@ pub(crate) struct Shared {
     pub control: PathBuf,
     /// Whether the card is reset in test mode.
     pub test_mode: bool,
+    /// Where the card keeps its state (the stored image, among others).
+    pub state_dir: Option<PathBuf>,
     /// Set once a stop was asked for.
     pub stop: AtomicBool,
     /// Readable once a stop was asked for (wakes every `poll`).

@@ -1,0 +1,337 @@
+//! `hsmctl bitstream build` and `hsmctl bitstream load`: making a card
+//! image package from this source tree, and putting a verified package on
+//! a card.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use clap::{Args, ValueEnum};
+use hsm_bitstream::{
+    ImageEntry, LoadPolicy, Manifest, Package, Resources, ToolVersion, TrustStore,
+};
+use hsm_driver::DeviceSpec;
+
+use crate::crypt::TempOut;
+use crate::{print_json, print_out, DeviceArg};
+
+/// The security version of images built from this source tree. Raise it
+/// when a release fixes a vulnerability, so cards refuse the older images.
+pub const SECURITY_VERSION: u32 = 1;
+
+/// The design name in manifests.
+pub const DESIGN: &str = "open-hsm";
+
+/// What a build makes an image for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Target {
+    /// The simulated card: the RTL, Verilated and compiled into a model
+    /// library (`card.so`), with the Verilog it came from (`top.v`)
+    Sim,
+}
+
+/// `hsmctl bitstream build` arguments.
+#[derive(Args, Debug)]
+pub struct BuildArgs {
+    /// The card to build for
+    #[arg(long, value_enum)]
+    target: Target,
+    /// The package to write (replaced atomically)
+    #[arg(long, value_name = "PKG")]
+    out: PathBuf,
+    /// Security version to record [default: this source tree's]
+    #[arg(long, value_name = "N")]
+    security_version: Option<u32>,
+    /// The source revision to record, e.g. a git commit id [default: none]
+    #[arg(long, value_name = "REV", default_value = "")]
+    source_revision: String,
+    /// Keep the build directory here instead of a temporary one
+    #[arg(long, value_name = "DIR")]
+    work_dir: Option<PathBuf>,
+    /// Print one JSON object
+    #[arg(long)]
+    json: bool,
+}
+
+/// `hsmctl bitstream load` arguments.
+#[derive(Args, Debug)]
+pub struct LoadArgs {
+    /// The package to load
+    #[arg(value_name = "PKG")]
+    package: PathBuf,
+    #[command(flatten)]
+    device: DeviceArg,
+    /// Directory of trusted signing keys [default: $HSM_TRUST_DIR, else /etc/hsm/bitstream-trust]
+    #[arg(long, value_name = "DIR")]
+    trust_dir: Option<PathBuf>,
+    /// Print one JSON object
+    #[arg(long)]
+    json: bool,
+}
+
+/// A package was refused: by verification, or by the load policy.
+#[derive(Debug)]
+pub struct Refused(pub String);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Refused {}
+
+/// Runs `hsmctl bitstream build`.
+pub fn build(a: &BuildArgs) -> anyhow::Result<ExitCode> {
+    let Target::Sim = a.target;
+    let started = std::time::Instant::now();
+    eprintln!("hsmctl: exporting the card's Verilog from the RTL (hdl/)");
+    let verilog = hsm_hdl::verilog();
+    let temp;
+    let workdir = match &a.work_dir {
+        Some(dir) => {
+            if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
+                bail!(
+                    "{} is not empty; name an empty or new directory",
+                    dir.display()
+                );
+            }
+            dir.clone()
+        }
+        None => {
+            temp = TempDir::new("hsmctl-build")?;
+            temp.0.clone()
+        }
+    };
+    let mut progress = |line: &str| eprintln!("hsmctl: {line}");
+    let built = hsm_sim::image::build(&verilog, &workdir, &mut progress)
+        .context("building the simulated card's image")?;
+    let mut tools = vec![ToolVersion {
+        name: "rust-hdl".to_owned(),
+        version: "0.46.0".to_owned(),
+    }];
+    for (name, version) in &built.tools {
+        tools.push(ToolVersion {
+            name: name.clone(),
+            version: printable(version),
+        });
+    }
+    let images = vec![
+        hsm_bitstream::Image {
+            name: hsm_sim::image::LIBRARY_NAME.to_owned(),
+            data: built.library,
+        },
+        hsm_bitstream::Image {
+            name: hsm_sim::image::VERILOG_NAME.to_owned(),
+            data: built.verilog,
+        },
+    ];
+    let manifest = Manifest {
+        target: hsm_sim::image::TARGET.to_owned(),
+        design: DESIGN.to_owned(),
+        design_version: env!("CARGO_PKG_VERSION").to_owned(),
+        build_id: hsm_hdl::BUILD_HASH,
+        source_revision: a.source_revision.clone(),
+        source_sha384: hsm_hdl::SOURCE_SHA384,
+        contract_major: hsm_contract::CONTRACT_MAJOR,
+        contract_minor: hsm_contract::CONTRACT_MINOR,
+        security_version: a.security_version.unwrap_or(SECURITY_VERSION),
+        tools,
+        resources: Resources::default(),
+        images: images
+            .iter()
+            .map(|i| ImageEntry::describe(&i.name, &i.data))
+            .collect(),
+    };
+    let package = Package::new(manifest, images).context("making the package")?;
+    let mut out = TempOut::create(&a.out, true)?;
+    out.file()
+        .write_all(&package.encode())
+        .with_context(|| format!("writing {}", a.out.display()))?;
+    out.commit()?;
+    let m = package.manifest();
+    eprintln!(
+        "hsmctl: built {} in {:.0} s",
+        a.out.display(),
+        started.elapsed().as_secs_f64()
+    );
+    if a.json {
+        print_json(&serde_json::json!({
+            "package": a.out,
+            "signed": false,
+            "manifest": manifest_json(m, package.manifest_bytes()),
+        }))?;
+    } else {
+        let mut text = format!(
+            "{} (unsigned: sign it with `hsmctl bitstream sign`)\n",
+            a.out.display()
+        );
+        text.push_str(&manifest_text(m, package.manifest_bytes()));
+        print_out(&text)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `hsmctl bitstream load`.
+pub fn load(a: &LoadArgs) -> anyhow::Result<ExitCode> {
+    let package = Package::read_file(&a.package)
+        .map_err(|e| Refused(format!("{}: {e}", a.package.display())))?;
+    let trust_dir = trust_dir(a.trust_dir.as_deref());
+    let trust = TrustStore::load_dir(&trust_dir).with_context(|| {
+        format!(
+            "reading the trust directory {}; add trusted keys with `hsmctl bitstream trust add`",
+            trust_dir.display()
+        )
+    })?;
+    let verified = package.verify(&trust).map_err(|e| {
+        Refused(format!(
+            "{} failed verification: {e}; the card was not touched",
+            a.package.display()
+        ))
+    })?;
+    let manifest = verified.manifest();
+    let socket = match a.device.spec() {
+        DeviceSpec::Sim(socket) => socket,
+        DeviceSpec::Vfio(addr) => bail!(
+            "loading card {addr} through the Linux FPGA Manager is not built yet; \
+             only simulated cards (sim:SOCKET) can be loaded"
+        ),
+    };
+    let status =
+        hsm_sim::control_status(&socket).map_err(|_| crate::sim::NotRunning(socket.clone()))?;
+    LoadPolicy::for_driver(&status.target, status.min_security_version)
+        .check(manifest)
+        .map_err(|e| {
+            Refused(format!(
+                "{} is not loadable on this card: {e}; the card was not touched",
+                a.package.display()
+            ))
+        })?;
+    let absolute = std::path::absolute(&a.package)
+        .with_context(|| format!("resolving {}", a.package.display()))?;
+    eprintln!("hsmctl: loading {} into the card", a.package.display());
+    let info = hsm_sim::control_load(&socket, &absolute).map_err(|e| match e {
+        hsm_sim::SimError::Image { reason, .. } => anyhow::Error::new(Refused(format!(
+            "the card refused {}: {reason}; it still runs its previous image",
+            a.package.display()
+        ))),
+        other => anyhow::Error::new(other).context("asking the simulated card to load"),
+    })?;
+    // What came up must be what the manifest names.
+    let card = a.device.open()?;
+    let id = card.identify().context("reading the identity registers")?;
+    if id.build_hash != manifest.build_id {
+        bail!(
+            "the card reports build {:016x} after the load, the manifest {:016x}",
+            id.build_hash,
+            manifest.build_id
+        );
+    }
+    if a.json {
+        print_json(&serde_json::json!({
+            "device": a.device.spec().to_string(),
+            "loaded": true,
+            "key_id": verified.key_id().to_string(),
+            "image": info,
+            "manifest": manifest_json(manifest, package.manifest_bytes()),
+        }))?;
+    } else {
+        let mut text = format!(
+            "{} loaded: the card runs {} {} (build {:016x}, security version {})\n",
+            a.package.display(),
+            manifest.design,
+            manifest.design_version,
+            id.build_hash,
+            manifest.security_version
+        );
+        text.push_str(&format!("signed by key {}\n", verified.key_id()));
+        print_out(&text)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The trust directory: the option, else `$HSM_TRUST_DIR`, else
+/// `/etc/hsm/bitstream-trust`.
+pub fn trust_dir(option: Option<&Path>) -> PathBuf {
+    option
+        .map(Path::to_path_buf)
+        .or_else(|| std::env::var_os("HSM_TRUST_DIR").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("/etc/hsm/bitstream-trust"))
+}
+
+/// A manifest as JSON.
+pub fn manifest_json(m: &Manifest, bytes: &[u8]) -> serde_json::Value {
+    serde_json::json!({
+        "target": m.target,
+        "design": m.design,
+        "design_version": m.design_version,
+        "build_id": format!("{:016x}", m.build_id),
+        "source_revision": m.source_revision,
+        "source_sha384": hex(&m.source_sha384),
+        "contract": format!("{}.{}", m.contract_major, m.contract_minor),
+        "security_version": m.security_version,
+        "manifest_sha384": hex(&hsm_bitstream::sha384(bytes)),
+        "tools": m.tools.iter().map(|t| serde_json::json!({"name": t.name, "version": t.version})).collect::<Vec<_>>(),
+        "images": m.images.iter().map(|i| serde_json::json!({"name": i.name, "size": i.size, "sha384": hex(&i.sha384)})).collect::<Vec<_>>(),
+    })
+}
+
+/// A manifest as text, one field per line.
+pub fn manifest_text(m: &Manifest, bytes: &[u8]) -> String {
+    let mut s = format!(
+        "  target:           {}\n  design:           {} {}\n  build id:         {:016x}\n  source SHA-384:   {}\n  contract:         {}.{}\n  security version: {}\n  manifest SHA-384: {}\n",
+        m.target,
+        m.design,
+        m.design_version,
+        m.build_id,
+        hex(&m.source_sha384),
+        m.contract_major,
+        m.contract_minor,
+        m.security_version,
+        hex(&hsm_bitstream::sha384(bytes)),
+    );
+    for t in &m.tools {
+        s.push_str(&format!("  tool:             {} {}\n", t.name, t.version));
+    }
+    for i in &m.images {
+        s.push_str(&format!(
+            "  image:            {} ({} bytes, SHA-384 {})\n",
+            i.name,
+            i.size,
+            hex(&i.sha384)
+        ));
+    }
+    s
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Printable ASCII only (what a manifest's text fields allow), at most 128
+/// bytes.
+fn printable(s: &str) -> String {
+    let t: String = s.chars().filter(|c| (' '..='~').contains(c)).collect();
+    t.chars().take(hsm_bitstream::limits::TEXT).collect()
+}
+
+/// A temporary directory, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(prefix: &str) -> anyhow::Result<TempDir> {
+        let mut nonce = [0u8; 6];
+        crate::crypt::random_bytes(&mut nonce)?;
+        let dir =
+            std::env::temp_dir().join(format!("{prefix}-{}-{}", std::process::id(), hex(&nonce)));
+        std::fs::create_dir(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        Ok(TempDir(dir))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
