@@ -14,6 +14,7 @@ mod bench;
 mod bench_aes;
 mod bench_hash;
 mod bench_kem;
+mod bitstream;
 mod crypt;
 mod filefmt;
 mod hash;
@@ -37,6 +38,8 @@ pub mod exit {
     pub const UNAVAILABLE: u8 = 3;
     /// A job completed with an error status.
     pub const JOB_FAILED: u8 = 4;
+    /// A package failed verification or policy (`hsmctl bitstream`).
+    pub const REFUSED: u8 = 5;
 }
 
 const EXIT_CODES_HELP: &str = "\
@@ -49,6 +52,9 @@ Exit codes:
   4  a job on the card failed (its status code is printed), or the input of
      `decrypt` is not authentic: a tag did not verify, or the file was
      truncated, reordered, extended or is not an hsmctl file
+  5  a package failed verification or policy (`bitstream verify`): malformed,
+     unsigned, signed by an unknown or revoked key, bad signature, or an
+     image that does not match its manifest
 
 Devices (--device):
   sim:SOCKET           a simulated card served at a Unix socket
@@ -133,6 +139,9 @@ enum Command {
     /// Run NIST AES-GCM, XTS-AES, SHA-3, SHAKE and ML-KEM vector files through the card (test mode)
     #[command(after_help = EXIT_CODES_HELP)]
     Selftest(selftest::SelftestArgs),
+    /// Signed card-image packages: signing keys, sign, verify, the trust directory
+    #[command(subcommand, after_help = EXIT_CODES_HELP)]
+    Bitstream(bitstream::BitstreamCommand),
 }
 
 fn main() -> ExitCode {
@@ -170,6 +179,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Selftest(args) => selftest::run(&args),
         Command::Hash(args) => hash::run(&args),
         Command::Kem(cmd) => kem::run(cmd),
+        Command::Bitstream(cmd) => bitstream::run(cmd),
     }
 }
 
@@ -290,6 +300,9 @@ fn exit_code_for(e: &anyhow::Error) -> u8 {
         }
         if c.downcast_ref::<filefmt::NotAuthentic>().is_some() {
             return exit::JOB_FAILED;
+        }
+        if c.downcast_ref::<bitstream::Refused>().is_some() {
+            return exit::REFUSED;
         }
         if c.downcast_ref::<sim::NotRunning>().is_some() {
             return exit::UNAVAILABLE;
