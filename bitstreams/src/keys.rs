@@ -2,7 +2,6 @@
 //! passphrase-protected private key file.
 
 use std::fmt;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -11,6 +10,7 @@ use aes_gcm::{Aes256Gcm, Nonce};
 use ml_dsa::{EncodedSignature, EncodedVerifyingKey, ExpandedSigningKey, MlDsa87, Signature};
 use zeroize::Zeroizing;
 
+use crate::atomic::{write_atomic, Overwrite};
 use crate::codec::{hex, Reader, Writer};
 use crate::error::{FormatError, KeyError};
 use crate::manifest::sha384;
@@ -478,8 +478,11 @@ impl SigningKey {
     }
 
     /// Writes the private key file to `path` (owner read/write only on
-    /// Unix) and the public key file beside it ([`Self::public_path`]).
-    /// Neither may exist already. Returns the public key's path.
+    /// Unix) and the public key file beside it ([`Self::public_path`]),
+    /// each atomically ([`write_atomic`]: a temporary file in the same
+    /// directory, synced, then moved into place). Neither may exist
+    /// already: if the public key file cannot be written, the new private
+    /// key file is removed again. Returns the public key's path.
     ///
     /// # Errors
     ///
@@ -491,16 +494,49 @@ impl SigningKey {
         passphrase: &[u8],
         params: KdfParams,
     ) -> Result<PathBuf, KeyError> {
+        self.write_files_with(path, passphrase, params, Overwrite::Refuse)
+    }
+
+    /// Like [`Self::write_files`], but replaces either file if it exists
+    /// (each atomically; if writing the public key file fails after the
+    /// private key file was replaced, the two no longer match: write them
+    /// again).
+    ///
+    /// # Errors
+    ///
+    /// [`KeyError::BadPath`], [`KeyError::Io`], or an error of
+    /// [`Self::to_file_bytes`].
+    pub fn overwrite_files(
+        &self,
+        path: &Path,
+        passphrase: &[u8],
+        params: KdfParams,
+    ) -> Result<PathBuf, KeyError> {
+        self.write_files_with(path, passphrase, params, Overwrite::Replace)
+    }
+
+    fn write_files_with(
+        &self,
+        path: &Path,
+        passphrase: &[u8],
+        params: KdfParams,
+        overwrite: Overwrite,
+    ) -> Result<PathBuf, KeyError> {
         let pub_path = Self::public_path(path)?;
-        for p in [path, &pub_path] {
-            if p.exists() {
-                return Err(KeyError::Exists { path: p.to_owned() });
+        if overwrite == Overwrite::Refuse {
+            for p in [path, &pub_path] {
+                if p.symlink_metadata().is_ok() {
+                    return Err(KeyError::Exists { path: p.to_owned() });
+                }
             }
         }
-        let private = self.to_file_bytes(passphrase, params)?;
-        write_new(path, &private, 0o600)?;
-        if let Err(e) = write_new(&pub_path, &self.public.to_file_bytes(), 0o644) {
-            let _ = std::fs::remove_file(path);
+        let private = Zeroizing::new(self.to_file_bytes(passphrase, params)?);
+        write_key_file(path, &private, 0o600, overwrite)?;
+        let public = self.public.to_file_bytes();
+        if let Err(e) = write_key_file(&pub_path, &public, 0o644, overwrite) {
+            if overwrite == Overwrite::Refuse {
+                let _ = std::fs::remove_file(path);
+            }
             return Err(e);
         }
         Ok(pub_path)
@@ -547,30 +583,23 @@ pub(crate) fn read_limited(path: &Path, max: usize) -> std::io::Result<Vec<u8>> 
     Ok(buf)
 }
 
-/// Creates `path` (it must not exist) with `bytes`, synced to disk.
-fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), KeyError> {
-    let io = |source| KeyError::Io {
-        path: path.to_owned(),
-        source,
-    };
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        opts.mode(mode);
-    }
-    #[cfg(not(unix))]
-    let _ = mode;
-    let mut file = opts.open(path).map_err(|source| {
+/// Writes a key file atomically, naming the file in any error.
+fn write_key_file(
+    path: &Path,
+    bytes: &[u8],
+    mode: u32,
+    overwrite: Overwrite,
+) -> Result<(), KeyError> {
+    write_atomic(path, bytes, mode, overwrite).map_err(|source| {
         if source.kind() == std::io::ErrorKind::AlreadyExists {
             KeyError::Exists {
                 path: path.to_owned(),
             }
         } else {
-            io(source)
+            KeyError::Io {
+                path: path.to_owned(),
+                source,
+            }
         }
-    })?;
-    file.write_all(bytes).map_err(io)?;
-    file.sync_all().map_err(io)
+    })
 }

@@ -39,6 +39,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod atomic;
 mod codec;
 mod error;
 mod keys;
@@ -47,6 +48,7 @@ mod package;
 mod policy;
 mod trust;
 
+pub use atomic::{write_atomic, Overwrite};
 pub use error::{FormatError, KeyError, PolicyError, TrustError, VerifyError};
 pub use keys::{
     KdfParams, KeyId, PublicKey, SigningKey, ALG_ML_DSA_87, KDF_ARGON2ID, KEY_FILE_VERSION,

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use crate::atomic::{write_atomic, Overwrite};
 use crate::error::{TrustError, VerifyError};
 use crate::keys::{read_limited, KeyId, PublicKey};
 
@@ -61,6 +62,71 @@ impl TrustStore {
         self.keys
             .get(&key_id)
             .ok_or(VerifyError::UnknownKey { key_id })
+    }
+
+    /// The revoked key ids, in order.
+    pub fn revoked(&self) -> impl Iterator<Item = KeyId> + '_ {
+        self.revoked.iter().copied()
+    }
+
+    /// Installs `key` in the trust directory `dir` (which must exist) as
+    /// `KEYID.pub`, atomically ([`write_atomic`]), replacing a file of that
+    /// name. Returns the file's path. Installing does not undo a
+    /// revocation.
+    ///
+    /// # Errors
+    ///
+    /// [`TrustError::Io`] naming the file.
+    pub fn install_key(dir: &Path, key: &PublicKey) -> Result<PathBuf, TrustError> {
+        let path = dir.join(format!("{}.{PUBLIC_KEY_EXTENSION}", key.key_id()));
+        write_atomic(&path, &key.to_file_bytes(), 0o644, Overwrite::Replace).map_err(|source| {
+            TrustError::Io {
+                path: path.clone(),
+                source,
+            }
+        })?;
+        Ok(path)
+    }
+
+    /// Adds `key_id` to the `revoked` file of the trust directory `dir`
+    /// (which must exist), creating the file if needed. The file is
+    /// rewritten atomically ([`write_atomic`]) with its lines kept and the
+    /// key id appended. Returns `false`, writing nothing, if the key id is
+    /// already revoked. The existing file is checked first: a malformed
+    /// one is not touched. Not safe against another process changing the
+    /// file at the same time (one of the two changes would be lost).
+    ///
+    /// # Errors
+    ///
+    /// [`TrustError::Io`], or [`TrustError::RevokedSyntax`] if the file is
+    /// malformed or would grow past [`REVOKED_FILE_MAX`].
+    pub fn revoke_in_dir(dir: &Path, key_id: KeyId) -> Result<bool, TrustError> {
+        let path = dir.join(REVOKED_FILE);
+        let io = |source| TrustError::Io {
+            path: path.clone(),
+            source,
+        };
+        let mut text = match read_limited(&path, REVOKED_FILE_MAX) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(io(e)),
+        };
+        if parse_revoked(&path, &text)?.contains(&key_id) {
+            return Ok(false);
+        }
+        if !text.is_empty() && !text.ends_with(b"\n") {
+            text.push(b'\n');
+        }
+        text.extend_from_slice(format!("{key_id}\n").as_bytes());
+        if text.len() > REVOKED_FILE_MAX {
+            return Err(TrustError::RevokedSyntax {
+                path: path.clone(),
+                line: 0,
+                reason: "one more key id would make the file larger than 64 KiB",
+            });
+        }
+        write_atomic(&path, &text, 0o644, Overwrite::Replace).map_err(io)?;
+        Ok(true)
     }
 
     /// Loads a trust directory: every `*.pub` file in it is a trusted

@@ -14,7 +14,7 @@ mod bench;
 mod bench_aes;
 mod bench_hash;
 mod bench_kem;
-mod bitstream_image;
+mod bitstream;
 mod crypt;
 mod filefmt;
 mod hash;
@@ -38,6 +38,8 @@ pub mod exit {
     pub const UNAVAILABLE: u8 = 3;
     /// A job completed with an error status.
     pub const JOB_FAILED: u8 = 4;
+    /// A package failed verification or policy (`hsmctl bitstream`).
+    pub const REFUSED: u8 = 5;
 }
 
 const EXIT_CODES_HELP: &str = "\
@@ -50,6 +52,10 @@ Exit codes:
   4  a job on the card failed (its status code is printed), or the input of
      `decrypt` is not authentic: a tag did not verify, or the file was
      truncated, reordered, extended or is not an hsmctl file
+  5  a package failed verification or policy (`bitstream verify`, `load`):
+     malformed, unsigned, signed by an unknown or revoked key, bad
+     signature, an image that does not match its manifest, or (load) the
+     wrong target or contract, or a security version below the card's
 
 Devices (--device):
   sim:SOCKET           a simulated card served at a Unix socket
@@ -131,12 +137,12 @@ enum Command {
     /// ML-KEM (FIPS 203) key establishment: keygen, encaps, decaps with keys in card slots
     #[command(subcommand, after_help = EXIT_CODES_HELP)]
     Kem(kem::KemCommand),
-    /// Card images: build, load
-    #[command(subcommand, after_help = EXIT_CODES_HELP)]
-    Bitstream(BitstreamCommand),
     /// Run NIST AES-GCM, XTS-AES, SHA-3, SHAKE and ML-KEM vector files through the card (test mode)
     #[command(after_help = EXIT_CODES_HELP)]
     Selftest(selftest::SelftestArgs),
+    /// Signed card-image packages: signing keys, sign, verify, the trust directory
+    #[command(subcommand, after_help = EXIT_CODES_HELP)]
+    Bitstream(bitstream::BitstreamCommand),
 }
 
 fn main() -> ExitCode {
@@ -174,18 +180,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Selftest(args) => selftest::run(&args),
         Command::Hash(args) => hash::run(&args),
         Command::Kem(cmd) => kem::run(cmd),
-        Command::Bitstream(BitstreamCommand::Build(a)) => bitstream_image::build(&a),
-        Command::Bitstream(BitstreamCommand::Load(a)) => bitstream_image::load(&a),
+        Command::Bitstream(cmd) => bitstream::run(cmd),
     }
-}
-
-/// `hsmctl bitstream` commands.
-#[derive(Subcommand, Debug)]
-enum BitstreamCommand {
-    /// Build a card image package from this source tree
-    Build(bitstream_image::BuildArgs),
-    /// Verify a package and load it into the card
-    Load(bitstream_image::LoadArgs),
 }
 
 fn info(device: &DeviceArg, json: bool) -> anyhow::Result<ExitCode> {
@@ -305,6 +301,11 @@ fn exit_code_for(e: &anyhow::Error) -> u8 {
         }
         if c.downcast_ref::<filefmt::NotAuthentic>().is_some() {
             return exit::JOB_FAILED;
+        }
+        if c.downcast_ref::<bitstream::Refused>().is_some()
+            || c.downcast_ref::<bitstream::NotLoadable>().is_some()
+        {
+            return exit::REFUSED;
         }
         if c.downcast_ref::<sim::NotRunning>().is_some() {
             return exit::UNAVAILABLE;

@@ -3,16 +3,19 @@
 //! a card.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use hsm_bitstream::{
-    ImageEntry, LoadPolicy, Manifest, Package, Resources, ToolVersion, TrustStore,
+    ImageEntry, LoadPolicy, Manifest, Package, ReadError, Resources, ToolVersion, TrustStore,
+    VerifyError,
 };
 use hsm_driver::DeviceSpec;
 
+use super::verify::{manifest_json, manifest_text};
+use super::{flat, hex, Refused, TrustDirArg};
 use crate::crypt::TempOut;
 use crate::{print_json, print_out, DeviceArg};
 
@@ -62,25 +65,26 @@ pub struct LoadArgs {
     package: PathBuf,
     #[command(flatten)]
     device: DeviceArg,
-    /// Directory of trusted signing keys [default: $HSM_TRUST_DIR, else /etc/hsm/bitstream-trust]
-    #[arg(long, value_name = "DIR")]
-    trust_dir: Option<PathBuf>,
+    #[command(flatten)]
+    trust: TrustDirArg,
     /// Print one JSON object
     #[arg(long)]
     json: bool,
 }
 
-/// A package was refused: by verification, or by the load policy.
+/// A verified package that this card does not take: the load policy
+/// (target, contract, rollback) or the card's own checks refused it.
+/// `hsmctl` exits with [`crate::exit::REFUSED`].
 #[derive(Debug)]
-pub struct Refused(pub String);
+pub struct NotLoadable(pub String);
 
-impl std::fmt::Display for Refused {
+impl std::fmt::Display for NotLoadable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
     }
 }
 
-impl std::error::Error for Refused {}
+impl std::error::Error for NotLoadable {}
 
 /// Runs `hsmctl bitstream build`.
 pub fn build(a: &BuildArgs) -> anyhow::Result<ExitCode> {
@@ -160,14 +164,15 @@ pub fn build(a: &BuildArgs) -> anyhow::Result<ExitCode> {
         print_json(&serde_json::json!({
             "package": a.out,
             "signed": false,
-            "manifest": manifest_json(m, package.manifest_bytes()),
+            "manifest": manifest_json(m),
+            "manifest_sha384": hex(&hsm_bitstream::sha384(package.manifest_bytes())),
         }))?;
     } else {
         let mut text = format!(
             "{} (unsigned: sign it with `hsmctl bitstream sign`)\n",
             a.out.display()
         );
-        text.push_str(&manifest_text(m, package.manifest_bytes()));
+        text.push_str(&manifest_text(m));
         print_out(&text)?;
     }
     Ok(ExitCode::SUCCESS)
@@ -175,21 +180,24 @@ pub fn build(a: &BuildArgs) -> anyhow::Result<ExitCode> {
 
 /// Runs `hsmctl bitstream load`.
 pub fn load(a: &LoadArgs) -> anyhow::Result<ExitCode> {
-    let package = Package::read_file(&a.package)
-        .map_err(|e| Refused(format!("{}: {e}", a.package.display())))?;
-    let trust_dir = trust_dir(a.trust_dir.as_deref());
-    let trust = TrustStore::load_dir(&trust_dir).with_context(|| {
+    let dir = a.trust.existing()?;
+    let trust = TrustStore::load_dir(&dir).map_err(flat).with_context(|| {
         format!(
-            "reading the trust directory {}; add trusted keys with `hsmctl bitstream trust add`",
-            trust_dir.display()
+            "loading the trust directory {} (fix or remove the file named; nothing loads \
+             until it does)",
+            dir.display()
         )
     })?;
-    let verified = package.verify(&trust).map_err(|e| {
-        Refused(format!(
-            "{} failed verification: {e}; the card was not touched",
-            a.package.display()
-        ))
-    })?;
+    let package = match Package::read_file(&a.package) {
+        Ok(p) => p,
+        Err(ReadError::Format { path, source }) => {
+            return Err(Refused::new(&path, VerifyError::Format(source), Some(&dir)).into());
+        }
+        Err(e) => return Err(flat(e).context("reading the package to load")),
+    };
+    let verified = package
+        .verify(&trust)
+        .map_err(|e| Refused::new(&a.package, e, Some(&dir)))?;
     let manifest = verified.manifest();
     let socket = match a.device.spec() {
         DeviceSpec::Sim(socket) => socket,
@@ -203,8 +211,8 @@ pub fn load(a: &LoadArgs) -> anyhow::Result<ExitCode> {
     LoadPolicy::for_driver(&status.target, status.min_security_version)
         .check(manifest)
         .map_err(|e| {
-            Refused(format!(
-                "{} is not loadable on this card: {e}; the card was not touched",
+            NotLoadable(format!(
+                "{} refused: {e}; the card was not touched",
                 a.package.display()
             ))
         })?;
@@ -212,7 +220,7 @@ pub fn load(a: &LoadArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("resolving {}", a.package.display()))?;
     eprintln!("hsmctl: loading {} into the card", a.package.display());
     let info = hsm_sim::control_load(&socket, &absolute).map_err(|e| match e {
-        hsm_sim::SimError::Image { reason, .. } => anyhow::Error::new(Refused(format!(
+        hsm_sim::SimError::Image { reason, .. } => anyhow::Error::new(NotLoadable(format!(
             "the card refused {}: {reason}; it still runs its previous image",
             a.package.display()
         ))),
@@ -234,7 +242,7 @@ pub fn load(a: &LoadArgs) -> anyhow::Result<ExitCode> {
             "loaded": true,
             "key_id": verified.key_id().to_string(),
             "image": info,
-            "manifest": manifest_json(manifest, package.manifest_bytes()),
+            "manifest": manifest_json(manifest),
         }))?;
     } else {
         let mut text = format!(
@@ -249,64 +257,6 @@ pub fn load(a: &LoadArgs) -> anyhow::Result<ExitCode> {
         print_out(&text)?;
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The trust directory: the option, else `$HSM_TRUST_DIR`, else
-/// `/etc/hsm/bitstream-trust`.
-pub fn trust_dir(option: Option<&Path>) -> PathBuf {
-    option
-        .map(Path::to_path_buf)
-        .or_else(|| std::env::var_os("HSM_TRUST_DIR").map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from("/etc/hsm/bitstream-trust"))
-}
-
-/// A manifest as JSON.
-pub fn manifest_json(m: &Manifest, bytes: &[u8]) -> serde_json::Value {
-    serde_json::json!({
-        "target": m.target,
-        "design": m.design,
-        "design_version": m.design_version,
-        "build_id": format!("{:016x}", m.build_id),
-        "source_revision": m.source_revision,
-        "source_sha384": hex(&m.source_sha384),
-        "contract": format!("{}.{}", m.contract_major, m.contract_minor),
-        "security_version": m.security_version,
-        "manifest_sha384": hex(&hsm_bitstream::sha384(bytes)),
-        "tools": m.tools.iter().map(|t| serde_json::json!({"name": t.name, "version": t.version})).collect::<Vec<_>>(),
-        "images": m.images.iter().map(|i| serde_json::json!({"name": i.name, "size": i.size, "sha384": hex(&i.sha384)})).collect::<Vec<_>>(),
-    })
-}
-
-/// A manifest as text, one field per line.
-pub fn manifest_text(m: &Manifest, bytes: &[u8]) -> String {
-    let mut s = format!(
-        "  target:           {}\n  design:           {} {}\n  build id:         {:016x}\n  source SHA-384:   {}\n  contract:         {}.{}\n  security version: {}\n  manifest SHA-384: {}\n",
-        m.target,
-        m.design,
-        m.design_version,
-        m.build_id,
-        hex(&m.source_sha384),
-        m.contract_major,
-        m.contract_minor,
-        m.security_version,
-        hex(&hsm_bitstream::sha384(bytes)),
-    );
-    for t in &m.tools {
-        s.push_str(&format!("  tool:             {} {}\n", t.name, t.version));
-    }
-    for i in &m.images {
-        s.push_str(&format!(
-            "  image:            {} ({} bytes, SHA-384 {})\n",
-            i.name,
-            i.size,
-            hex(&i.sha384)
-        ));
-    }
-    s
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Printable ASCII only (what a manifest's text fields allow), at most 128
