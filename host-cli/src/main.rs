@@ -187,8 +187,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 fn info(device: &DeviceArg, json: bool) -> anyhow::Result<ExitCode> {
     let card = device.open()?;
     let id = card.identify().context("reading the identity registers")?;
+    drop(card);
+    // A simulated card also says which image it runs (a real card's
+    // loader record comes with its persistent state).
+    let image = match device.spec() {
+        DeviceSpec::Sim(socket) => hsm_sim::control_status(&socket)
+            .ok()
+            .and_then(|st| st.image.map(|i| (i, st.min_security_version))),
+        DeviceSpec::Vfio(_) => None,
+    };
     if json {
-        print_json(&serde_json::to_value(&id)?)?;
+        let mut v = serde_json::to_value(&id)?;
+        if let Some((image, min)) = &image {
+            v["image"] = serde_json::to_value(image)?;
+            v["min_security_version"] = (*min).into();
+        }
+        print_json(&v)?;
         return Ok(ExitCode::SUCCESS);
     }
     let caps = &id.capabilities;
@@ -263,6 +277,21 @@ fn info(device: &DeviceArg, json: bool) -> anyhow::Result<ExitCode> {
         id.cycles,
         id.jobs_completed,
     );
+    let text = match image {
+        Some((i, min)) => format!(
+            "{text}image:            {}\n\
+             security version: {} (the card refuses packages below {min})\n",
+            match &i.manifest_sha384 {
+                Some(h) => format!(
+                    "package {} {}, build {:016x}, manifest SHA-384 {h}",
+                    i.design, i.design_version, i.build_id
+                ),
+                None => format!("built-in (factory image), build {:016x}", i.build_id),
+            },
+            i.security_version,
+        ),
+        None => text,
+    };
     print_out(&text)?;
     Ok(ExitCode::SUCCESS)
 }

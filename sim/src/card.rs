@@ -49,7 +49,7 @@ impl Card {
         staged: Staged,
         state_dir: Option<&Path>,
     ) -> Result<ImageInfo, SimError> {
-        let mut model = loader::instantiate(&staged, self.test_mode)?;
+        let mut model = loader::instantiate(&staged, self.test_mode, None)?;
         model.set_dma_read_latency(self.dma_read_latency);
         if let Some(dir) = state_dir {
             loader::persist(dir, &staged)?;

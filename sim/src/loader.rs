@@ -24,6 +24,10 @@
 //! the next start raises. A refused or failed load leaves the card running
 //! its previous image.
 //!
+//! Card images are built without trace support: a card started with a
+//! trace and a stored image refuses to start, and a load replaces a traced
+//! model with an untraced one.
+//!
 //! Until the card has persistent key storage (issue 5), a load is like a
 //! power cycle for the key store: the new model starts with empty slots.
 
@@ -147,10 +151,15 @@ pub(crate) fn stage(
     })
 }
 
-/// Makes a model of a staged image and checks that it reports the build id
-/// its manifest names.
-pub(crate) fn instantiate(staged: &Staged, test_mode: bool) -> Result<Model, SimError> {
-    let mut model = Model::from_library(staged.lib, test_mode, None)?;
+/// Makes a model of a staged image, with a trace when given (images are
+/// built without trace support, so that fails with a message saying so),
+/// and checks that it reports the build id its manifest names.
+pub(crate) fn instantiate(
+    staged: &Staged,
+    test_mode: bool,
+    trace: Option<&Path>,
+) -> Result<Model, SimError> {
+    let mut model = Model::from_library(staged.lib, test_mode, trace)?;
     let got = read_build_id(&mut model)?;
     if got != staged.info.build_id {
         return Err(SimError::Image {
