@@ -42,6 +42,7 @@
 mod atomic;
 mod codec;
 mod error;
+pub mod fpga_manager;
 mod keys;
 mod manifest;
 mod package;
