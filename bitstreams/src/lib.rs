@@ -32,6 +32,9 @@
 //! oversized length or trailing bytes is a typed [`FormatError`], never a
 //! panic. `docs/bitstream-package.md` describes the formats byte by byte.
 //!
+//! [`fpga_manager`] puts the bitstream of a verified package onto a real
+//! card through the Linux FPGA Manager framework.
+//!
 //! Verification fails with a [`VerifyError`] that names what failed: the
 //! format, an unknown or revoked key id, the signature, or an image
 //! (missing, unexpected, wrong size, wrong hash) by name.
@@ -42,6 +45,7 @@
 mod atomic;
 mod codec;
 mod error;
+pub mod fpga_manager;
 mod keys;
 mod manifest;
 mod package;
