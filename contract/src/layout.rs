@@ -382,7 +382,7 @@ impl Descriptor {
         }
         // 3. Alignment: every address a crypto or key job uses.
         if !matches!(op, Opcode::Nop | Opcode::Copy)
-            && (self.src_addr | self.dst_addr | self.aux_addr) % 16 != 0
+            && !(self.src_addr | self.dst_addr | self.aux_addr).is_multiple_of(16)
         {
             return Some(Status::Misaligned);
         }

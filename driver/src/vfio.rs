@@ -305,7 +305,7 @@ impl VfioTransport {
     }
 
     fn check_offset(&self, offset: u32) -> Result<()> {
-        if offset % 4 != 0 || u64::from(offset) + 4 > hsm_contract::BAR0_SIZE {
+        if !offset.is_multiple_of(4) || u64::from(offset) + 4 > hsm_contract::BAR0_SIZE {
             return Err(Error::InvalidArgument(format!(
                 "BAR0 offset {offset:#x} is not an aligned register offset"
             )));

@@ -224,13 +224,13 @@ fn random_descriptor(seed: u64) -> Descriptor {
     }
     let dec = op == Opcode::AesGcmDecrypt;
     let gp = GcmParams {
-        iv_len: if k % 3 == 0 && !dec {
+        iv_len: if k.is_multiple_of(3) && !dec {
             0
         } else {
             1 + (k % 20) as u16
         },
         tag_len: 4 + (k % 13) as u8,
-        flags: if k % 3 == 0 && !dec {
+        flags: if k.is_multiple_of(3) && !dec {
             GcmParams::CARD_IV
         } else {
             0

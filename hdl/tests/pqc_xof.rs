@@ -61,7 +61,7 @@ fn lanes(msg: &[u8]) -> Vec<u64> {
 /// block must ignore).
 fn lanes_with_junk(msg: &[u8], rng: &mut Rng) -> Vec<u64> {
     let mut l = lanes(msg);
-    if msg.len() % 8 != 0 {
+    if !msg.len().is_multiple_of(8) {
         let keep = 8 * (msg.len() % 8);
         *l.last_mut().unwrap() |= rng.u64() << keep;
     }

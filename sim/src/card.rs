@@ -152,9 +152,8 @@ impl CardThread {
             .name("hsm-card".to_owned())
             .spawn(move || {
                 let booted = match boot.staged {
-                    Some(staged) => {
-                        loader::instantiate(&staged, test_mode).map(|model| (model, staged.info))
-                    }
+                    Some(staged) => loader::instantiate(&staged, test_mode, trace.as_deref())
+                        .map(|model| (model, staged.info)),
                     None => Model::new(test_mode, trace.as_deref()).and_then(|mut model| {
                         let id = loader::read_build_id(&mut model)?;
                         Ok((model, ImageInfo::builtin(id)))

@@ -43,22 +43,35 @@ extern "C" {
     fn hsm_sim_flush_trace(sim: *mut RawSim);
 }
 
+type CreateFn = unsafe extern "C" fn(*const c_char, *mut c_char, usize) -> *mut RawSim;
+type SimFn = unsafe extern "C" fn(*mut RawSim);
+type ResetFn = unsafe extern "C" fn(*mut RawSim, c_int, u32);
+type RegReadFn = unsafe extern "C" fn(*mut RawSim, u32, *mut u32) -> c_int;
+type RegWriteFn = unsafe extern "C" fn(*mut RawSim, u32, u32);
+type RunFn = unsafe extern "C" fn(*mut RawSim, u64, *mut RawRun);
+type ClockFn = unsafe extern "C" fn(*mut RawSim, u64);
+type MapFn = unsafe extern "C" fn(*mut RawSim, u64, u64, *mut u8, c_int, c_int) -> c_int;
+type UnmapFn = unsafe extern "C" fn(*mut RawSim, u64, u64) -> c_int;
+type LatencyFn = unsafe extern "C" fn(*mut RawSim, u32);
+type StatsFn = unsafe extern "C" fn(*const RawSim, *mut Stats);
+type VersionFn = unsafe extern "C" fn() -> u32;
+
 /// The entry points of one model (see `csrc/hsm_sim.cpp` for each).
 pub(crate) struct Abi {
-    pub create: unsafe extern "C" fn(*const c_char, *mut c_char, usize) -> *mut RawSim,
-    pub destroy: unsafe extern "C" fn(*mut RawSim),
-    pub reset: unsafe extern "C" fn(*mut RawSim, c_int, u32),
-    pub reg_read: unsafe extern "C" fn(*mut RawSim, u32, *mut u32) -> c_int,
-    pub reg_write: unsafe extern "C" fn(*mut RawSim, u32, u32),
-    pub tick: unsafe extern "C" fn(*mut RawSim),
-    pub run: unsafe extern "C" fn(*mut RawSim, u64, *mut RawRun),
-    pub clock: unsafe extern "C" fn(*mut RawSim, u64),
-    pub map: unsafe extern "C" fn(*mut RawSim, u64, u64, *mut u8, c_int, c_int) -> c_int,
-    pub unmap: unsafe extern "C" fn(*mut RawSim, u64, u64) -> c_int,
-    pub unmap_all: unsafe extern "C" fn(*mut RawSim),
-    pub set_read_latency: unsafe extern "C" fn(*mut RawSim, u32),
-    pub stats: unsafe extern "C" fn(*const RawSim, *mut Stats),
-    pub flush_trace: unsafe extern "C" fn(*mut RawSim),
+    pub create: CreateFn,
+    pub destroy: SimFn,
+    pub reset: ResetFn,
+    pub reg_read: RegReadFn,
+    pub reg_write: RegWriteFn,
+    pub tick: SimFn,
+    pub run: RunFn,
+    pub clock: ClockFn,
+    pub map: MapFn,
+    pub unmap: UnmapFn,
+    pub unmap_all: SimFn,
+    pub set_read_latency: LatencyFn,
+    pub stats: StatsFn,
+    pub flush_trace: SimFn,
 }
 
 /// One card model's code: its entry points and where they came from.
@@ -151,8 +164,7 @@ impl ModelLibrary {
         // SAFETY: the symbol is the image's `uint32_t hsm_sim_abi_version(void)`
         // (the caller's contract), called with no arguments.
         let version = unsafe {
-            let f: unsafe extern "C" fn() -> u32 =
-                std::mem::transmute::<*mut c_void, _>(sym("hsm_sim_abi_version")?);
+            let f = std::mem::transmute::<*mut c_void, VersionFn>(sym("hsm_sim_abi_version")?);
             f()
         };
         if version != ABI_VERSION {
@@ -161,28 +173,28 @@ impl ModelLibrary {
             )));
         }
         macro_rules! entry {
-            ($name:literal) => {
+            ($name:literal, $ty:ty) => {
                 // SAFETY: an image of this interface version exports this
                 // symbol with the signature of the field it fills (the
                 // declarations above mirror csrc/hsm_sim.cpp).
-                unsafe { std::mem::transmute::<*mut c_void, _>(sym($name)?) }
+                unsafe { std::mem::transmute::<*mut c_void, $ty>(sym($name)?) }
             };
         }
         let abi = Abi {
-            create: entry!("hsm_sim_create"),
-            destroy: entry!("hsm_sim_destroy"),
-            reset: entry!("hsm_sim_reset"),
-            reg_read: entry!("hsm_sim_reg_read"),
-            reg_write: entry!("hsm_sim_reg_write"),
-            tick: entry!("hsm_sim_tick"),
-            run: entry!("hsm_sim_run"),
-            clock: entry!("hsm_sim_clock"),
-            map: entry!("hsm_sim_map"),
-            unmap: entry!("hsm_sim_unmap"),
-            unmap_all: entry!("hsm_sim_unmap_all"),
-            set_read_latency: entry!("hsm_sim_set_read_latency"),
-            stats: entry!("hsm_sim_stats"),
-            flush_trace: entry!("hsm_sim_flush_trace"),
+            create: entry!("hsm_sim_create", CreateFn),
+            destroy: entry!("hsm_sim_destroy", SimFn),
+            reset: entry!("hsm_sim_reset", ResetFn),
+            reg_read: entry!("hsm_sim_reg_read", RegReadFn),
+            reg_write: entry!("hsm_sim_reg_write", RegWriteFn),
+            tick: entry!("hsm_sim_tick", SimFn),
+            run: entry!("hsm_sim_run", RunFn),
+            clock: entry!("hsm_sim_clock", ClockFn),
+            map: entry!("hsm_sim_map", MapFn),
+            unmap: entry!("hsm_sim_unmap", UnmapFn),
+            unmap_all: entry!("hsm_sim_unmap_all", SimFn),
+            set_read_latency: entry!("hsm_sim_set_read_latency", LatencyFn),
+            stats: entry!("hsm_sim_stats", StatsFn),
+            flush_trace: entry!("hsm_sim_flush_trace", SimFn),
         };
         Ok(Box::leak(Box::new(ModelLibrary {
             abi,
@@ -243,9 +255,7 @@ fn dl_error() -> String {
         "the dynamic loader refused it".to_owned()
     } else {
         // SAFETY: p is a valid NUL-terminated string (checked non-null).
-        format!(
-            "not a loadable card image: {}",
-            unsafe { CStr::from_ptr(p) }.to_string_lossy()
-        )
+        let text = unsafe { CStr::from_ptr(p) };
+        format!("not a loadable card image: {}", text.to_string_lossy())
     }
 }

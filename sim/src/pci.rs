@@ -94,9 +94,9 @@ impl ConfigSpace {
         let end = offset.checked_add(len as u64);
         let aligned = match len {
             1 => true,
-            2 => offset % 2 == 0,
+            2 => offset.is_multiple_of(2),
             0 => false,
-            _ => offset % 4 == 0 && len % 4 == 0,
+            _ => offset.is_multiple_of(4) && len.is_multiple_of(4),
         };
         aligned && end.is_some_and(|end| end <= CONFIG_SIZE as u64)
     }
@@ -158,7 +158,7 @@ impl MsixBar {
 
     fn valid(offset: u64, len: usize) -> bool {
         (len == 4 || len == 8)
-            && offset % len as u64 == 0
+            && offset.is_multiple_of(len as u64)
             && offset + len as u64 <= MSIX_BAR_SIZE as u64
     }
 

@@ -192,7 +192,7 @@ struct Backend<'a> {
 
 impl Backend<'_> {
     fn check_bar0(offset: u64, len: usize) -> io::Result<u32> {
-        if len != 4 || offset % 4 != 0 || offset >= BAR0_SIZE {
+        if len != 4 || !offset.is_multiple_of(4) || offset >= BAR0_SIZE {
             return Err(invalid(format!(
                 "BAR0 access of {len} bytes at {offset:#x}: only aligned 32-bit accesses inside \
                  the {BAR0_SIZE}-byte BAR are supported"

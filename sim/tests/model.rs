@@ -225,3 +225,21 @@ fn idle_clock_speed() {
     // The card must still answer after a long idle run.
     assert_eq!(model.read(regs::ID.offset).unwrap(), DESIGN_ID);
 }
+
+#[test]
+fn a_card_image_that_is_not_a_model_library_is_refused() {
+    for (bytes, needle) in [
+        (&b"not an ELF file"[..], "not a loadable card image"),
+        (&[][..], "not a loadable card image"),
+    ] {
+        // SAFETY: the bytes are not a library; loading them must fail
+        // before any of their code could run.
+        let err = unsafe { hsm_sim::ModelLibrary::load(bytes, "test-image") }.unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("test-image") && text.contains(needle),
+            "{text}"
+        );
+    }
+    assert_eq!(hsm_sim::ModelLibrary::builtin().origin(), "built-in");
+}

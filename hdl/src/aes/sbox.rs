@@ -93,7 +93,7 @@ pub struct AesSbox<const N: usize> {
 impl<const N: usize> AesSbox<N> {
     fn with_table(table: &'static [u8; 256]) -> Self {
         assert!(
-            N % 8 == 0 && (8..=128).contains(&N),
+            N.is_multiple_of(8) && (8..=128).contains(&N),
             "AesSbox width {N} is not 8..=128 bits in whole bytes"
         );
         Self {
