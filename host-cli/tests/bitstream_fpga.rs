@@ -486,7 +486,7 @@ fn load_raises_the_record_and_a_rollback_is_refused() {
         "loaded onto fpga0",
         DRIVER_NAME,
         "-card.bit",
-        "-> operating",
+        "-> operating in",
         &t.key_id,
         "interim record on this host",
         "security version: 7",

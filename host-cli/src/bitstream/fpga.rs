@@ -32,7 +32,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use hsm_bitstream::fpga_manager::{
-    FpgaError, FpgaManager, LoadReport, LoadStep, ECP5_TARGET, FPGA_MANAGER_CLASS,
+    fpga_image, FpgaError, FpgaManager, LoadReport, LoadStep, ECP5_TARGET, FPGA_MANAGER_CLASS,
 };
 use hsm_bitstream::{write_atomic, LoadPolicy, Overwrite, PolicyError, Verified};
 use hsm_driver::DeviceSpec;
@@ -276,6 +276,7 @@ pub fn load(
     verified
         .check_policy(&policy)
         .map_err(|e| refused(package, &e, &record))?;
+    fpga_image(verified).map_err(|e| load_error(e, package, manager, None))?;
     // A state directory that cannot be made would only show after the
     // load; find out while the card is still untouched.
     record.ensure_dir().context("nothing was loaded")?;
@@ -443,7 +444,7 @@ fn report_text(
     let mut text = format!(
         "{} loaded onto {} ({driver}{card}): {} {}, build {:016x}, security version {}\n\
          firmware file:    {} ({})\n\
-         states:           {} -> {} in {:.2} s\n\
+         states:           {} in {:.2} s (was {})\n\
          signed by key:    {}\n\
          minimum security version: {now}{} (interim record on this host, {}, until the card \
          records it itself)\n",
@@ -459,9 +460,9 @@ fn report_text(
         } else {
             "NOT removed: delete it by hand"
         },
-        report.previous_state,
         states.join(" -> "),
         report.elapsed.as_secs_f64(),
+        report.previous_state,
         verified.key_id(),
         if now > minimum {
             format!(", raised from {minimum}")

@@ -74,7 +74,8 @@ Exit codes:
   0  success
   1  error (anything not listed below; a failed load on a real card)
   2  usage error (bad command line)
-  3  (load) no such FPGA manager
+  3  (load) the card is unavailable: the simulated card is not running, or
+     there is no such FPGA manager
   5  a package failed verification or policy: malformed, unsigned, signed by
      an unknown or revoked key, bad signature, an image that does not match
      the manifest, or (load) the wrong target or contract, a security version
