@@ -84,6 +84,10 @@ pub const DEFAULT_FIRMWARE_DIR: &str = "lib/firmware";
 pub const OS_RELEASE: &str = "proc/sys/kernel/osrelease";
 /// The name of the bitstream image in a package for an FPGA target.
 pub const FPGA_IMAGE_NAME: &str = "card.bit";
+/// The manifest target of the real card's FPGA, a Lattice ECP5
+/// LFE5UM5G-85F: the target [`FpgaManager::load_verified`]'s caller puts in
+/// its [`LoadPolicy`] for that card.
+pub const ECP5_TARGET: &str = "ecp5-lfe5um5g-85f";
 /// The prefix of the firmware files this module stages.
 pub const STAGED_PREFIX: &str = "hsm-";
 

@@ -71,6 +71,20 @@ struct Cli {
     command: Command,
 }
 
+/// A command line that parses but does not make sense (options that
+/// cannot go together, one missing that the others need): `hsmctl` exits
+/// with [`exit::USAGE`].
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
 /// Which card to talk to.
 #[derive(clap::Args, Debug, Clone)]
 pub struct DeviceArg {
@@ -83,6 +97,11 @@ impl DeviceArg {
     /// The device named, or the default.
     pub fn spec(&self) -> DeviceSpec {
         self.device.clone().unwrap_or_default()
+    }
+
+    /// The device named on the command line, if one was.
+    pub fn given(&self) -> Option<&DeviceSpec> {
+        self.device.as_ref()
     }
 
     /// Open the card. A simulated card that is busy with another client
@@ -336,8 +355,13 @@ fn exit_code_for(e: &anyhow::Error) -> u8 {
         {
             return exit::REFUSED;
         }
-        if c.downcast_ref::<sim::NotRunning>().is_some() {
+        if c.downcast_ref::<sim::NotRunning>().is_some()
+            || c.downcast_ref::<bitstream::NoFpgaManager>().is_some()
+        {
             return exit::UNAVAILABLE;
+        }
+        if c.downcast_ref::<UsageError>().is_some() {
+            return exit::USAGE;
         }
     }
     exit::ERROR

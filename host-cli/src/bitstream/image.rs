@@ -14,6 +14,7 @@ use hsm_bitstream::{
 };
 use hsm_driver::DeviceSpec;
 
+use super::fpga::FpgaArgs;
 use super::verify::{manifest_json, manifest_text};
 use super::{flat, hex, Refused, TrustDirArg};
 use crate::crypt::TempOut;
@@ -67,6 +68,8 @@ pub struct LoadArgs {
     device: DeviceArg,
     #[command(flatten)]
     trust: TrustDirArg,
+    #[command(flatten)]
+    fpga: FpgaArgs,
     /// Print one JSON object
     #[arg(long)]
     json: bool,
@@ -180,6 +183,7 @@ pub fn build(a: &BuildArgs) -> anyhow::Result<ExitCode> {
 
 /// Runs `hsmctl bitstream load`.
 pub fn load(a: &LoadArgs) -> anyhow::Result<ExitCode> {
+    let fpga_manager = super::fpga::route(&a.device, &a.fpga)?;
     let dir = a.trust.existing()?;
     let trust = TrustStore::load_dir(&dir).map_err(flat).with_context(|| {
         format!(
@@ -198,13 +202,19 @@ pub fn load(a: &LoadArgs) -> anyhow::Result<ExitCode> {
     let verified = package
         .verify(&trust)
         .map_err(|e| Refused::new(&a.package, e, Some(&dir)))?;
+    if let Some(manager) = fpga_manager {
+        return super::fpga::load(
+            &a.fpga,
+            manager,
+            a.device.given(),
+            &a.package,
+            &verified,
+            a.json,
+        );
+    }
     let manifest = verified.manifest();
-    let socket = match a.device.spec() {
-        DeviceSpec::Sim(socket) => socket,
-        DeviceSpec::Vfio(addr) => bail!(
-            "loading card {addr} through the Linux FPGA Manager is not built yet; \
-             only simulated cards (sim:SOCKET) can be loaded"
-        ),
+    let DeviceSpec::Sim(socket) = a.device.spec() else {
+        bail!("a real card is loaded with --fpga-manager DEV");
     };
     let status =
         hsm_sim::control_status(&socket).map_err(|_| crate::sim::NotRunning(socket.clone()))?;

@@ -8,10 +8,15 @@
 //!   trusted, unrevoked key, and every image against its manifest entry;
 //! - `trust add|revoke|list` manage that trust directory.
 //!
-//! Nothing here talks to the card. A package that fails verification is
-//! refused with [`Refused`], which `hsmctl` turns into exit code
-//! [`crate::exit::REFUSED`].
+//! - `build` makes a package from this source tree, `load` verifies one
+//!   and puts it on a card: the simulated card, or a real one through the
+//!   Linux FPGA Manager (`--fpga-manager`, in [`fpga`]).
+//!
+//! A package that fails verification is refused with [`Refused`], one the
+//! card does not take (policy) with [`NotLoadable`]; `hsmctl` turns both
+//! into exit code [`crate::exit::REFUSED`].
 
+mod fpga;
 mod image;
 mod passphrase;
 mod sign;
@@ -25,6 +30,7 @@ use std::process::ExitCode;
 use clap::Subcommand;
 use hsm_bitstream::VerifyError;
 
+pub use fpga::NoFpgaManager;
 pub use image::{BuildArgs, LoadArgs, NotLoadable};
 pub use passphrase::PassphraseArg;
 pub use sign::{KeygenArgs, SignArgs};
@@ -52,10 +58,24 @@ on the command line. New keys need at least 12 bytes.
 HSM_INSECURE_FAST_KDF=1 makes keygen use the cheapest Argon2id parameters:
 for tests only, such a key file's passphrase can be searched quickly.
 
+Real cards (load): --fpga-manager DEV (e.g. fpga0, see /sys/class/fpga_manager)
+loads the package's card.bit through the Linux FPGA Manager; the package must
+be for target ecp5-lfe5um5g-85f. --device vfio:ADDR alone is not enough: name
+the FPGA manager that programs that card. If a load fails after the kernel
+started it, the FPGA may be unconfigured: load the previous package again
+with --recover. The minimum security version of a real card is, for now, an
+INTERIM RECORD ON THIS HOST, not on the card: --loader-state DIR (default
+/var/lib/hsm/bitstream) holds DEV.security-version, read before the policy
+check (missing: 0) and raised after each successful load. It protects only
+against rollback through this host and this manager name, until the card
+records the minimum itself.
+
 Exit codes:
   0  success
-  1  error (anything not listed below)
+  1  error (anything not listed below; a failed load on a real card)
   2  usage error (bad command line)
+  3  (load) the card is unavailable: the simulated card is not running, or
+     there is no such FPGA manager
   5  a package failed verification or policy: malformed, unsigned, signed by
      an unknown or revoked key, bad signature, an image that does not match
      the manifest, or (load) the wrong target or contract, a security version
