@@ -8,15 +8,12 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
-use hsm_bitstream::{
-    ImageEntry, LoadPolicy, Manifest, Package, ReadError, Resources, ToolVersion, TrustStore,
-    VerifyError,
-};
+use hsm_bitstream::{ImageEntry, LoadPolicy, Manifest, Package, Resources, ToolVersion};
 use hsm_driver::DeviceSpec;
 
 use super::fpga::FpgaArgs;
 use super::verify::{manifest_json, manifest_text};
-use super::{flat, hex, Refused, TrustDirArg};
+use super::{hex, load_trust, read_package, ReadFailure, Refused, TrustDirArg};
 use crate::crypt::TempOut;
 use crate::{print_json, print_out, DeviceArg};
 
@@ -184,20 +181,11 @@ pub fn build(a: &BuildArgs) -> anyhow::Result<ExitCode> {
 /// Runs `hsmctl bitstream load`.
 pub fn load(a: &LoadArgs) -> anyhow::Result<ExitCode> {
     let fpga_manager = super::fpga::route(&a.device, &a.fpga)?;
-    let dir = a.trust.existing()?;
-    let trust = TrustStore::load_dir(&dir).map_err(flat).with_context(|| {
-        format!(
-            "loading the trust directory {} (fix or remove the file named; nothing loads \
-             until it does)",
-            dir.display()
-        )
-    })?;
-    let package = match Package::read_file(&a.package) {
+    let (trust, dir) = load_trust(&a.trust, "loads")?;
+    let package = match read_package(&a.package, &dir) {
         Ok(p) => p,
-        Err(ReadError::Format { path, source }) => {
-            return Err(Refused::new(&path, VerifyError::Format(source), Some(&dir)).into());
-        }
-        Err(e) => return Err(flat(e).context("reading the package to load")),
+        Err(ReadFailure::Refused(r)) => return Err(r.into()),
+        Err(ReadFailure::Other(e)) => return Err(e.context("reading the package to load")),
     };
     let verified = package
         .verify(&trust)

@@ -27,6 +27,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use anyhow::Context as _;
 use clap::Subcommand;
 use hsm_bitstream::VerifyError;
 
@@ -163,6 +164,45 @@ impl TrustDirArg {
                 .context(format!("reading the trust directory {}", dir.display()))),
         }
     }
+}
+
+/// Loads the trust directory named by `arg`, which must exist; `what`
+/// names the command's action for the message ("verifies", "loads").
+fn load_trust(
+    arg: &TrustDirArg,
+    what: &str,
+) -> anyhow::Result<(hsm_bitstream::TrustStore, PathBuf)> {
+    let dir = arg.existing()?;
+    let trust = hsm_bitstream::TrustStore::load_dir(&dir)
+        .map_err(flat)
+        .with_context(|| {
+            format!(
+                "loading the trust directory {} (fix or remove the file named; nothing {what} \
+                 until it does)",
+                dir.display()
+            )
+        })?;
+    Ok((trust, dir))
+}
+
+/// Reads a package file. A malformed one is a [`Refused`] (exit code 5);
+/// `Err(Ok(e))` is any other failure to read it.
+fn read_package(path: &Path, trust_dir: &Path) -> Result<hsm_bitstream::Package, ReadFailure> {
+    match hsm_bitstream::Package::read_file(path) {
+        Ok(p) => Ok(p),
+        Err(hsm_bitstream::ReadError::Format { path, source }) => Err(ReadFailure::Refused(
+            Refused::new(&path, VerifyError::Format(source), Some(trust_dir)),
+        )),
+        Err(e) => Err(ReadFailure::Other(flat(e))),
+    }
+}
+
+/// Why [`read_package`] failed.
+enum ReadFailure {
+    /// The file is not a well-formed package.
+    Refused(Refused),
+    /// It could not be read.
+    Other(anyhow::Error),
 }
 
 /// A package was refused: it is malformed, or did not verify. `hsmctl`

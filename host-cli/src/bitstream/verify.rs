@@ -4,11 +4,10 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::Args;
-use hsm_bitstream::{Manifest, Package, ReadError, TrustStore, VerifyError};
+use hsm_bitstream::{Manifest, VerifyError};
 
-use super::{flat, hex, Refused, TrustDirArg};
+use super::{hex, load_trust, read_package, ReadFailure, Refused, TrustDirArg};
 use crate::{print_json, print_out};
 
 /// `hsmctl bitstream verify` arguments.
@@ -27,23 +26,11 @@ pub struct VerifyArgs {
 
 /// Run `hsmctl bitstream verify`.
 pub fn run(a: &VerifyArgs) -> anyhow::Result<ExitCode> {
-    let dir = a.trust.existing()?;
-    let trust = TrustStore::load_dir(&dir).map_err(flat).with_context(|| {
-        format!(
-            "loading the trust directory {} (fix or remove the file named; nothing verifies \
-             until it loads)",
-            dir.display()
-        )
-    })?;
-    let package = match Package::read_file(&a.package) {
+    let (trust, dir) = load_trust(&a.trust, "verifies")?;
+    let package = match read_package(&a.package, &dir) {
         Ok(p) => p,
-        Err(ReadError::Format { path, source }) => {
-            return Err(refuse(
-                a,
-                Refused::new(&path, VerifyError::Format(source), Some(&dir)),
-            ));
-        }
-        Err(e) => return Err(flat(e).context("reading the package to verify")),
+        Err(ReadFailure::Refused(r)) => return Err(refuse(a, r)),
+        Err(ReadFailure::Other(e)) => return Err(e.context("reading the package to verify")),
     };
     let verified = match package.verify(&trust) {
         Ok(v) => v,
