@@ -40,6 +40,7 @@
 #![forbid(unsafe_code)]
 
 mod codec;
+pub mod ecp5;
 mod error;
 mod keys;
 mod manifest;

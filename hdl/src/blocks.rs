@@ -89,7 +89,10 @@ mod tests {
     #[test]
     fn export_is_deterministic_with_top_module_top() {
         let a = block_verilog(Block::AesKeyExpand);
-        assert!(a.contains("module top(clock,"), "no module top with a clock");
+        assert!(
+            a.contains("module top(clock,"),
+            "no module top with a clock"
+        );
         assert_eq!(a, block_verilog(Block::AesKeyExpand));
     }
 }
