@@ -44,6 +44,7 @@
 
 mod atomic;
 mod codec;
+pub mod ecp5;
 mod error;
 pub mod fpga_manager;
 mod keys;

@@ -21,6 +21,7 @@
 #![deny(missing_docs)]
 
 pub mod aes;
+pub mod blocks;
 pub mod checks;
 mod consts;
 pub mod dispatcher;
@@ -34,11 +35,15 @@ pub mod regs;
 pub mod sponge;
 mod top;
 
+pub use blocks::{block_verilog, Block};
 pub use top::HsmCard;
 
 include!(concat!(env!("OUT_DIR"), "/build_hash.rs"));
 
 use rust_hdl::prelude::*;
+// `Block` here is `blocks::Block`; rust-hdl's trait of that name is still
+// needed for its methods.
+use rust_hdl::prelude::Block as _;
 
 /// The whole card as Verilog, top module `top`. Deterministic: the same
 /// source gives the same text.
