@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the open FPGA flow for the ECP5-5G card (Lattice LFE5UM5G-85F):
 # YoWASP's WebAssembly builds of Yosys and nextpnr-ecp5 (with ecppack), from
-# PyPI, into a Python venv. No system packages, no downloads besides PyPI.
+# PyPI, into a Python venv. Only when Python or its venv module is missing
+# does it install Debian's python3-venv (and python3).
 #
 #   HSM_FPGA_VENV   where the venv goes (default: ~/.cache/hsm/fpga-venv)
 #
@@ -31,7 +32,15 @@ done
 if [ ! -x "$venv/bin/python" ]; then
     echo "creating the venv $venv" >&2
     mkdir -p "$(dirname "$venv")"
-    python3 -m venv "$venv"
+    if ! python3 -m venv "$venv" 2>/dev/null; then
+        echo "installing Debian's python3-venv" >&2
+        sudo=""
+        [ "$(id -u)" -eq 0 ] || sudo="sudo"
+        $sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq python3 python3-venv >&2
+        rm -rf "$venv"
+        python3 -m venv "$venv"
+    fi
 fi
 
 installed() {

@@ -7,7 +7,8 @@
 //! (CI), which makes a missing tool a failure.
 //!
 //! - `HSM_ECP5_BLOCK=NAME` builds another block (`hsm_hdl::Block` names;
-//!   default `aes_enc_pipe`).
+//!   default `aes_key_expand`, half a minute; `aes_enc_pipe`, the AES
+//!   encryption pipeline, takes about 25 minutes on 2 cores).
 //! - `HSM_ECP5_TWICE=1` builds it twice and checks the bitstreams are the
 //!   same.
 //! - `HSM_ECP5_KEEP=DIR` keeps the work directory there.
@@ -81,7 +82,7 @@ fn scan_wrapper_elaborates_in_yosys() {
 #[test]
 fn aes_block_builds_a_bitstream() {
     let Some(_) = tools() else { return };
-    let name = std::env::var("HSM_ECP5_BLOCK").unwrap_or_else(|_| "aes_enc_pipe".into());
+    let name = std::env::var("HSM_ECP5_BLOCK").unwrap_or_else(|_| "aes_key_expand".into());
     let block = Block::from_name(&name).unwrap_or_else(|| panic!("no block {name:?}"));
     let verilog = wrapped(block);
     let flow = Ecp5Flow::default();

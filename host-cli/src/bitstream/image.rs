@@ -3,7 +3,7 @@
 //! a card.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
@@ -30,6 +30,10 @@ pub enum Target {
     /// The simulated card: the RTL, Verilated and compiled into a model
     /// library (`card.so`), with the Verilog it came from (`top.v`)
     Sim,
+    /// The Lattice LFE5UM5G-85F through the open flow (Yosys,
+    /// nextpnr-ecp5, ecppack; scripts/install-fpga-tools.sh), one block
+    /// (--block) for now
+    Ecp5,
 }
 
 /// `hsmctl bitstream build` arguments.
@@ -41,6 +45,10 @@ pub struct BuildArgs {
     /// The package to write (replaced atomically)
     #[arg(long, value_name = "PKG")]
     out: PathBuf,
+    /// With --target ecp5: the block to build (crypto_engine, aes_enc_pipe,
+    /// aes_dec_pipe, aes_key_expand)
+    #[arg(long, value_name = "NAME")]
+    block: Option<String>,
     /// Security version to record [default: this source tree's]
     #[arg(long, value_name = "N")]
     security_version: Option<u32>,
@@ -88,10 +96,7 @@ impl std::error::Error for NotLoadable {}
 
 /// Runs `hsmctl bitstream build`.
 pub fn build(a: &BuildArgs) -> anyhow::Result<ExitCode> {
-    let Target::Sim = a.target;
     let started = std::time::Instant::now();
-    eprintln!("hsmctl: exporting the card's Verilog from the RTL (hdl/)");
-    let verilog = hsm_hdl::verilog();
     let temp;
     let workdir = match &a.work_dir {
         Some(dir) => {
@@ -108,46 +113,29 @@ pub fn build(a: &BuildArgs) -> anyhow::Result<ExitCode> {
             temp.0.clone()
         }
     };
-    let mut progress = |line: &str| eprintln!("hsmctl: {line}");
-    let built = hsm_sim::image::build(&verilog, &workdir, &mut progress)
-        .context("building the simulated card's image")?;
-    let mut tools = vec![ToolVersion {
-        name: "rust-hdl".to_owned(),
-        version: "0.46.0".to_owned(),
-    }];
-    for (name, version) in &built.tools {
-        tools.push(ToolVersion {
-            name: name.clone(),
-            version: printable(version),
-        });
-    }
-    let images = vec![
-        hsm_bitstream::Image {
-            name: hsm_sim::image::LIBRARY_NAME.to_owned(),
-            data: built.library,
-        },
-        hsm_bitstream::Image {
-            name: hsm_sim::image::VERILOG_NAME.to_owned(),
-            data: built.verilog,
-        },
-    ];
+    let built = match a.target {
+        Target::Sim => build_sim(&workdir)?,
+        Target::Ecp5 => build_ecp5(a.block.as_deref(), &workdir)?,
+    };
     let manifest = Manifest {
-        target: hsm_sim::image::TARGET.to_owned(),
-        design: DESIGN.to_owned(),
+        target: built.target.to_owned(),
+        design: built.design,
         design_version: env!("CARGO_PKG_VERSION").to_owned(),
-        build_id: hsm_hdl::BUILD_HASH,
+        build_id: built.build_id,
         source_revision: a.source_revision.clone(),
         source_sha384: hsm_hdl::SOURCE_SHA384,
         contract_major: hsm_contract::CONTRACT_MAJOR,
         contract_minor: hsm_contract::CONTRACT_MINOR,
         security_version: a.security_version.unwrap_or(SECURITY_VERSION),
-        tools,
-        resources: Resources::default(),
-        images: images
+        tools: built.tools,
+        resources: built.resources,
+        images: built
+            .images
             .iter()
             .map(|i| ImageEntry::describe(&i.name, &i.data))
             .collect(),
     };
+    let images = built.images;
     let package = Package::new(manifest, images).context("making the package")?;
     let mut out = TempOut::create(&a.out, true)?;
     out.file()
@@ -176,6 +164,111 @@ pub fn build(a: &BuildArgs) -> anyhow::Result<ExitCode> {
         print_out(&text)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What a target's build gives, for the manifest.
+struct Built {
+    target: &'static str,
+    design: String,
+    build_id: u64,
+    tools: Vec<ToolVersion>,
+    resources: Resources,
+    images: Vec<hsm_bitstream::Image>,
+}
+
+/// The tool that made the Verilog.
+fn rust_hdl() -> ToolVersion {
+    ToolVersion {
+        name: "rust-hdl".to_owned(),
+        version: "0.46.0".to_owned(),
+    }
+}
+
+/// The simulated card's image: `card.so` and `top.v`.
+fn build_sim(workdir: &Path) -> anyhow::Result<Built> {
+    eprintln!("hsmctl: exporting the card's Verilog from the RTL (hdl/)");
+    let verilog = hsm_hdl::verilog();
+    let mut progress = |line: &str| eprintln!("hsmctl: {line}");
+    let built = hsm_sim::image::build(&verilog, workdir, &mut progress)
+        .context("building the simulated card's image")?;
+    let mut tools = vec![rust_hdl()];
+    for (name, version) in &built.tools {
+        tools.push(ToolVersion {
+            name: name.clone(),
+            version: printable(version),
+        });
+    }
+    Ok(Built {
+        target: hsm_sim::image::TARGET,
+        design: DESIGN.to_owned(),
+        build_id: hsm_hdl::BUILD_HASH,
+        tools,
+        resources: Resources::default(),
+        images: vec![
+            hsm_bitstream::Image {
+                name: hsm_sim::image::LIBRARY_NAME.to_owned(),
+                data: built.library,
+            },
+            hsm_bitstream::Image {
+                name: hsm_sim::image::VERILOG_NAME.to_owned(),
+                data: built.verilog,
+            },
+        ],
+    })
+}
+
+/// One block of the card through the ECP5 flow, behind the five-pin scan
+/// wrapper: `block-NAME.bit` (never `card.bit`, so the FPGA loader will not
+/// take it for a card), nextpnr's report and the Verilog.
+fn build_ecp5(block: Option<&str>, workdir: &Path) -> anyhow::Result<Built> {
+    let names: Vec<&str> = hsm_hdl::Block::ALL.iter().map(|b| b.name()).collect();
+    let Some(name) = block else {
+        bail!(
+            "--target ecp5 needs --block NAME ({}): the whole card does not get through \
+             synthesis yet (the crypto engine alone ran over 40 minutes in Yosys)",
+            names.join(", ")
+        );
+    };
+    let block = hsm_hdl::Block::from_name(name)
+        .with_context(|| format!("no block {name:?}; the blocks are {}", names.join(", ")))?;
+    eprintln!("hsmctl: exporting block {block} from the RTL (hdl/)");
+    let verilog = hsm_hdl::block_verilog(block);
+    let wrapper = hsm_bitstream::ecp5::scan::scan_wrapper(&verilog, "top", "clock", &["reset"])
+        .context("wrapping the block in its scan chain")?;
+    let design_v = format!("{verilog}\n{wrapper}");
+    let mut progress = |line: &str| eprintln!("hsmctl: {line}");
+    let built = hsm_bitstream::ecp5::Ecp5Flow::default()
+        .run(&design_v, "fpga_top", workdir, &mut progress)
+        .context("running the ECP5 flow (install the tools with scripts/install-fpga-tools.sh)")?;
+    if !built.timing_met {
+        eprintln!(
+            "hsmctl: warning: timing not met at the target frequency; fmax {} kHz",
+            built.resources.fmax_khz.unwrap_or(0)
+        );
+    }
+    let mut tools = vec![rust_hdl()];
+    tools.extend(built.tools);
+    Ok(Built {
+        target: hsm_bitstream::fpga_manager::ECP5_TARGET,
+        design: format!("{DESIGN}-block-{}", block.name().replace('_', "-")),
+        build_id: 0,
+        tools,
+        resources: built.resources,
+        images: vec![
+            hsm_bitstream::Image {
+                name: format!("block-{}.bit", block.name().replace('_', "-")),
+                data: built.bitstream,
+            },
+            hsm_bitstream::Image {
+                name: "design.v".to_owned(),
+                data: design_v.into_bytes(),
+            },
+            hsm_bitstream::Image {
+                name: "nextpnr-report.json".to_owned(),
+                data: built.report_json.into_bytes(),
+            },
+        ],
+    })
 }
 
 /// Runs `hsmctl bitstream load`.
