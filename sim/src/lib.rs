@@ -43,9 +43,15 @@
 //!   support costs about a quarter of the simulation speed even when no
 //!   trace is written, so builds that only need speed can turn it off
 //!   (`default-features = false`).
-//! - **State directory.** [`SimConfig::state_dir`] is created if missing but
-//!   nothing is stored there yet; it is where the card's non-volatile state
-//!   (key slots) will persist between runs.
+//! - **Card images.** The card runs its built-in model (the factory image)
+//!   or a card image loaded from a signed package ([`loader`]: `load PATH`
+//!   on the control socket, after the host verified the signature; the card
+//!   checks the images, target, contract, rollback and build id itself).
+//!   [`image::build`] makes such an image; [`ModelLibrary`] runs it.
+//! - **State directory.** [`SimConfig::state_dir`] is created if missing. It
+//!   holds the stored card image (`image.pkg`), which the card starts from,
+//!   and the highest security version accepted (`security-version`). Key
+//!   slots do not persist yet.
 //!
 //! The `hsm-sim` binary serves a card in the foreground:
 //! `hsm-sim --socket PATH [--state DIR] [--test-mode] [--trace FILE]
@@ -176,8 +182,8 @@ pub enum SimError {
 pub struct SimConfig {
     /// The vfio-user socket path; the control socket is `<socket>.ctl`.
     pub socket: PathBuf,
-    /// Where the card's non-volatile state lives (created if missing; nothing
-    /// is persisted yet).
+    /// Where the card's non-volatile state lives (created if missing): the
+    /// stored card image and the highest security version accepted.
     pub state_dir: Option<PathBuf>,
     /// Whether the card comes out of reset in test mode.
     pub test_mode: bool,
