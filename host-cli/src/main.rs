@@ -159,7 +159,7 @@ enum Command {
     /// Run NIST AES-GCM, XTS-AES, SHA-3, SHAKE and ML-KEM vector files through the card (test mode)
     #[command(after_help = EXIT_CODES_HELP)]
     Selftest(selftest::SelftestArgs),
-    /// Signed card-image packages: signing keys, sign, verify, the trust directory
+    /// Signed card-image packages: build, signing keys, sign, verify, the trust directory, load
     #[command(subcommand, after_help = EXIT_CODES_HELP)]
     Bitstream(bitstream::BitstreamCommand),
 }
