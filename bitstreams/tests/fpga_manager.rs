@@ -1,25 +1,16 @@
-//! The FPGA Manager loader against a fake sysfs tree and a fake kernel.
-//!
-//! The tree is a temporary directory standing for `/`:
-//! `sys/class/fpga_manager/fpga0/{name,state,status,flags,firmware}` and
-//! `lib/firmware`. The vendor kernels' `firmware` attribute does the whole
-//! load inside the `write`; the fake kernel imitates that with a FIFO: it
-//! waits for a staged `hsm-*` file in the firmware directory, sets `state`
-//! to `firmware request`, and only then opens the FIFO, so the loader's
-//! open of `firmware` cannot return before the load has visibly begun.
-//! It then reads the name, checks the named file and its contents, and
-//! steps `state` through `write init` and `write` to its final state.
+//! The FPGA Manager loader against a fake sysfs tree and a fake kernel
+//! (`support/fake_kernel.rs`, which says how the fake kernel behaves).
 //! Tests that must not reach the kernel use a plain file for `firmware`
 //! and check it stays empty.
 
 #![cfg(unix)]
 
-use std::io::Read as _;
-use std::os::unix::fs::PermissionsExt as _;
-use std::path::{Path, PathBuf};
+#[allow(dead_code)] // hsmctl's tests use the rest
+#[path = "support/fake_kernel.rs"]
+mod fake_kernel;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use hsm_bitstream::fpga_manager::{
     fpga_image, FpgaError, FpgaManager, FpgaState, LoadStep, FIRMWARE_PATH_PARAMETER,
@@ -30,177 +21,22 @@ use hsm_bitstream::{
     TrustStore,
 };
 
+use fake_kernel::{kernel_result, set_attr, End, FakeRoot};
+
 const BITSTREAM: &[u8] = b"\xff\xff\xff\xff\xaa\x99\x55\x66 a pretend bitstream";
 const DRIVER_NAME: &str = "Xilinx ZynqMP FPGA Manager";
-/// Long enough for a slow, shared test machine; the fake kernel answers in
-/// milliseconds.
-const TIMEOUT: Duration = Duration::from_secs(20);
 
-/// A fake root directory: the sysfs of one FPGA manager `fpga0` and
-/// `lib/firmware`.
-struct FakeRoot(PathBuf);
-
-impl FakeRoot {
-    /// `fpga0` in `state`, with a plain-file `firmware` attribute.
-    fn new(name: &str, state: &str) -> FakeRoot {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let root = std::env::temp_dir().join(format!(
-            "hsm-bitstream-fpga-{}-{}-{name}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir(&root).unwrap();
-        let fake = FakeRoot(root);
-        fake.add_manager("fpga0", state);
-        std::fs::create_dir_all(fake.firmware_dir()).unwrap();
-        fake
-    }
-
-    fn add_manager(&self, device: &str, state: &str) {
-        let dir = self.0.join("sys/class/fpga_manager").join(device);
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("name"), format!("{DRIVER_NAME}\n")).unwrap();
-        std::fs::write(dir.join("state"), format!("{state}\n")).unwrap();
-        std::fs::write(dir.join("status"), "").unwrap();
-        std::fs::write(dir.join("flags"), "1\n").unwrap();
-        std::fs::write(dir.join("firmware"), "").unwrap();
-    }
-
-    fn root(&self) -> &Path {
-        &self.0
-    }
-    fn dev(&self) -> PathBuf {
-        self.0.join("sys/class/fpga_manager/fpga0")
-    }
-    fn firmware_dir(&self) -> PathBuf {
-        self.0.join("lib/firmware")
-    }
-    fn manager(&self) -> FpgaManager {
-        FpgaManager::with_root(&self.0, "fpga0")
-            .timeout(TIMEOUT)
-            .poll(Duration::from_millis(2))
-    }
-    /// The names in the firmware directory, sorted.
-    fn firmware_files(&self) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(self.firmware_dir())
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-    }
-    /// The `firmware` attribute is still an empty plain file: the kernel
-    /// was never asked for anything.
-    fn assert_untouched(&self) {
-        assert_eq!(std::fs::read(self.dev().join("firmware")).unwrap(), b"");
-        assert_eq!(self.firmware_files(), Vec::<String>::new());
-    }
-    /// Replaces `firmware` with a FIFO and starts the fake kernel.
-    fn kernel(&self, expected: &[u8], end: End) -> mpsc::Receiver<Result<String, String>> {
-        let firmware = self.dev().join("firmware");
-        std::fs::remove_file(&firmware).unwrap();
-        let ok = std::process::Command::new("mkfifo")
-            .arg(&firmware)
-            .status()
-            .expect("mkfifo (coreutils) is needed for the fake firmware attribute");
-        assert!(ok.success());
-        let (tx, rx) = mpsc::channel();
-        let dev = self.dev();
-        let fw_dir = self.firmware_dir();
-        let expected = expected.to_vec();
-        std::thread::spawn(move || {
-            let _ = tx.send(fake_kernel(&dev, &fw_dir, &expected, end));
-        });
-        rx
-    }
-}
-
-impl Drop for FakeRoot {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// How the fake kernel's load ends.
-#[derive(Clone, Copy)]
-enum End {
-    /// `operating`.
-    Operating,
-    /// This error state, with this `status` text.
-    Error(&'static str, &'static str),
-    /// Stays in `write`.
-    Stall,
-}
-
-/// Sets an attribute the way the kernel would present it: whole, never
-/// half-written.
-fn set_attr(dev: &Path, attr: &str, value: &str) {
-    let tmp = dev.join(format!(".{attr}.tmp"));
-    std::fs::write(&tmp, format!("{value}\n")).unwrap();
-    std::fs::rename(&tmp, dev.join(attr)).unwrap();
-}
-
-fn fake_kernel(dev: &Path, fw_dir: &Path, expected: &[u8], end: End) -> Result<String, String> {
-    let deadline = Instant::now() + TIMEOUT;
-    let staged = loop {
-        let found = std::fs::read_dir(fw_dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .find(|n| n.starts_with("hsm-"));
-        if let Some(name) = found {
-            break name;
-        }
-        if Instant::now() > deadline {
-            return Err("no staged firmware file appeared".into());
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    };
-    set_attr(dev, "state", "firmware request");
-    let mut name = String::new();
-    std::fs::File::open(dev.join("firmware"))
-        .and_then(|mut f| f.read_to_string(&mut name))
-        .map_err(|e| format!("reading the firmware FIFO: {e}"))?;
-    let name = name.trim_end_matches('\n').to_owned();
-    let fail = |why: String| {
-        set_attr(dev, "state", "firmware request error");
-        Err(why)
-    };
-    if name != staged {
-        return fail(format!("firmware {name:?} written, {staged:?} staged"));
-    }
-    let path = fw_dir.join(&name);
-    match std::fs::read(&path) {
-        Ok(data) if data == expected => {}
-        Ok(_) => return fail(format!("{} has the wrong contents", path.display())),
-        Err(e) => return fail(format!("{}: {e}", path.display())),
-    }
-    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
-    if mode & 0o444 != 0o444 || mode & 0o022 != 0 {
-        return fail(format!("{} has mode {mode:o}", path.display()));
-    }
-    let flags = std::fs::read_to_string(dev.join("flags")).unwrap();
-    if flags.trim() != "0" {
-        return fail(format!("flags is {flags:?}, not 0"));
-    }
-    for state in ["write init", "write"] {
-        set_attr(dev, "state", state);
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    match end {
-        End::Operating => set_attr(dev, "state", "operating"),
-        End::Error(state, status) => {
-            set_attr(dev, "status", status);
-            set_attr(dev, "state", state);
-        }
-        End::Stall => {}
-    }
-    Ok(name)
-}
-
-fn kernel_result(rx: &mpsc::Receiver<Result<String, String>>) -> String {
-    rx.recv_timeout(TIMEOUT)
-        .expect("the fake kernel did not finish")
-        .unwrap_or_else(|e| panic!("fake kernel: {e}"))
+/// A fresh fake root under the system's temporary directory, with `fpga0`
+/// in `state`; `name` tells the tests' trees apart.
+fn fake_root(name: &str, state: &str) -> FakeRoot {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let root = std::env::temp_dir().join(format!(
+        "hsm-bitstream-fpga-{}-{}-{name}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir(&root).unwrap();
+    FakeRoot::at(&root, DRIVER_NAME, state)
 }
 
 fn no_progress() -> impl FnMut(&LoadStep) {
@@ -209,7 +45,7 @@ fn no_progress() -> impl FnMut(&LoadStep) {
 
 #[test]
 fn load_succeeds_and_removes_the_staged_file() {
-    let fake = FakeRoot::new("ok", "operating");
+    let fake = fake_root("ok", "operating");
     let kernel = fake.kernel(BITSTREAM, End::Operating);
     let mut steps = Vec::new();
     let report = fake
@@ -265,7 +101,7 @@ fn load_succeeds_and_removes_the_staged_file() {
 
 #[test]
 fn load_from_unknown_state_succeeds() {
-    let fake = FakeRoot::new("unknown", "unknown");
+    let fake = fake_root("unknown", "unknown");
     let kernel = fake.kernel(BITSTREAM, End::Operating);
     let report = fake
         .manager()
@@ -278,7 +114,7 @@ fn load_from_unknown_state_succeeds() {
 
 #[test]
 fn no_such_manager() {
-    let fake = FakeRoot::new("nodev", "operating");
+    let fake = fake_root("nodev", "operating");
     let e = FpgaManager::with_root(fake.root(), "fpga1")
         .load("card.bit", BITSTREAM, &mut no_progress())
         .unwrap_err();
@@ -304,7 +140,7 @@ fn no_such_manager() {
 
 #[test]
 fn error_state_before_load_is_refused_unless_recovering() {
-    let fake = FakeRoot::new("errstate", "write error");
+    let fake = fake_root("errstate", "write error");
     std::fs::write(fake.dev().join("status"), "reconfig CRC error\n").unwrap();
     let e = fake
         .manager()
@@ -343,7 +179,7 @@ fn error_state_before_load_is_refused_unless_recovering() {
 
 #[test]
 fn busy_and_unknown_states_are_refused() {
-    let fake = FakeRoot::new("busy", "write");
+    let fake = fake_root("busy", "write");
     let e = fake
         .manager()
         .load("card.bit", BITSTREAM, &mut no_progress())
@@ -369,7 +205,7 @@ fn busy_and_unknown_states_are_refused() {
 
 #[test]
 fn kernel_error_reports_state_and_status() {
-    let fake = FakeRoot::new("kerr", "operating");
+    let fake = fake_root("kerr", "operating");
     let kernel = fake.kernel(
         BITSTREAM,
         End::Error(
@@ -409,7 +245,7 @@ fn kernel_error_reports_state_and_status() {
 
 #[test]
 fn timeout_names_the_last_state() {
-    let fake = FakeRoot::new("timeout", "operating");
+    let fake = fake_root("timeout", "operating");
     let kernel = fake.kernel(BITSTREAM, End::Stall);
     let e = fake
         .manager()
@@ -431,7 +267,7 @@ fn timeout_names_the_last_state() {
 
 #[test]
 fn bad_image_names_are_refused() {
-    let fake = FakeRoot::new("badname", "operating");
+    let fake = fake_root("badname", "operating");
     for name in [
         "",
         "a/b",
@@ -455,7 +291,7 @@ fn bad_image_names_are_refused() {
 
 #[test]
 fn empty_bitstream_is_refused() {
-    let fake = FakeRoot::new("empty", "operating");
+    let fake = fake_root("empty", "operating");
     let e = fake
         .manager()
         .load("card.bit", b"", &mut no_progress())
@@ -467,7 +303,7 @@ fn empty_bitstream_is_refused() {
 
 #[test]
 fn missing_firmware_dir_is_refused() {
-    let fake = FakeRoot::new("nofwdir", "operating");
+    let fake = fake_root("nofwdir", "operating");
     std::fs::remove_dir(fake.firmware_dir()).unwrap();
     let e = fake
         .manager()
@@ -484,7 +320,7 @@ fn missing_firmware_dir_is_refused() {
 
 #[test]
 fn missing_firmware_attribute_points_to_overlays() {
-    let fake = FakeRoot::new("noattr", "operating");
+    let fake = fake_root("noattr", "operating");
     std::fs::remove_file(fake.dev().join("firmware")).unwrap();
     let e = fake
         .manager()
@@ -497,8 +333,8 @@ fn missing_firmware_attribute_points_to_overlays() {
 
 #[test]
 fn find_lists_managers_with_names_and_states() {
-    let fake = FakeRoot::new("find", "operating");
-    fake.add_manager("fpga1", "power off");
+    let fake = fake_root("find", "operating");
+    fake.add_manager("fpga1", DRIVER_NAME, "power off");
     let found = FpgaManager::find(fake.root()).unwrap();
     assert_eq!(found.len(), 2);
     assert_eq!(found[0].device, "fpga0");
@@ -508,14 +344,14 @@ fn find_lists_managers_with_names_and_states() {
     assert_eq!(found[1].state, Some(FpgaState::PowerOff));
     assert_eq!(fake.manager().name().unwrap(), DRIVER_NAME);
 
-    let empty = FakeRoot::new("find-none", "operating");
+    let empty = fake_root("find-none", "operating");
     std::fs::remove_dir_all(empty.root().join("sys")).unwrap();
     assert_eq!(FpgaManager::find(empty.root()).unwrap(), vec![]);
 }
 
 #[test]
 fn firmware_class_path_is_used_and_shadowing_files_refused() {
-    let fake = FakeRoot::new("fwpath", "operating");
+    let fake = fake_root("fwpath", "operating");
     assert_eq!(fake.manager().resolved_firmware_dir(), fake.firmware_dir());
     let param = fake.root().join(FIRMWARE_PATH_PARAMETER);
     std::fs::create_dir_all(param.parent().unwrap()).unwrap();
@@ -589,7 +425,7 @@ fn verified_package_gives_its_card_bit_and_loads_it() {
     assert_eq!(fpga_image(&verified).unwrap().data, BITSTREAM);
 
     // The policy is checked before anything else.
-    let fake = FakeRoot::new("verified", "operating");
+    let fake = fake_root("verified", "operating");
     let e = fake
         .manager()
         .load_verified(
@@ -662,7 +498,7 @@ fn state_strings_round_trip() {
 
 #[test]
 fn kernel_refusing_the_write_is_a_trigger_error() {
-    let fake = FakeRoot::new("trigger", "operating");
+    let fake = fake_root("trigger", "operating");
     // A write to a directory fails, as the kernel's write to `firmware`
     // fails when it cannot load the file.
     let firmware = fake.dev().join("firmware");

@@ -3,101 +3,16 @@
 //! files use the test-only Argon2id parameters (`HSM_INSECURE_FAST_KDF=1`)
 //! so that the tests stay fast.
 
-use std::io::Write;
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::process::Output;
 
-use hsm_bitstream::{sha384, Image, ImageEntry, Manifest, Package, Resources, ToolVersion};
-
-const HSMCTL: &str = env!("CARGO_BIN_EXE_hsmctl");
-const PASSPHRASE: &str = "correct horse battery staple";
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-/// A fresh directory under the system's temporary directory, removed on
-/// drop.
-struct Dir(PathBuf);
-
-impl Dir {
-    fn new(tag: &str) -> Dir {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "hsmctl-bitstream-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt as _;
-            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
-        }
-        Dir(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// Runs hsmctl with `stdin` piped in (so never a terminal), the fast KDF,
-/// no trust directory from the environment, and `env` set.
-fn run_env(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(HSMCTL);
-    cmd.args(args)
-        .env("HSM_INSECURE_FAST_KDF", "1")
-        .env_remove("HSM_TRUST_DIR")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().unwrap();
-    let mut input = child.stdin.take().unwrap();
-    let data = stdin.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = input.write_all(&data);
-    });
-    let o = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    o
-}
-
-fn run(args: &[&str]) -> Output {
-    run_env(args, b"", &[])
-}
-
-#[track_caller]
-fn ok(args: &[&str]) -> Output {
-    let o = run(args);
-    assert!(
-        o.status.success(),
-        "hsmctl {args:?}: exit {:?}\n{}",
-        o.status.code(),
-        text(&o.stderr)
-    );
-    o
-}
-
-fn json(o: &Output) -> serde_json::Value {
-    serde_json::from_slice(&o.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(&o.stdout)))
-}
+use common::{
+    json, keygen, keygen_args, manifest, ok, revoke_args, run, run_env, s, sign_args, text,
+    trust_add_args, trust_list_args, verify_args, Dir, Signer, PASSPHRASE,
+};
+use hsm_bitstream::{sha384, Image, Manifest, Package, Resources, ToolVersion};
 
 fn images() -> Vec<Image> {
     vec![
@@ -114,15 +29,8 @@ fn images() -> Vec<Image> {
 
 fn manifest_for(images: &[Image]) -> Manifest {
     Manifest {
-        target: "sim-verilator".into(),
-        design: "open-hsm".into(),
-        design_version: "0.1.0".into(),
-        build_id: 0x0123_4567_89ab_cdef,
-        source_revision: "601d60b".into(),
-        source_sha384: [0x5a; 48],
         contract_major: 1,
         contract_minor: 2,
-        security_version: 7,
         tools: vec![ToolVersion {
             name: "verilator".into(),
             version: "5.030".into(),
@@ -132,10 +40,7 @@ fn manifest_for(images: &[Image]) -> Manifest {
             fmax_khz: Some(62_500),
             ..Resources::default()
         },
-        images: images
-            .iter()
-            .map(|i| ImageEntry::describe(&i.name, &i.data))
-            .collect(),
+        ..manifest("sim-verilator", 7, images)
     }
 }
 
@@ -147,71 +52,24 @@ fn unsigned_package() -> Vec<u8> {
         .encode()
 }
 
-/// A folder with a signing key (`signer.key`, `signer.pub`), a passphrase
-/// file, a trust directory trusting the key, and an unsigned package.
+/// A [`Signer`] and an unsigned package.
 struct Setup {
-    dir: Dir,
-    key: PathBuf,
-    public: PathBuf,
-    pass: PathBuf,
-    trust: PathBuf,
+    signer: Signer,
     pkg: PathBuf,
-    key_id: String,
 }
+
+common::deref_signer!(Setup);
 
 impl Setup {
     fn new(tag: &str) -> Setup {
-        let dir = Dir::new(tag);
-        let pass = dir.path("pass.txt");
-        std::fs::write(&pass, format!("{PASSPHRASE}\n")).unwrap();
-        let key = dir.path("signer.key");
-        let o = ok(&[
-            "bitstream",
-            "keygen",
-            "--out",
-            s(&key),
-            "--passphrase-file",
-            s(&pass),
-            "--json",
-        ]);
-        let key_id = json(&o)["key_id"].as_str().unwrap().to_string();
-        let trust = dir.path("trust");
-        let public = dir.path("signer.pub");
-        ok(&[
-            "bitstream",
-            "trust",
-            "add",
-            s(&public),
-            "--trust-dir",
-            s(&trust),
-        ]);
-        let pkg = dir.path("card.hsmpkg");
+        let signer = Signer::new(tag);
+        let pkg = signer.dir.path("card.hsmpkg");
         std::fs::write(&pkg, unsigned_package()).unwrap();
-        Setup {
-            dir,
-            key,
-            public,
-            pass,
-            trust,
-            pkg,
-            key_id,
-        }
-    }
-
-    fn sign(&self, pkg: &Path) {
-        ok(&[
-            "bitstream",
-            "sign",
-            "--key",
-            s(&self.key),
-            "--passphrase-file",
-            s(&self.pass),
-            s(pkg),
-        ]);
+        Setup { signer, pkg }
     }
 
     fn verify(&self, pkg: &Path) -> Output {
-        run(&["bitstream", "verify", s(pkg), "--trust-dir", s(&self.trust)])
+        run(&verify_args(pkg, &self.trust, &[]))
     }
 
     /// Verifying `bytes` is refused with exit code 5 and a message that
@@ -247,15 +105,7 @@ fn keygen_trust_sign_verify_round_trip() {
     let pass = dir.path("pass.txt");
     std::fs::write(&pass, format!("{PASSPHRASE}\r\n")).unwrap();
     let key = dir.path("signer.key");
-    let o = ok(&[
-        "bitstream",
-        "keygen",
-        "--out",
-        s(&key),
-        "--passphrase-file",
-        s(&pass),
-        "--json",
-    ]);
+    let o = ok(&keygen_args(&key, &pass, &["--json"]));
     assert!(
         text(&o.stderr).contains("HSM_INSECURE_FAST_KDF=1"),
         "no warning about the test-only KDF: {}",
@@ -277,29 +127,14 @@ fn keygen_trust_sign_verify_round_trip() {
 
     // Text output: the key id and both paths.
     let key2 = dir.path("other.key");
-    let o = ok(&[
-        "bitstream",
-        "keygen",
-        "--out",
-        s(&key2),
-        "--passphrase-file",
-        s(&pass),
-    ]);
+    let o = ok(&keygen_args(&key2, &pass, &[]));
     let out = text(&o.stdout);
     assert!(out.contains("key id:") && out.contains(s(&key2)), "{out}");
     assert!(out.contains(s(&dir.path("other.pub"))), "{out}");
 
     // Trust the first key.
     let trust = dir.path("trust");
-    let o = ok(&[
-        "bitstream",
-        "trust",
-        "add",
-        s(&public),
-        "--trust-dir",
-        s(&trust),
-        "--json",
-    ]);
+    let o = ok(&trust_add_args(&public, &trust, &["--json"]));
     let installed = trust.join(format!("{key_id}.pub"));
     assert_eq!(json(&o)["file"], s(&installed));
     assert_eq!(json(&o)["revoked"], false);
@@ -313,18 +148,12 @@ fn keygen_trust_sign_verify_round_trip() {
     let unsigned = unsigned_package();
     std::fs::write(&pkg, &unsigned).unwrap();
     let signed = dir.path("card-signed.hsmpkg");
-    let o = ok(&[
-        "bitstream",
-        "sign",
-        "--key",
-        s(&key),
-        "--passphrase-file",
-        s(&pass),
-        s(&pkg),
-        "--out",
-        s(&signed),
-        "--json",
-    ]);
+    let o = ok(&sign_args(
+        &key,
+        &pass,
+        &pkg,
+        &["--out", s(&signed), "--json"],
+    ));
     let sj = json(&o);
     assert_eq!(sj["key_id"], key_id.as_str());
     assert_eq!(sj["design"], "open-hsm");
@@ -335,15 +164,7 @@ fn keygen_trust_sign_verify_round_trip() {
 
     // Sign in place, with the passphrase on standard input.
     let o = run_env(
-        &[
-            "bitstream",
-            "sign",
-            "--key",
-            s(&key),
-            "--passphrase-file",
-            "-",
-            s(&pkg),
-        ],
+        &sign_args(&key, Path::new("-"), &pkg, &[]),
         format!("{PASSPHRASE}\n").as_bytes(),
         &[],
     );
@@ -361,14 +182,7 @@ fn keygen_trust_sign_verify_round_trip() {
     assert_eq!(package.signature().unwrap().key_id.to_string(), key_id);
 
     // Verify, as JSON.
-    let o = ok(&[
-        "bitstream",
-        "verify",
-        s(&pkg),
-        "--trust-dir",
-        s(&trust),
-        "--json",
-    ]);
+    let o = ok(&verify_args(&pkg, &trust, &["--json"]));
     let v = json(&o);
     assert_eq!(v["verified"], true);
     assert_eq!(v["package"], s(&pkg));
@@ -428,20 +242,13 @@ fn keygen_trust_sign_verify_round_trip() {
     }
 
     // The trust list.
-    let o = ok(&[
-        "bitstream",
-        "trust",
-        "list",
-        "--trust-dir",
-        s(&trust),
-        "--json",
-    ]);
+    let o = ok(&trust_list_args(&trust, &["--json"]));
     let l = json(&o);
     assert_eq!(l["keys"].as_array().unwrap().len(), 1);
     assert_eq!(l["keys"][0]["key_id"], key_id.as_str());
     assert_eq!(l["keys"][0]["revoked"], false);
     assert_eq!(l["keys"][0]["public_key"], true);
-    let o = ok(&["bitstream", "trust", "list", "--trust-dir", s(&trust)]);
+    let o = ok(&trust_list_args(&trust, &[]));
     assert!(
         text(&o.stdout).contains(&format!("{key_id}  trusted")),
         "{}",
@@ -463,15 +270,7 @@ fn keygen_refuses_to_overwrite_and_weak_passphrases() {
     let key_before = std::fs::read(&t.key).unwrap();
     let pub_before = std::fs::read(&t.public).unwrap();
     let keygen = |extra: &[&str]| {
-        let mut args = vec![
-            "bitstream",
-            "keygen",
-            "--out",
-            s(&t.key),
-            "--passphrase-file",
-            s(&t.pass),
-            "--json",
-        ];
+        let mut args = keygen_args(&t.key, &t.pass, &["--json"]);
         args.extend_from_slice(extra);
         run(&args)
     };
@@ -504,14 +303,7 @@ fn keygen_refuses_to_overwrite_and_weak_passphrases() {
     let short = t.dir.path("short.txt");
     std::fs::write(&short, "eleven byte\n").unwrap();
     let new_key = t.dir.path("new.key");
-    let o = run(&[
-        "bitstream",
-        "keygen",
-        "--out",
-        s(&new_key),
-        "--passphrase-file",
-        s(&short),
-    ]);
+    let o = run(&keygen_args(&new_key, &short, &[]));
     assert_eq!(o.status.code(), Some(1));
     assert!(
         text(&o.stderr).contains("at least 12"),
@@ -521,14 +313,7 @@ fn keygen_refuses_to_overwrite_and_weak_passphrases() {
     assert!(!new_key.exists() && !t.dir.path("new.pub").exists());
 
     // A private key path ending in .pub is refused.
-    let o = run(&[
-        "bitstream",
-        "keygen",
-        "--out",
-        s(&t.dir.path("x.pub")),
-        "--passphrase-file",
-        s(&t.pass),
-    ]);
+    let o = run(&keygen_args(&t.dir.path("x.pub"), &t.pass, &[]));
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o.stderr).contains("must not end in .pub"));
 }
@@ -539,15 +324,7 @@ fn wrong_passphrase_on_sign_fails_clearly() {
     let wrong = t.dir.path("wrong.txt");
     std::fs::write(&wrong, "not the passphrase at all\n").unwrap();
     let before = std::fs::read(&t.pkg).unwrap();
-    let o = run(&[
-        "bitstream",
-        "sign",
-        "--key",
-        s(&t.key),
-        "--passphrase-file",
-        s(&wrong),
-        s(&t.pkg),
-    ]);
+    let o = run(&sign_args(&t.key, &wrong, &t.pkg, &[]));
     assert_eq!(o.status.code(), Some(1));
     let err = text(&o.stderr);
     assert!(
@@ -557,15 +334,7 @@ fn wrong_passphrase_on_sign_fails_clearly() {
     assert_eq!(std::fs::read(&t.pkg).unwrap(), before);
 
     // The public key file is not a private key file.
-    let o = run(&[
-        "bitstream",
-        "sign",
-        "--key",
-        s(&t.public),
-        "--passphrase-file",
-        s(&t.pass),
-        s(&t.pkg),
-    ]);
+    let o = run(&sign_args(&t.public, &t.pass, &t.pkg, &[]));
     assert_eq!(o.status.code(), Some(1));
     assert!(
         text(&o.stderr).contains("not a bitstream private key file"),
@@ -618,27 +387,10 @@ fn verify_refuses_what_does_not_verify() {
 
     // Signed by a key the trust directory does not have.
     let other = t.dir.path("other.key");
-    let o = ok(&[
-        "bitstream",
-        "keygen",
-        "--out",
-        s(&other),
-        "--passphrase-file",
-        s(&t.pass),
-        "--json",
-    ]);
-    let other_id = json(&o)["key_id"].as_str().unwrap().to_string();
+    let other_id = keygen(&other, &t.pass);
     let by_other = t.dir.path("by-other.hsmpkg");
     std::fs::write(&by_other, &unsigned).unwrap();
-    ok(&[
-        "bitstream",
-        "sign",
-        "--key",
-        s(&other),
-        "--passphrase-file",
-        s(&t.pass),
-        s(&by_other),
-    ]);
+    ok(&sign_args(&other, &t.pass, &by_other, &[]));
     let b = std::fs::read(&by_other).unwrap();
     t.assert_refused(
         "untrusted.hsmpkg",
@@ -651,14 +403,7 @@ fn verify_refuses_what_does_not_verify() {
     *b.last_mut().unwrap() ^= 1;
     let path = t.dir.path("json.hsmpkg");
     std::fs::write(&path, &b).unwrap();
-    let o = run(&[
-        "bitstream",
-        "verify",
-        s(&path),
-        "--trust-dir",
-        s(&t.trust),
-        "--json",
-    ]);
+    let o = run(&verify_args(&path, &t.trust, &["--json"]));
     assert_eq!(o.status.code(), Some(5));
     let v = json(&o);
     assert_eq!(v["verified"], false);
@@ -667,23 +412,9 @@ fn verify_refuses_what_does_not_verify() {
 
     // Revoke the key: the good package is refused, revoking again is
     // harmless, and the list shows it.
-    let o = ok(&[
-        "bitstream",
-        "trust",
-        "revoke",
-        &t.key_id,
-        "--trust-dir",
-        s(&t.trust),
-    ]);
+    let o = ok(&revoke_args(&t.key_id, &t.trust));
     assert!(text(&o.stdout).contains("revoked key"));
-    let o = ok(&[
-        "bitstream",
-        "trust",
-        "revoke",
-        &t.key_id.to_uppercase(),
-        "--trust-dir",
-        s(&t.trust),
-    ]);
+    let o = ok(&revoke_args(&t.key_id.to_uppercase(), &t.trust));
     assert!(
         text(&o.stdout).contains("already revoked"),
         "{}",
@@ -694,25 +425,11 @@ fn verify_refuses_what_does_not_verify() {
         format!("{}\n", t.key_id)
     );
     t.assert_refused("revoked.hsmpkg", &good, &[&t.key_id, "revoked"]);
-    let o = ok(&[
-        "bitstream",
-        "trust",
-        "list",
-        "--trust-dir",
-        s(&t.trust),
-        "--json",
-    ]);
+    let o = ok(&trust_list_args(&t.trust, &["--json"]));
     assert_eq!(json(&o)["keys"][0]["revoked"], true);
 
     // Adding the revoked key again does not undo the revocation.
-    let o = ok(&[
-        "bitstream",
-        "trust",
-        "add",
-        s(&t.public),
-        "--trust-dir",
-        s(&t.trust),
-    ]);
+    let o = ok(&trust_add_args(&t.public, &t.trust, &[]));
     assert!(text(&o.stderr).contains("revoked"), "{}", text(&o.stderr));
     t.assert_refused("revoked-again.hsmpkg", &good, &["revoked"]);
 }
@@ -723,15 +440,7 @@ fn sign_refuses_a_package_whose_images_do_not_match() {
     let mut b = std::fs::read(&t.pkg).unwrap();
     *b.last_mut().unwrap() ^= 1;
     std::fs::write(&t.pkg, &b).unwrap();
-    let o = run(&[
-        "bitstream",
-        "sign",
-        "--key",
-        s(&t.key),
-        "--passphrase-file",
-        s(&t.pass),
-        s(&t.pkg),
-    ]);
+    let o = run(&sign_args(&t.key, &t.pass, &t.pkg, &[]));
     assert_eq!(o.status.code(), Some(5), "{}", text(&o.stderr));
     assert!(text(&o.stderr).contains("model.so"), "{}", text(&o.stderr));
     assert_eq!(std::fs::read(&t.pkg).unwrap(), b);
@@ -743,16 +452,9 @@ fn trust_directory_errors_say_what_to_do() {
     t.sign(&t.pkg);
     let missing = t.dir.path("no-such-trust");
     for args in [
-        vec!["bitstream", "verify", s(&t.pkg), "--trust-dir", s(&missing)],
-        vec!["bitstream", "trust", "list", "--trust-dir", s(&missing)],
-        vec![
-            "bitstream",
-            "trust",
-            "revoke",
-            &t.key_id,
-            "--trust-dir",
-            s(&missing),
-        ],
+        verify_args(&t.pkg, &missing, &[]),
+        trust_list_args(&missing, &[]),
+        revoke_args(&t.key_id, &missing),
     ] {
         let o = run(&args);
         assert_eq!(o.status.code(), Some(1), "{args:?}");
@@ -773,26 +475,12 @@ fn trust_directory_errors_say_what_to_do() {
     assert!(text(&o.stderr).contains(s(&missing)));
 
     // A key id that is not one is a usage error.
-    let o = run(&[
-        "bitstream",
-        "trust",
-        "revoke",
-        "1234",
-        "--trust-dir",
-        s(&t.trust),
-    ]);
+    let o = run(&revoke_args("1234", &t.trust));
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("32 hex digits"));
 
     // A file that is not a public key is not added.
-    let o = run(&[
-        "bitstream",
-        "trust",
-        "add",
-        s(&t.key),
-        "--trust-dir",
-        s(&t.trust),
-    ]);
+    let o = run(&trust_add_args(&t.key, &t.trust, &[]));
     assert_eq!(o.status.code(), Some(1));
     assert!(
         text(&o.stderr).contains("not a bitstream public key file"),
@@ -829,14 +517,7 @@ fn passphrases_are_never_taken_from_the_command_line() {
     // An empty passphrase file is refused.
     let empty = dir.path("empty.txt");
     std::fs::write(&empty, "\n").unwrap();
-    let o = run(&[
-        "bitstream",
-        "keygen",
-        "--out",
-        s(&key),
-        "--passphrase-file",
-        s(&empty),
-    ]);
+    let o = run(&keygen_args(&key, &empty, &[]));
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o.stderr).contains("empty"), "{}", text(&o.stderr));
 }

@@ -4,7 +4,8 @@
 //! Needs the tools of `scripts/install-fpga-tools.sh`; without them the
 //! build test says so and passes, unless `HSM_REQUIRE_FPGA_TOOLS=1` (CI).
 
-use std::process::Command;
+use std::path::Path;
+use std::process::{Command, Output};
 
 const HSMCTL: &str = env!("CARGO_BIN_EXE_hsmctl");
 
@@ -21,6 +22,17 @@ fn tools_present() -> bool {
     }
 }
 
+/// `hsmctl bitstream build --target ecp5 EXTRA... --out OUT`.
+fn build_ecp5(extra: &[&str], out: &Path) -> Output {
+    Command::new(HSMCTL)
+        .args(["bitstream", "build", "--target", "ecp5"])
+        .args(extra)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn a_block_builds_into_a_package_with_its_figures() {
     if !tools_present() {
@@ -30,20 +42,7 @@ fn a_block_builds_into_a_package_with_its_figures() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let pkg = dir.join("block.pkg");
-    let o = Command::new(HSMCTL)
-        .args([
-            "bitstream",
-            "build",
-            "--target",
-            "ecp5",
-            "--block",
-            "aes_key_expand",
-        ])
-        .arg("--out")
-        .arg(&pkg)
-        .arg("--json")
-        .output()
-        .unwrap();
+    let o = build_ecp5(&["--block", "aes_key_expand", "--json"], &pkg);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{err}");
     // Progress on stderr, one line per step.
@@ -84,30 +83,15 @@ fn a_block_builds_into_a_package_with_its_figures() {
 
 #[test]
 fn the_ecp5_target_names_its_blocks() {
-    let o = Command::new(HSMCTL)
-        .args(["bitstream", "build", "--target", "ecp5", "--out"])
-        .arg(std::env::temp_dir().join("never-written.pkg"))
-        .output()
-        .unwrap();
+    let never = std::env::temp_dir().join("never-written.pkg");
+    let o = build_ecp5(&[], &never);
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
         err.contains("--block") && err.contains("aes_enc_pipe"),
         "{err}"
     );
-    let o = Command::new(HSMCTL)
-        .args([
-            "bitstream",
-            "build",
-            "--target",
-            "ecp5",
-            "--block",
-            "nope",
-            "--out",
-        ])
-        .arg(std::env::temp_dir().join("never-written.pkg"))
-        .output()
-        .unwrap();
+    let o = build_ecp5(&["--block", "nope"], &never);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("no block \"nope\""));
 }

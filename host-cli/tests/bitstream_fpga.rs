@@ -4,12 +4,13 @@
 //! The tree is a temporary directory given to `--sysfs-root`:
 //! `sys/class/fpga_manager/fpga0/{name,state,status,flags,firmware}` and
 //! `lib/firmware`. The vendor kernels' `firmware` attribute does the whole
-//! load inside the `write`; the fake kernel (a thread of this test) imitates
-//! it with a FIFO, as `bitstreams/tests/fpga_manager.rs` does: it waits for
-//! the staged `hsm-*` file, sets `state` to `firmware request`, then opens
-//! the FIFO (so hsmctl's write cannot return before the load has visibly
-//! begun), reads the name, checks the file's contents and that `flags` is
-//! 0, and steps `state` through `write init` and `write` to its end. Tests
+//! load inside the `write`; the fake kernel (a thread of this test,
+//! `bitstreams/tests/support/fake_kernel.rs`, shared with the library's
+//! tests) imitates it with a FIFO: it waits for the staged `hsm-*` file,
+//! sets `state` to `firmware request`, then opens the FIFO (so hsmctl's
+//! write cannot return before the load has visibly begun), reads the name,
+//! checks the file's contents and mode and that `flags` is 0, and steps
+//! `state` through `write init` and `write` to its end. Tests
 //! that must not reach the kernel leave `firmware` a plain, empty file and
 //! check that it stays so.
 //!
@@ -19,157 +20,43 @@
 
 #![cfg(unix)]
 
-use std::io::Read as _;
+mod common;
+#[allow(dead_code)] // the library's own tests use the rest
+#[path = "../../bitstreams/tests/support/fake_kernel.rs"]
+mod fake_kernel;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::process::Output;
 
+use common::{fails, json, manifest, run, s, text, Signer};
+use fake_kernel::{kernel_result, End, FakeRoot};
 use hsm_bitstream::fpga_manager::{ECP5_TARGET, FPGA_IMAGE_NAME};
-use hsm_bitstream::{Image, ImageEntry, Manifest, Package, Resources};
+use hsm_bitstream::{Image, Package};
 
-const HSMCTL: &str = env!("CARGO_BIN_EXE_hsmctl");
-const PASSPHRASE: &str = "correct horse battery staple";
 const DRIVER_NAME: &str = "Lattice ECP5 FPGA Manager";
 const CARD: &str = "vfio:0000:01:00.0";
-/// Long enough for a slow, shared machine; the fake kernel answers in
-/// milliseconds.
-const TIMEOUT: Duration = Duration::from_secs(20);
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-/// A fresh directory under the system's temporary directory, removed on
-/// drop.
-struct Dir(PathBuf);
-
-impl Dir {
-    fn new(tag: &str) -> Dir {
-        use std::os::unix::fs::PermissionsExt as _;
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "hsmctl-fpga-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
-        Dir(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// Runs hsmctl with an empty stdin, the fast KDF and no trust directory
-/// from the environment.
-fn run(args: &[&str]) -> Output {
-    let mut child = Command::new(HSMCTL)
-        .args(args)
-        .env("HSM_INSECURE_FAST_KDF", "1")
-        .env_remove("HSM_TRUST_DIR")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    drop(child.stdin.take());
-    child.wait_with_output().unwrap()
-}
-
-#[track_caller]
-fn ok(args: &[&str]) -> Output {
-    let o = run(args);
-    assert!(
-        o.status.success(),
-        "hsmctl {args:?}: exit {:?}\n{}",
-        o.status.code(),
-        text(&o.stderr)
-    );
-    o
-}
-
-/// hsmctl failed with `code` and a message containing each of `needles`.
-#[track_caller]
-fn fails(o: &Output, code: i32, needles: &[&str]) -> String {
-    let err = text(&o.stderr);
-    assert_eq!(o.status.code(), Some(code), "{err}");
-    for n in needles {
-        assert!(err.contains(n), "{n:?} not in {err}");
-    }
-    assert!(o.stdout.is_empty(), "{}", text(&o.stdout));
-    err
-}
-
-fn json(o: &Output) -> serde_json::Value {
-    serde_json::from_slice(&o.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(&o.stdout)))
-}
 
 /// A pretend bitstream; `tag` makes each different.
 fn bitstream(tag: &str) -> Vec<u8> {
     format!("\u{ff}\u{ff} a pretend ECP5 bitstream {tag}").into_bytes()
 }
 
-/// A signing key trusted in a trust directory, a loader state directory,
-/// and a fake root with `fpga0`.
+/// A [`Signer`], a loader state directory, and a fake root with `fpga0`.
 struct Setup {
-    dir: Dir,
-    key: PathBuf,
-    pass: PathBuf,
-    trust: PathBuf,
+    signer: Signer,
     state: PathBuf,
-    key_id: String,
     fake: FakeRoot,
 }
 
+common::deref_signer!(Setup);
+
 impl Setup {
     fn new(tag: &str, fpga_state: &str) -> Setup {
-        let dir = Dir::new(tag);
-        let pass = dir.path("pass.txt");
-        std::fs::write(&pass, format!("{PASSPHRASE}\n")).unwrap();
-        let key = dir.path("signer.key");
-        let o = ok(&[
-            "bitstream",
-            "keygen",
-            "--out",
-            s(&key),
-            "--passphrase-file",
-            s(&pass),
-            "--json",
-        ]);
-        let key_id = json(&o)["key_id"].as_str().unwrap().to_string();
-        let trust = dir.path("trust");
-        ok(&[
-            "bitstream",
-            "trust",
-            "add",
-            s(&dir.path("signer.pub")),
-            "--trust-dir",
-            s(&trust),
-        ]);
-        let fake = FakeRoot::new(&dir.path("root"), fpga_state);
+        let signer = Signer::new(tag);
+        let fake = FakeRoot::at(&signer.dir.path("root"), DRIVER_NAME, fpga_state);
         Setup {
-            state: dir.path("loader-state"),
-            dir,
-            key,
-            pass,
-            trust,
-            key_id,
+            state: signer.dir.path("loader-state"),
+            signer,
             fake,
         }
     }
@@ -183,34 +70,10 @@ impl Setup {
         security_version: u32,
         images: Vec<Image>,
     ) -> PathBuf {
-        let manifest = Manifest {
-            target: target.into(),
-            design: "open-hsm".into(),
-            design_version: "0.1.0".into(),
-            build_id: 0x0123_4567_89ab_cdef,
-            source_revision: "601d60b".into(),
-            source_sha384: [0x5a; 48],
-            contract_major: hsm_contract::CONTRACT_MAJOR,
-            contract_minor: hsm_contract::CONTRACT_MINOR,
-            security_version,
-            tools: Vec::new(),
-            resources: Resources::default(),
-            images: images
-                .iter()
-                .map(|i| ImageEntry::describe(&i.name, &i.data))
-                .collect(),
-        };
+        let manifest = manifest(target, security_version, &images);
         let path = self.dir.path(name);
         std::fs::write(&path, Package::new(manifest, images).unwrap().encode()).unwrap();
-        ok(&[
-            "bitstream",
-            "sign",
-            "--key",
-            s(&self.key),
-            "--passphrase-file",
-            s(&self.pass),
-            s(&path),
-        ]);
+        self.sign(&path);
         path
     }
 
@@ -250,160 +113,6 @@ impl Setup {
     fn record(&self) -> Option<String> {
         std::fs::read_to_string(self.record_path()).ok()
     }
-}
-
-/// A fake root directory: the sysfs of one FPGA manager `fpga0` and
-/// `lib/firmware`.
-struct FakeRoot(PathBuf);
-
-impl FakeRoot {
-    /// `fpga0` in `state`, with a plain-file `firmware` attribute.
-    fn new(root: &Path, state: &str) -> FakeRoot {
-        let fake = FakeRoot(root.to_owned());
-        let dev = fake.dev();
-        std::fs::create_dir_all(&dev).unwrap();
-        std::fs::write(dev.join("name"), format!("{DRIVER_NAME}\n")).unwrap();
-        std::fs::write(dev.join("state"), format!("{state}\n")).unwrap();
-        std::fs::write(dev.join("status"), "").unwrap();
-        std::fs::write(dev.join("flags"), "1\n").unwrap();
-        std::fs::write(dev.join("firmware"), "").unwrap();
-        std::fs::create_dir_all(fake.firmware_dir()).unwrap();
-        fake
-    }
-
-    fn root(&self) -> &Path {
-        &self.0
-    }
-    fn dev(&self) -> PathBuf {
-        self.0.join("sys/class/fpga_manager/fpga0")
-    }
-    fn firmware_dir(&self) -> PathBuf {
-        self.0.join("lib/firmware")
-    }
-    fn state(&self) -> String {
-        std::fs::read_to_string(self.dev().join("state"))
-            .unwrap()
-            .trim_end()
-            .to_owned()
-    }
-    /// The names in the firmware directory.
-    fn firmware_files(&self) -> Vec<String> {
-        std::fs::read_dir(self.firmware_dir())
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect()
-    }
-    /// Makes `firmware` a plain, empty file again (after a fake kernel
-    /// replaced it with a FIFO).
-    fn plain_firmware_attribute(&self) {
-        let firmware = self.dev().join("firmware");
-        std::fs::remove_file(&firmware).unwrap();
-        std::fs::write(&firmware, "").unwrap();
-    }
-    /// The kernel was never asked for anything, and nothing is staged.
-    #[track_caller]
-    fn assert_untouched(&self) {
-        assert_eq!(std::fs::read(self.dev().join("firmware")).unwrap(), b"");
-        assert_eq!(self.firmware_files(), Vec::<String>::new());
-    }
-    /// Replaces `firmware` with a FIFO and starts the fake kernel, which
-    /// expects `expected` and ends as `end` says.
-    fn kernel(&self, expected: &[u8], end: End) -> mpsc::Receiver<Result<String, String>> {
-        let firmware = self.dev().join("firmware");
-        std::fs::remove_file(&firmware).unwrap();
-        let made = Command::new("mkfifo")
-            .arg(&firmware)
-            .status()
-            .expect("mkfifo (coreutils) is needed for the fake firmware attribute");
-        assert!(made.success());
-        let (tx, rx) = mpsc::channel();
-        let dev = self.dev();
-        let fw_dir = self.firmware_dir();
-        let expected = expected.to_vec();
-        std::thread::spawn(move || {
-            let _ = tx.send(fake_kernel(&dev, &fw_dir, &expected, end));
-        });
-        rx
-    }
-}
-
-/// How the fake kernel's load ends.
-#[derive(Clone, Copy)]
-enum End {
-    /// `operating`.
-    Operating,
-    /// This error state, with this `status` text.
-    Error(&'static str, &'static str),
-}
-
-/// Sets an attribute the way the kernel presents it: whole, never
-/// half-written.
-fn set_attr(dev: &Path, attr: &str, value: &str) {
-    let tmp = dev.join(format!(".{attr}.tmp"));
-    std::fs::write(&tmp, format!("{value}\n")).unwrap();
-    std::fs::rename(&tmp, dev.join(attr)).unwrap();
-}
-
-/// The fake kernel: returns the firmware name it loaded, or why it
-/// refused.
-fn fake_kernel(dev: &Path, fw_dir: &Path, expected: &[u8], end: End) -> Result<String, String> {
-    let deadline = Instant::now() + TIMEOUT;
-    let staged = loop {
-        let found = std::fs::read_dir(fw_dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .find(|n| n.starts_with("hsm-"));
-        if let Some(name) = found {
-            break name;
-        }
-        if Instant::now() > deadline {
-            return Err("no staged firmware file appeared".into());
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    };
-    set_attr(dev, "state", "firmware request");
-    let mut name = String::new();
-    std::fs::File::open(dev.join("firmware"))
-        .and_then(|mut f| f.read_to_string(&mut name))
-        .map_err(|e| format!("reading the firmware FIFO: {e}"))?;
-    let name = name.trim_end_matches('\n').to_owned();
-    let fail = |why: String| {
-        set_attr(dev, "state", "firmware request error");
-        Err(why)
-    };
-    if name != staged {
-        return fail(format!("firmware {name:?} written, {staged:?} staged"));
-    }
-    let path = fw_dir.join(&name);
-    match std::fs::read(&path) {
-        Ok(data) if data == expected => {}
-        Ok(_) => return fail(format!("{} has the wrong contents", path.display())),
-        Err(e) => return fail(format!("{}: {e}", path.display())),
-    }
-    let flags = std::fs::read_to_string(dev.join("flags")).unwrap();
-    if flags.trim() != "0" {
-        return fail(format!("flags is {flags:?}, not 0"));
-    }
-    for state in ["write init", "write"] {
-        set_attr(dev, "state", state);
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    match end {
-        End::Operating => set_attr(dev, "state", "operating"),
-        End::Error(state, status) => {
-            set_attr(dev, "status", status);
-            set_attr(dev, "state", state);
-        }
-    }
-    Ok(name)
-}
-
-/// What the fake kernel loaded (it checked the bytes), or a panic with
-/// why it refused.
-fn kernel_result(rx: &mpsc::Receiver<Result<String, String>>) -> String {
-    rx.recv_timeout(TIMEOUT)
-        .expect("the fake kernel did not finish")
-        .unwrap_or_else(|e| panic!("fake kernel: {e}"))
 }
 
 #[test]

@@ -1,0 +1,281 @@
+//! Helpers shared by the `hsmctl bitstream` tests: running hsmctl,
+//! temporary directories, signing keys and trust directories, and test
+//! packages. Each test binary uses only some of them.
+
+#![allow(dead_code)]
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use hsm_bitstream::{Image, ImageEntry, Manifest, Resources};
+
+pub const HSMCTL: &str = env!("CARGO_BIN_EXE_hsmctl");
+pub const PASSPHRASE: &str = "correct horse battery staple";
+
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+pub fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// A fresh directory under the system's temporary directory, removed on
+/// drop.
+pub struct Dir(pub PathBuf);
+
+impl Dir {
+    pub fn new(tag: &str) -> Dir {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "hsmctl-bitstream-{tag}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        }
+        Dir(dir)
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Runs hsmctl with `stdin` piped in (so never a terminal), the fast KDF,
+/// no trust directory from the environment, and `env` set.
+pub fn run_env(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(HSMCTL);
+    cmd.args(args)
+        .env("HSM_INSECURE_FAST_KDF", "1")
+        .env_remove("HSM_TRUST_DIR")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let data = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(&data);
+    });
+    let o = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    o
+}
+
+/// [`run_env`] with an empty stdin and nothing more in the environment.
+pub fn run(args: &[&str]) -> Output {
+    run_env(args, b"", &[])
+}
+
+/// Runs hsmctl, which must succeed.
+#[track_caller]
+pub fn ok(args: &[&str]) -> Output {
+    let o = run(args);
+    assert!(
+        o.status.success(),
+        "hsmctl {args:?}: exit {:?}\n{}",
+        o.status.code(),
+        text(&o.stderr)
+    );
+    o
+}
+
+/// hsmctl failed with `code` and a message containing each of `needles`,
+/// and wrote nothing to stdout; returns the message.
+#[track_caller]
+pub fn fails(o: &Output, code: i32, needles: &[&str]) -> String {
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(code), "{err}");
+    for n in needles {
+        assert!(err.contains(n), "{n:?} not in {err}");
+    }
+    assert!(o.stdout.is_empty(), "{}", text(&o.stdout));
+    err
+}
+
+pub fn json(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(&o.stdout)))
+}
+
+/// `base` followed by `extra`.
+fn with<'a>(mut base: Vec<&'a str>, extra: &[&'a str]) -> Vec<&'a str> {
+    base.extend_from_slice(extra);
+    base
+}
+
+/// `hsmctl bitstream keygen --out KEY --passphrase-file PASS EXTRA...`.
+pub fn keygen_args<'a>(key: &'a Path, pass: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
+    with(
+        vec![
+            "bitstream",
+            "keygen",
+            "--out",
+            s(key),
+            "--passphrase-file",
+            s(pass),
+        ],
+        extra,
+    )
+}
+
+/// Makes the key pair `key` (and its `.pub`); returns its key id.
+#[track_caller]
+pub fn keygen(key: &Path, pass: &Path) -> String {
+    let o = ok(&keygen_args(key, pass, &["--json"]));
+    json(&o)["key_id"].as_str().unwrap().to_string()
+}
+
+/// `hsmctl bitstream sign --key KEY --passphrase-file PASS PKG EXTRA...`.
+pub fn sign_args<'a>(
+    key: &'a Path,
+    pass: &'a Path,
+    pkg: &'a Path,
+    extra: &[&'a str],
+) -> Vec<&'a str> {
+    with(
+        vec![
+            "bitstream",
+            "sign",
+            "--key",
+            s(key),
+            "--passphrase-file",
+            s(pass),
+            s(pkg),
+        ],
+        extra,
+    )
+}
+
+/// `hsmctl bitstream verify PKG --trust-dir TRUST EXTRA...`.
+pub fn verify_args<'a>(pkg: &'a Path, trust: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
+    with(
+        vec!["bitstream", "verify", s(pkg), "--trust-dir", s(trust)],
+        extra,
+    )
+}
+
+/// `hsmctl bitstream trust add PUBLIC --trust-dir TRUST EXTRA...`.
+pub fn trust_add_args<'a>(public: &'a Path, trust: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
+    with(
+        vec![
+            "bitstream",
+            "trust",
+            "add",
+            s(public),
+            "--trust-dir",
+            s(trust),
+        ],
+        extra,
+    )
+}
+
+/// `hsmctl bitstream trust list --trust-dir TRUST EXTRA...`.
+pub fn trust_list_args<'a>(trust: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
+    with(
+        vec!["bitstream", "trust", "list", "--trust-dir", s(trust)],
+        extra,
+    )
+}
+
+/// `hsmctl bitstream trust revoke KEY_ID --trust-dir TRUST`.
+pub fn revoke_args<'a>(key_id: &'a str, trust: &'a Path) -> Vec<&'a str> {
+    vec![
+        "bitstream",
+        "trust",
+        "revoke",
+        key_id,
+        "--trust-dir",
+        s(trust),
+    ]
+}
+
+/// A folder with a signing key (`signer.key`, `signer.pub`), a passphrase
+/// file, and a trust directory trusting the key.
+pub struct Signer {
+    pub dir: Dir,
+    pub key: PathBuf,
+    pub public: PathBuf,
+    pub pass: PathBuf,
+    pub trust: PathBuf,
+    pub key_id: String,
+}
+
+impl Signer {
+    pub fn new(tag: &str) -> Signer {
+        let dir = Dir::new(tag);
+        let pass = dir.path("pass.txt");
+        std::fs::write(&pass, format!("{PASSPHRASE}\n")).unwrap();
+        let key = dir.path("signer.key");
+        let key_id = keygen(&key, &pass);
+        let trust = dir.path("trust");
+        let public = dir.path("signer.pub");
+        ok(&trust_add_args(&public, &trust, &[]));
+        Signer {
+            dir,
+            key,
+            public,
+            pass,
+            trust,
+            key_id,
+        }
+    }
+
+    /// Signs `pkg` in place with the key.
+    #[track_caller]
+    pub fn sign(&self, pkg: &Path) {
+        ok(&sign_args(&self.key, &self.pass, pkg, &[]));
+    }
+}
+
+/// Lets a test's own setup, which holds a [`Signer`], be used as one.
+macro_rules! deref_signer {
+    ($setup:ty) => {
+        impl std::ops::Deref for $setup {
+            type Target = common::Signer;
+            fn deref(&self) -> &common::Signer {
+                &self.signer
+            }
+        }
+    };
+}
+pub(crate) use deref_signer;
+
+/// A manifest for `images` for `target` at `security_version`, from the
+/// current contract, without tools or resource figures.
+pub fn manifest(target: &str, security_version: u32, images: &[Image]) -> Manifest {
+    Manifest {
+        target: target.into(),
+        design: "open-hsm".into(),
+        design_version: "0.1.0".into(),
+        build_id: 0x0123_4567_89ab_cdef,
+        source_revision: "601d60b".into(),
+        source_sha384: [0x5a; 48],
+        contract_major: hsm_contract::CONTRACT_MAJOR,
+        contract_minor: hsm_contract::CONTRACT_MINOR,
+        security_version,
+        tools: Vec::new(),
+        resources: Resources::default(),
+        images: images
+            .iter()
+            .map(|i| ImageEntry::describe(&i.name, &i.data))
+            .collect(),
+    }
+}
