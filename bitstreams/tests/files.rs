@@ -1,57 +1,16 @@
 //! Writing files: atomic writes, key files that are not overwritten unless
 //! asked, and trust directories changed through the library.
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+#[path = "support/temp_dir.rs"]
+mod temp_dir;
+use temp_dir::{set_mode, TempDir};
+
+use std::path::Path;
 
 use hsm_bitstream::{
     write_atomic, KdfParams, KeyError, KeyId, Overwrite, PublicKey, SigningKey, TrustError,
     TrustStore, REVOKED_FILE,
 };
-
-/// A fresh directory under the system's temporary directory, owner-only.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "hsm-bitstream-files-{}-{}-{name}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir(&dir).unwrap();
-        set_mode(&dir, 0o700);
-        TempDir(dir)
-    }
-    fn path(&self) -> &Path {
-        &self.0
-    }
-    /// The names in the directory, sorted.
-    fn names(&self) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(&self.0)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-#[cfg(unix)]
-fn set_mode(path: &Path, mode: u32) {
-    use std::os::unix::fs::PermissionsExt as _;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
-}
-
-#[cfg(not(unix))]
-fn set_mode(_: &Path, _: u32) {}
 
 #[cfg(unix)]
 fn mode(path: &Path) -> u32 {

@@ -1,8 +1,11 @@
 //! Packages, keys, trust stores and the load policy, through the public
 //! API. Every failure test asserts the specific error.
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+#[path = "support/temp_dir.rs"]
+mod temp_dir;
+use temp_dir::{set_mode, TempDir};
+
+use std::path::Path;
 
 use hsm_bitstream::{
     limits, FormatError, Image, ImageEntry, KdfParams, KeyError, KeyId, LoadPolicy, Manifest,
@@ -89,47 +92,12 @@ fn manifest_span(bytes: &[u8]) -> (usize, usize) {
     (16, len)
 }
 
-/// A fresh directory under the system's temporary directory, owner-only.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "hsm-bitstream-{}-{}-{name}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir(&dir).unwrap();
-        set_mode(&dir, 0o700);
-        TempDir(dir)
-    }
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// Writes a file owner-writable only (whatever the umask), as a trust
 /// directory needs.
 fn write_private(path: &Path, bytes: impl AsRef<[u8]>) {
     std::fs::write(path, bytes).unwrap();
     set_mode(path, 0o600);
 }
-
-#[cfg(unix)]
-fn set_mode(path: &Path, mode: u32) {
-    use std::os::unix::fs::PermissionsExt as _;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
-}
-
-#[cfg(not(unix))]
-fn set_mode(_: &Path, _: u32) {}
 
 #[test]
 fn round_trip_of_a_package_with_two_images() {

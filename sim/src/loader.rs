@@ -31,7 +31,6 @@
 //! Until the card has persistent key storage (issue 5), a load is like a
 //! power cycle for the key store: the new model starts with empty slots.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use hsm_bitstream::{check_images_against, Manifest, Package};
@@ -228,27 +227,17 @@ pub(crate) fn stored_image(state_dir: &Path) -> Result<Option<(Vec<u8>, PathBuf)
     }
 }
 
-/// Replaces `path` with `data`: a temporary file in the same directory,
-/// synced, renamed over it, and the directory synced.
+/// Replaces `path` with `data` atomically (the library's
+/// [`hsm_bitstream::write_atomic`]: temporary file, sync, rename, directory
+/// sync), owner-only.
 fn write_atomic(path: &Path, data: &[u8]) -> Result<(), SimError> {
-    let io = |what: &'static str| {
-        let path = path.to_path_buf();
-        move |source| SimError::Io { path, what, source }
-    };
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut name = path.file_name().unwrap_or_default().to_owned();
-    name.push(format!(".tmp{}", std::process::id()));
-    let tmp = dir.join(name);
-    let mut f = std::fs::File::create(&tmp).map_err(io("cannot create a temporary file"))?;
-    f.write_all(data)
-        .and_then(|()| f.sync_all())
-        .map_err(io("cannot write"))?;
-    drop(f);
-    std::fs::rename(&tmp, path).map_err(io("cannot replace"))?;
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    hsm_bitstream::write_atomic(path, data, 0o600, hsm_bitstream::Overwrite::Replace).map_err(
+        |source| SimError::Io {
+            path: path.to_path_buf(),
+            what: "cannot store",
+            source,
+        },
+    )
 }
 
 fn hex(bytes: &[u8]) -> String {
