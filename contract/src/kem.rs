@@ -11,21 +11,25 @@
 //! [`KeyAlg::Aes256`] key in a target slot, with the policy the job names.
 //!
 //! # Randomness
-//! KeyGen needs 64 random bytes (d, z) and Encaps 32 (m). Until the card
-//! has its own DRBG (the key-management issue), the only source is the
-//! host: the job carries the bytes in `src` and the card runs the
-//! deterministic KeyGen_internal(d, z) and Encaps_internal(ek, m). That
-//! interim source is accepted in test mode only; outside test mode both
-//! jobs complete with `NOT_TEST_MODE`. Decapsulation needs no randomness
-//! and runs in either mode.
+//! KeyGen needs 64 random bytes (d, z) and Encaps 32 (m). The card draws
+//! them from its DRBG ([`crate::rng`]): KeyGen with `src_len` 0, Encaps
+//! with `src` = ek alone. For known-answer tests the host may supply them
+//! instead (KeyGen `src` = d || z, Encaps `src` = ek || m), which runs
+//! the deterministic KeyGen_internal(d, z) and Encaps_internal(ek, m);
+//! that is accepted in test mode only (`NOT_TEST_MODE` otherwise). A job
+//! that needs the DRBG while the noise source has failed completes with
+//! `ENTROPY_FAILURE` and stores nothing. Decapsulation needs no
+//! randomness.
 //!
 //! # Job layouts
 //! `params` is a [`KemParams`] block; every address is 16-byte aligned.
-//! - [`crate::Opcode::KemKeygen`]: `src` = d || z (64 bytes), `key_slot`
+//! - [`crate::Opcode::KemKeygen`]: `src` empty (or, test mode, d || z:
+//!   64 bytes), `key_slot`
 //!   an empty slot that receives the key, `aux` its 32-byte label; `dst`
 //!   receives ek ([`KemSet::ek_bytes`]), then with [`flags::EXPOSE`]
 //!   dk_PKE = ByteEncode12(ŝ) ([`KemSet::dk_pke_bytes`]).
-//! - [`crate::Opcode::KemEncaps`]: `src` = ek || m; `dst` receives the
+//! - [`crate::Opcode::KemEncaps`]: `src` = ek (or, test mode, ek || m);
+//!   `dst` receives the
 //!   ciphertext ([`KemSet::ct_bytes`]). The shared secret K goes into the
 //!   empty slot `params.target` with `params.policy` and the label at
 //!   `aux`, or with [`flags::EXPOSE`] to `dst` after the ciphertext (then

@@ -264,6 +264,19 @@ impl Descriptor {
         }
     }
 
+    /// Whether this is an ML-KEM KeyGen or Encaps job that carries its
+    /// randomness in `src` (d || z, or m after ek) instead of taking it
+    /// from the card's DRBG; only test mode accepts it.
+    pub fn kem_host_randomness(&self) -> bool {
+        let set = crate::kem::KemParams::from_bytes(&self.params)
+            .and_then(|p| crate::kem::KemSet::from_alg(p.alg));
+        match (Opcode::from_u8(self.opcode), set) {
+            (Some(Opcode::KemKeygen), _) => self.src_len != 0,
+            (Some(Opcode::KemEncaps), Some(set)) => self.src_len != set.ek_bytes(),
+            _ => false,
+        }
+    }
+
     /// The status the card gives this descriptor from the descriptor alone
     /// (`test_mode`: whether the card runs in test mode): the reference for
     /// the RTL's checks, in the order the card applies them. `None` means
@@ -370,6 +383,7 @@ impl Descriptor {
             _ if gcm && (too_large(self.src_len) || too_large(gp.map_or(0, |p| p.aad_len))) => {
                 return Some(Status::LengthTooLarge)
             }
+            Opcode::RngGenerate if too_large(self.dst_len) => return Some(Status::LengthTooLarge),
             _ if hash.is_some()
                 && (too_large(self.src_len)
                     || (hash.and_then(|a| a.digest_bytes()).is_none()
@@ -428,17 +442,19 @@ impl Descriptor {
                 let Some(set) = crate::kem::KemSet::from_alg(p.alg) else {
                     return Some(Status::BadAlgorithm);
                 };
-                let src = match op {
-                    Opcode::KemKeygen => crate::kem::SEED_BYTES,
-                    Opcode::KemEncaps => set.ek_bytes() + crate::kem::M_BYTES,
-                    _ => set.ct_bytes(),
+                // KeyGen and Encaps take their randomness from the card's
+                // DRBG, or (test mode) from the end of `src`.
+                let (src, host) = match op {
+                    Opcode::KemKeygen => (0, crate::kem::SEED_BYTES),
+                    Opcode::KemEncaps => (set.ek_bytes(), set.ek_bytes() + crate::kem::M_BYTES),
+                    _ => (set.ct_bytes(), set.ct_bytes()),
                 };
                 let label = if expose && op != Opcode::KemKeygen {
                     0
                 } else {
                     LABEL_BYTES as u32
                 };
-                if self.src_len != src || self.aux_len != label {
+                if (self.src_len != src && self.src_len != host) || self.aux_len != label {
                     return Some(Status::BadLength);
                 }
             }
@@ -486,10 +502,7 @@ impl Descriptor {
         }
         // 6. What only test mode allows.
         if !test_mode {
-            if op == Opcode::KeyLoad
-                || expose
-                || matches!(op, Opcode::KemKeygen | Opcode::KemEncaps)
-            {
+            if op == Opcode::KeyLoad || expose || self.kem_host_randomness() {
                 return Some(Status::NotTestMode);
             }
             if gcm {

@@ -42,6 +42,9 @@ pub enum Opcode {
     KemEncaps = 0x41,
     /// ML-KEM decapsulation.
     KemDecaps = 0x42,
+    /// Random bytes from the card's DRBG (SP 800-90A CTR_DRBG); see
+    /// [`crate::rng`].
+    RngGenerate = 0x50,
 }
 
 impl Opcode {
@@ -65,6 +68,7 @@ impl Opcode {
         Opcode::KemKeygen,
         Opcode::KemEncaps,
         Opcode::KemDecaps,
+        Opcode::RngGenerate,
     ];
 
     /// Decode a descriptor's opcode byte.
@@ -93,6 +97,7 @@ impl Opcode {
             Opcode::KemKeygen => "KEM_KEYGEN",
             Opcode::KemEncaps => "KEM_ENCAPS",
             Opcode::KemDecaps => "KEM_DECAPS",
+            Opcode::RngGenerate => "RNG_GENERATE",
         }
     }
 
@@ -110,9 +115,10 @@ impl Opcode {
             Opcode::SlotInfo => "writes the 64-byte slot record of key_slot (algorithm, policy, label; never key material) to dst",
             Opcode::Sha3_224 | Opcode::Sha3_256 | Opcode::Sha3_384 | Opcode::Sha3_512 => "hashes src_len bytes (0 to 1 MiB) at src and writes the digest to dst (out_len is the digest length); flags PARTIAL and RESUME chain jobs through a 200-byte sponge state (see Hash jobs)",
             Opcode::Shake128 | Opcode::Shake256 => "absorbs src_len bytes (0 to 1 MiB) at src and writes exactly dst_len bytes (0 to 1 MiB) of output to dst; flags PARTIAL and RESUME as for SHA-3",
-            Opcode::KemKeygen => "ML-KEM KeyGen (test mode: d || z from src): the seed goes into the empty slot key_slot with the label at aux and params.policy; ek goes to dst (with EXPOSE also dk_PKE)",
-            Opcode::KemEncaps => "ML-KEM Encaps (test mode: ek || m from src): the ciphertext goes to dst and the shared secret into the empty slot params.target as an AES-256 key (label at aux, params.policy), or with EXPOSE after the ciphertext",
+            Opcode::KemKeygen => "ML-KEM KeyGen with d || z from the card's DRBG (src_len 0; test mode may pass them in src): the seed goes into the empty slot key_slot with the label at aux and params.policy; ek goes to dst (with EXPOSE also dk_PKE)",
+            Opcode::KemEncaps => "ML-KEM Encaps of the ek in src with m from the card's DRBG (test mode may append m to src): the ciphertext goes to dst and the shared secret into the empty slot params.target as an AES-256 key (label at aux, params.policy), or with EXPOSE after the ciphertext",
             Opcode::KemDecaps => "ML-KEM Decaps of the ciphertext at src with the key in key_slot (policy DERIVE): the shared secret (or FIPS 203's implicit-rejection secret) goes into the empty slot params.target as an AES-256 key, or with EXPOSE (test mode) to dst; constant time",
+            Opcode::RngGenerate => "writes dst_len bytes (0 to 1 MiB) from the card's DRBG to dst (16-byte aligned); ENTROPY_FAILURE when the noise source has failed its health tests",
         }
     }
 
@@ -151,6 +157,7 @@ impl Opcode {
                 "flags", "src_addr", "dst_addr", "src_len", "dst_len", "aux_addr", "aux_len",
                 "params",
             ],
+            Opcode::RngGenerate => &["dst_addr", "dst_len"],
         }
     }
 }

@@ -201,8 +201,20 @@ pub mod status {
     );
     /// A bit of [`super::FAULT`] is set.
     pub const FAULT: Field = bit("FAULT", 3, "a bit of FAULT is set");
+    /// The DRBG is seeded and serving.
+    pub const RNG_READY: Field = bit(
+        "RNG_READY",
+        4,
+        "the DRBG has been instantiated from the noise source (start-up health test passed) and serves random numbers",
+    );
+    /// The noise source failed a health test.
+    pub const RNG_FAULT: Field = bit(
+        "RNG_FAULT",
+        5,
+        "the noise source failed an SP 800-90B health test (repetition count or adaptive proportion); the DRBG is zeroized and jobs that need randomness complete with ENTROPY_FAILURE until the card is reset",
+    );
     /// All fields, in bit order.
-    pub const FIELDS: &[Field] = &[TEST_MODE, QUEUE_ENABLED, BUSY, FAULT];
+    pub const FIELDS: &[Field] = &[TEST_MODE, QUEUE_ENABLED, BUSY, FAULT, RNG_READY, RNG_FAULT];
 }
 
 /// Fields of [`CONTROL`].

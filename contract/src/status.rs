@@ -53,6 +53,9 @@ pub enum Status {
     EkCheckFailed = 0x0015,
     /// An engine's self-check failed: a hardware fault.
     EngineFault = 0x0016,
+    /// The card's noise source failed its SP 800-90B health tests: the card
+    /// makes no random numbers, and so no keys, until it is reset.
+    EntropyFailure = 0x0017,
 }
 
 impl Status {
@@ -81,6 +84,7 @@ impl Status {
         Status::BadAlgorithm,
         Status::EkCheckFailed,
         Status::EngineFault,
+        Status::EntropyFailure,
     ];
 
     /// Decode a completion's status field; `None` for a code this contract
@@ -115,6 +119,7 @@ impl Status {
             Status::BadAlgorithm => "BAD_ALGORITHM",
             Status::EkCheckFailed => "EK_CHECK_FAILED",
             Status::EngineFault => "ENGINE_FAULT",
+            Status::EntropyFailure => "ENTROPY_FAILURE",
         }
     }
 
@@ -144,7 +149,7 @@ impl Status {
             Status::SlotOccupied => "the key slot already holds a key; clear it first",
             Status::WrongKeyType => "the slot's algorithm does not fit the operation (for example an XTS key pair for GCM)",
             Status::PolicyDenied => "the slot's usage policy does not allow the operation",
-            Status::NotTestMode => "the operation (plaintext key load, caller-chosen GCM IV, EXPOSE, ML-KEM KeyGen and Encaps with host randomness until the card has a DRBG) is only allowed when the card is in test mode",
+            Status::NotTestMode => "the operation (plaintext key load, caller-chosen GCM IV, EXPOSE, ML-KEM KeyGen and Encaps with randomness from the host) is only allowed when the card is in test mode",
             Status::AuthFailed => "the authentication tag did not verify; the output was overwritten with zeros",
             Status::BadIvLength => "the GCM IV length is out of range (1 to 128 bytes, or 0 with CARD_IV)",
             Status::BadTagLength => "the GCM tag length is out of range (4 to 16 bytes in test mode, 16 otherwise)",
@@ -152,6 +157,7 @@ impl Status {
             Status::BadAlgorithm => "the key algorithm code is unknown, or not one the operation takes (for example an ML-KEM parameter set that is not one)",
             Status::EkCheckFailed => "the ML-KEM encapsulation key fails FIPS 203's modulus check (a coefficient is not below q): it is not a valid key; nothing was written",
             Status::EngineFault => "an engine's self-check failed (for example the ML-KEM sequencer ran an unexpected number of polynomial commands): a hardware fault; no key was stored and the output must not be used; report it and take the card out of service",
+            Status::EntropyFailure => "the card's noise source failed its SP 800-90B health tests (repetition count or adaptive proportion; STATUS.RNG_FAULT is set): the DRBG was zeroized and the card generates no random numbers or keys until it is reset; nothing was written or stored. If it recurs after a reset, take the card out of service",
         }
     }
 }

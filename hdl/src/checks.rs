@@ -52,11 +52,22 @@ pub struct DescChecker {
     pub is_hash_op: Signal<Out, Bit>,
     /// The operation is an ML-KEM job (the ML-KEM engine runs it).
     pub is_kem_op: Signal<Out, Bit>,
+    /// An ML-KEM KeyGen or Encaps job that takes its randomness from the
+    /// card's DRBG (not from `src`).
+    pub kem_card_rand: Signal<Out, Bit>,
+    /// The operation is `RNG_GENERATE` (the RNG job engine runs it).
+    pub is_rng_op: Signal<Out, Bit>,
 
     status_r: DFF<Bits<16>>,
     engine_r: DFF<Bit>,
     hash_r: DFF<Bit>,
     kem_r: DFF<Bit>,
+    kem_rand_r: DFF<Bit>,
+    rng_r: DFF<Bit>,
+    is_rng: Signal<Local, Bit>,
+    kem_host: Signal<Local, Bit>,
+    kem_src_card: Signal<Local, Bits<32>>,
+    o_rng: Constant<Bits<8>>,
     is_kkg: Signal<Local, Bit>,
     is_ken: Signal<Local, Bit>,
     is_kde: Signal<Local, Bit>,
@@ -189,6 +200,14 @@ impl Default for DescChecker {
             engine_r: Default::default(),
             hash_r: Default::default(),
             kem_r: Default::default(),
+            kem_rand_r: Default::default(),
+            rng_r: Default::default(),
+            is_rng: Default::default(),
+            kem_host: Default::default(),
+            kem_src_card: Default::default(),
+            o_rng: opcode(Opcode::RngGenerate),
+            kem_card_rand: Default::default(),
+            is_rng_op: Default::default(),
             is_kem_op: Default::default(),
             is_kkg: Default::default(),
             is_ken: Default::default(),
@@ -334,7 +353,10 @@ impl Default for DescChecker {
 impl Logic for DescChecker {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, status_r, engine_r, hash_r, kem_r);
+        dff_setup!(self, clock, status_r, engine_r, hash_r, kem_r, kem_rand_r, rng_r);
+        self.kem_card_rand.next = self.kem_rand_r.q.val();
+        self.is_rng_op.next = self.rng_r.q.val();
+        self.is_rng.next = self.opcode.val() == self.o_rng.val();
         self.status.next = self.status_r.q.val();
         self.is_engine_op.next = self.engine_r.q.val();
         self.is_hash_op.next = self.hash_r.q.val();
@@ -362,9 +384,11 @@ impl Logic for DescChecker {
             self.kem_set_ok.next = false;
         }
         self.kem_src.next = self.kem_ct.val();
+        self.kem_src_card.next = self.kem_ct.val();
         self.kem_need.next = bits::<32>(0);
         if self.is_kkg.val() {
             self.kem_src.next = self.seed_bytes.val();
+            self.kem_src_card.next = bits::<32>(0);
             self.kem_need.next = self.kem_ek.val();
             if self.k_expose.val() {
                 self.kem_need.next = self.kem_ek.val() + self.kem_dkp.val();
@@ -372,6 +396,7 @@ impl Logic for DescChecker {
         }
         if self.is_ken.val() {
             self.kem_src.next = self.kem_ek.val() + self.m_bytes.val();
+            self.kem_src_card.next = self.kem_ek.val();
             self.kem_need.next = self.kem_ct.val();
             if self.k_expose.val() {
                 self.kem_need.next = self.kem_ct.val() + self.ss_bytes.val();
@@ -380,6 +405,9 @@ impl Logic for DescChecker {
         if self.is_kde.val() & self.k_expose.val() {
             self.kem_need.next = self.ss_bytes.val();
         }
+        // KeyGen and Encaps with their randomness in `src` (test mode).
+        self.kem_host.next = (self.is_kkg.val() | self.is_ken.val())
+            & (self.src_len.val() != self.kem_src_card.val());
         self.kem_aux.next = self.label_bytes.val();
         if self.k_expose.val() & !self.is_kkg.val() {
             self.kem_aux.next = bits::<32>(0);
@@ -424,8 +452,10 @@ impl Logic for DescChecker {
             | self.is_kload.val()
             | self.is_kclear.val()
             | self.is_sinfo.val()
-            | self.is_kem.val();
+            | self.is_kem.val()
+            | self.is_rng.val();
         self.engine_c.next = self.is_hash.val()
+            | self.is_rng.val()
             | self.is_gcm.val()
             | self.is_xts.val()
             | self.is_kload.val()
@@ -441,6 +471,7 @@ impl Logic for DescChecker {
             | self.is_hash.val()
             | self.is_kem.val();
         self.u_dst.next = self.is_copy.val()
+            | self.is_rng.val()
             | self.is_gcm.val()
             | self.is_xts.val()
             | self.is_sinfo.val()
@@ -505,6 +536,7 @@ impl Logic for DescChecker {
             & (self.src_len.val() > self.max_len.val()))
             | (self.is_gcm.val() & (self.aad_len.val() > self.max_len.val()))
             | (self.is_hash.val() & (self.src_len.val() > self.max_len.val()))
+            | (self.is_rng.val() & (self.dst_len.val() > self.max_len.val()))
             | (self.is_shake.val()
                 & !self.h_partial.val()
                 & (self.dst_len.val() > self.max_len.val()));
@@ -514,7 +546,8 @@ impl Logic for DescChecker {
             | self.is_kload.val()
             | self.is_kclear.val()
             | self.is_sinfo.val()
-            | self.is_kem.val())
+            | self.is_kem.val()
+            | self.is_rng.val())
             & (self.src_addr.val().get_bits::<4>(0).any()
                 | self.dst_addr.val().get_bits::<4>(0).any()
                 | self.aux_addr.val().get_bits::<4>(0).any());
@@ -602,7 +635,8 @@ impl Logic for DescChecker {
             & ((self.src_len.val() != self.key_len.val())
                 | (self.aux_len.val() != self.label_bytes.val())))
             | (self.is_kem.val()
-                & ((self.src_len.val() != self.kem_src.val())
+                & (((self.src_len.val() != self.kem_src.val())
+                    & (self.src_len.val() != self.kem_src_card.val()))
                     | (self.aux_len.val() != self.kem_aux.val())))
         {
             self.status_c.next = self.s_bad_length.val();
@@ -611,8 +645,7 @@ impl Logic for DescChecker {
         } else if !self.test_mode.val()
             & (self.is_kload.val()
                 | (self.is_genc.val() & !self.card_iv.val())
-                | self.is_kkg.val()
-                | self.is_ken.val()
+                | self.kem_host.val()
                 | self.k_expose.val())
         {
             self.status_c.next = self.s_not_test.val();
@@ -628,5 +661,7 @@ impl Logic for DescChecker {
         self.engine_r.d.next = self.engine_c.val();
         self.hash_r.d.next = self.is_hash.val();
         self.kem_r.d.next = self.is_kem.val();
+        self.kem_rand_r.d.next = (self.is_kkg.val() | self.is_ken.val()) & !self.kem_host.val();
+        self.rng_r.d.next = self.is_rng.val();
     }
 }

@@ -18,6 +18,8 @@ use crate::consts::{opcode, status};
 use crate::engine::CryptoEngine;
 use crate::hash::HashEngine;
 use crate::kem_engine::KemEngine;
+use crate::rng::RngUnit;
+use crate::rng_job::RngJob;
 use hsm_contract::layout::{cqe, desc, LayoutField};
 use hsm_contract::{Opcode, Status};
 use rust_hdl::prelude::*;
@@ -122,8 +124,21 @@ pub struct Dispatcher {
     pub dmaw_strb: Signal<Out, Bits<16>>,
     /// DMA write error for the beat accepted at the previous edge.
     pub dmaw_err: Signal<In, Bit>,
+    /// Noise-source port: the card wants samples.
+    pub noise_enable: Signal<Out, Bit>,
+    /// Noise-source port: a sample is on `noise_sample`.
+    pub noise_valid: Signal<In, Bit>,
+    /// Noise-source port: the sample.
+    pub noise_sample: Signal<In, Bits<8>>,
+    /// The DRBG is seeded and serving.
+    pub rng_ready: Signal<Out, Bit>,
+    /// The noise source failed a health test.
+    pub rng_fault: Signal<Out, Bit>,
 
     desc_check: DescChecker,
+    rng: RngUnit,
+    rng_job: RngJob,
+    use_rng: DFF<Bit>,
     engine: CryptoEngine,
     hash: HashEngine,
     kem: KemEngine,
@@ -273,6 +288,14 @@ impl Default for Dispatcher {
             dmaw_strb: Default::default(),
             dmaw_err: Default::default(),
             desc_check: Default::default(),
+            noise_enable: Default::default(),
+            noise_valid: Default::default(),
+            noise_sample: Default::default(),
+            rng_ready: Default::default(),
+            rng_fault: Default::default(),
+            rng: Default::default(),
+            rng_job: Default::default(),
+            use_rng: Default::default(),
             engine: Default::default(),
             state: Default::default(),
             eng_started: Default::default(),
@@ -394,6 +417,7 @@ impl Logic for Dispatcher {
             eng_started,
             use_hash,
             use_kem,
+            use_rng,
             state,
             sq_head_r,
             cq_tail_r,
@@ -580,8 +604,61 @@ impl Logic for Dispatcher {
         self.engine.kp_label.next = self.kem.kp_label.val();
         self.engine.kp_keydata.next = self.kem.kp_keydata.val();
         self.kem.kp_done.next = self.engine.done.val();
-        // The running engine's side of the DMA port and its result.
+        // The random bit generator, lent to the ML-KEM engine or the
+        // RNG_GENERATE job engine (jobs run one at a time).
+        self.rng.clock.next = self.clock.val();
+        self.rng.reset.next = self.reset.val();
+        self.noise_enable.next = self.rng.noise_enable.val();
+        self.rng.noise_valid.next = self.noise_valid.val();
+        self.rng.noise_sample.next = self.noise_sample.val();
+        self.rng_ready.next = self.rng.seeded.val();
+        self.rng_fault.next = self.rng.fault.val();
+        self.rng_job.clock.next = self.clock.val();
+        self.rng_job.reset.next = self.reset.val();
+        self.rng_job.start.next = false;
+        self.rng_job.dst_addr.next = self.d_dst_addr.val();
+        self.rng_job.dst_len.next = self.d_dst_len.val();
+        self.rng_job.dmaw_ready.next = false;
+        self.rng_job.dmaw_err.next = false;
+        self.kem.card_rand.next = self.desc_check.kem_card_rand.val();
+        self.kem.rng_valid.next = false;
+        self.kem.rng_block.next = self.rng.out_block.val();
+        self.kem.rng_done.next = false;
+        self.kem.rng_fail.next = self.rng.req_fail.val();
+        self.rng_job.rng_valid.next = false;
+        self.rng_job.rng_block.next = self.rng.out_block.val();
+        self.rng_job.rng_done.next = false;
+        self.rng_job.rng_fail.next = self.rng.req_fail.val();
         if self.use_kem.q.val() {
+            self.rng.req.next = self.kem.rng_req.val();
+            self.rng.req_blocks.next = self.kem.rng_blocks.val();
+            self.rng.req_pr.next = true;
+            self.rng.out_ready.next = self.kem.rng_ready.val();
+            self.kem.rng_valid.next = self.rng.out_valid.val();
+            self.kem.rng_done.next = self.rng.req_done.val();
+        } else {
+            self.rng.req.next = self.rng_job.rng_req.val();
+            self.rng.req_blocks.next = self.rng_job.rng_blocks.val();
+            self.rng.req_pr.next = false;
+            self.rng.out_ready.next = self.rng_job.rng_ready.val();
+            self.rng_job.rng_valid.next = self.rng.out_valid.val();
+            self.rng_job.rng_done.next = self.rng.req_done.val();
+        }
+        // The running engine's side of the DMA port and its result.
+        if self.use_rng.q.val() {
+            self.e_req_valid.next = false;
+            self.e_req_addr.next = bits::<64>(0);
+            self.e_req_beats.next = bits::<9>(0);
+            self.e_data_ready.next = false;
+            self.e_w_valid.next = self.rng_job.dmaw_valid.val();
+            self.e_w_addr.next = self.rng_job.dmaw_addr.val();
+            self.e_w_data.next = self.rng_job.dmaw_data.val();
+            self.e_w_strb.next = self.rng_job.dmaw_strb.val();
+            self.e_busy.next = self.rng_job.busy.val();
+            self.e_done.next = self.rng_job.done.val();
+            self.e_status.next = self.rng_job.status.val();
+            self.e_out_len.next = self.rng_job.out_len.val();
+        } else if self.use_kem.q.val() {
             self.e_req_valid.next = self.kem.dmar_req_valid.val();
             self.e_req_addr.next = self.kem.dmar_req_addr.val();
             self.e_req_beats.next = self.kem.dmar_req_beats.val();
@@ -778,6 +855,7 @@ impl Logic for Dispatcher {
                     self.eng_started.d.next = false;
                     self.use_hash.d.next = self.desc_check.is_hash_op.val();
                     self.use_kem.d.next = self.desc_check.is_kem_op.val();
+                    self.use_rng.d.next = self.desc_check.is_rng_op.val();
                 } else {
                     self.job_status.d.next = self.st_ok.val();
                     if self.is_copy.val() & self.d_src_len.val().any() {
@@ -846,7 +924,9 @@ impl Logic for Dispatcher {
             DispState::Engine => {
                 if !self.eng_started.q.val() & !self.e_busy.val() {
                     self.eng_started.d.next = true;
-                    if self.use_kem.q.val() {
+                    if self.use_rng.q.val() {
+                        self.rng_job.start.next = true;
+                    } else if self.use_kem.q.val() {
                         self.kem.start.next = true;
                     } else if self.use_hash.q.val() {
                         self.hash.start.next = true;
@@ -862,7 +942,10 @@ impl Logic for Dispatcher {
                 self.dmaw_addr.next = self.e_w_addr.val();
                 self.dmaw_data.next = self.e_w_data.val();
                 self.dmaw_strb.next = self.e_w_strb.val();
-                if self.use_kem.q.val() {
+                if self.use_rng.q.val() {
+                    self.rng_job.dmaw_ready.next = self.dmaw_ready.val();
+                    self.rng_job.dmaw_err.next = self.dmaw_err.val();
+                } else if self.use_kem.q.val() {
                     self.kem.dmar_req_ready.next = self.dmar_req_ready.val();
                     self.kem.dmar_data_valid.next = self.dmar_data_valid.val();
                     self.kem.dmaw_ready.next = self.dmaw_ready.val();
@@ -947,7 +1030,8 @@ impl Logic for Dispatcher {
         if !self.req_fire.val() & self.rx_fire.val() {
             self.outstanding.d.next = self.outstanding.q.val() - 1;
         }
-        self.busy.next = self.out_busy.val();
+        // Seeding the DRBG after reset is work that needs the clock too.
+        self.busy.next = self.out_busy.val() | self.rng.busy.val();
         if self.engine.read_fault.val() | self.engine.write_fault.val() {
             self.dma_read_fault.next = self.engine.read_fault.val();
             self.dma_write_fault.next = self.engine.write_fault.val();
@@ -957,6 +1041,10 @@ impl Logic for Dispatcher {
             self.dma_read_fault.next = self.hash.read_fault.val();
             self.dma_write_fault.next = self.hash.write_fault.val();
             self.fault_addr.next = self.hash.fault_addr.val();
+        }
+        if self.rng_job.write_fault.val() {
+            self.dma_write_fault.next = true;
+            self.fault_addr.next = self.rng_job.fault_addr.val();
         }
         if self.kem.read_fault.val() | self.kem.write_fault.val() {
             self.dma_read_fault.next = self.kem.read_fault.val();

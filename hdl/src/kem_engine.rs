@@ -47,6 +47,8 @@ pub enum KemState {
     RecWaitB,
     /// Checking it.
     RecCheckB,
+    /// KeyGen and Encaps: drawing (d, z) or m from the DRBG.
+    Draw,
     /// Decaps: reading the seed (d, z) from the key store.
     Seed,
     /// The core runs; label, input and output stream.
@@ -88,6 +90,22 @@ pub struct KemEngine {
     pub dst_addr: Signal<In, Bits<64>>,
     /// Label address.
     pub aux_addr: Signal<In, Bits<64>>,
+    /// KeyGen or Encaps takes (d, z) or m from the card's DRBG, not `src`.
+    pub card_rand: Signal<In, Bit>,
+    /// Random bit generator: request (held until `rng_done`).
+    pub rng_req: Signal<Out, Bit>,
+    /// Random bit generator: blocks wanted.
+    pub rng_blocks: Signal<Out, Bits<16>>,
+    /// Random bit generator: a block is offered.
+    pub rng_valid: Signal<In, Bit>,
+    /// Random bit generator: the block.
+    pub rng_block: Signal<In, Bits<128>>,
+    /// Random bit generator: the block is taken.
+    pub rng_ready: Signal<Out, Bit>,
+    /// Random bit generator: the request ended.
+    pub rng_done: Signal<In, Bit>,
+    /// Random bit generator: the request failed.
+    pub rng_fail: Signal<In, Bit>,
     /// Working on a job.
     pub busy: Signal<Out, Bit>,
     /// Pulse: the job is done.
@@ -166,6 +184,9 @@ pub struct KemEngine {
     j_src: DFF<Bits<64>>,
     j_dst: DFF<Bits<64>>,
     j_aux: DFF<Bits<64>>,
+    j_rng: DFF<Bit>,
+    asking: DFF<Bit>,
+    drawn: DFF<Bits<3>>,
     kk: DFF<Bits<3>>,
     // Beats of one pass over `src`, output lanes to `dst`.
     n_src: DFF<Bits<9>>,
@@ -238,6 +259,7 @@ pub struct KemEngine {
     s_ek: Constant<Bits<16>>,
     s_dma_read: Constant<Bits<16>>,
     s_dma_write: Constant<Bits<16>>,
+    s_entropy: Constant<Bits<16>>,
 }
 
 impl Default for KemEngine {
@@ -255,6 +277,18 @@ impl Default for KemEngine {
             src_addr: Default::default(),
             dst_addr: Default::default(),
             aux_addr: Default::default(),
+            card_rand: Default::default(),
+            rng_req: Default::default(),
+            rng_blocks: Default::default(),
+            rng_valid: Default::default(),
+            rng_block: Default::default(),
+            rng_ready: Default::default(),
+            rng_done: Default::default(),
+            rng_fail: Default::default(),
+            j_rng: Default::default(),
+            asking: Default::default(),
+            drawn: Default::default(),
+            s_entropy: status(Status::EntropyFailure),
             busy: Default::default(),
             done: Default::default(),
             status: Default::default(),
@@ -372,7 +406,7 @@ impl Logic for KemEngine {
     fn update(&mut self) {
         dff_setup!(
             self, clock, state, j_op, j_expose, j_slot, j_alg, j_policy, j_target, j_src, j_dst,
-            j_aux, kk, n_src, n_dma, mk_slot, status_r, out_len_r, rd_err, wr_err, ek_bad, kps,
+            j_aux, j_rng, asking, drawn, kk, n_src, n_dma, mk_slot, status_r, out_len_r, rd_err, wr_err, ek_bad, kps,
             kpi, kst, fault, rq_addr, rq_left, passes, lab_n, rx_left, ib, ib_n, sd_n, started,
             seed, ss, label, olane, have_lo, lo, ow_v, ow_data, wr_addr, last_wr
         );
@@ -450,6 +484,15 @@ impl Logic for KemEngine {
         self.kp_policy.next = self.j_policy.q.val();
         self.kp_label.next = self.label.q.val();
 
+        // The DRBG: (d, z) is four blocks, m two; both are key material, so
+        // the request asks for prediction resistance (a reseed first).
+        self.rng_req.next = self.asking.q.val();
+        self.rng_blocks.next = bits::<16>(2);
+        if self.is_kg.val() {
+            self.rng_blocks.next = bits::<16>(4);
+        }
+        self.rng_ready.next = self.state.q.val() == KemState::Draw;
+
         // DMA read requests: the label region, then the passes over `src`;
         // up to 256 beats each, never across 4 KiB.
         self.btb.next = bits::<9>(256) - bit_cast::<9, 8>(self.rq_addr.q.val().get_bits::<8>(4));
@@ -481,7 +524,7 @@ impl Logic for KemEngine {
         if self.pop.val() {
             self.ib.d.next = self.ib.q.val() >> 64;
             self.ib_n.d.next = self.ib_n.q.val() - 1;
-            if self.is_kg.val() {
+            if self.is_kg.val() & !self.j_rng.q.val() {
                 // KeyGen's input is the seed (d, z): keep it for the slot.
                 self.seed.d.next = (self.seed.q.val() >> 64)
                     | (bit_cast::<512, 64>(self.ib.q.val().get_bits::<64>(0)) << 448);
@@ -499,9 +542,13 @@ impl Logic for KemEngine {
                     self.rx_left.d.next = self.rx_left.q.val() - 1;
                 }
             } else if self.refill.val() {
-                if self.sd_n.q.val().any() {
+                // Seed beats: before `src` (Decaps' key, KeyGen's drawn
+                // (d, z)), or after it (Encaps' drawn m). They rotate
+                // through the register, so KeyGen still has (d, z) to store.
+                if self.sd_n.q.val().any() & !(self.is_en.val() & self.rx_left.q.val().any()) {
                     self.ib.d.next = self.seed.q.val().get_bits::<128>(0);
-                    self.seed.d.next = self.seed.q.val() >> 128;
+                    self.seed.d.next = (self.seed.q.val() >> 128)
+                        | (bit_cast::<512, 128>(self.seed.q.val().get_bits::<128>(0)) << 384);
                     self.ib_n.d.next = bits::<2>(2);
                     self.sd_n.d.next = self.sd_n.q.val() - 1;
                 } else if self.rx_left.q.val().any() {
@@ -580,6 +627,7 @@ impl Logic for KemEngine {
                     self.j_src.d.next = self.src_addr.val();
                     self.j_dst.d.next = self.dst_addr.val();
                     self.j_aux.d.next = self.aux_addr.val();
+                    self.j_rng.d.next = self.card_rand.val();
                     self.state.d.next = KemState::Setup;
                 }
             }
@@ -604,12 +652,18 @@ impl Logic for KemEngine {
                 // Beats per pass over `src` and lanes written to `dst`.
                 if self.is_kg.val() {
                     self.n_src.d.next = bits::<9>(4);
+                    if self.j_rng.q.val() {
+                        self.n_src.d.next = bits::<9>(0);
+                    }
                     self.n_dma.d.next = self.ek_lanes.val();
                     if self.j_expose.q.val() {
                         self.n_dma.d.next = self.ek_lanes.val() + self.ek_lanes.val() - 4;
                     }
                 } else if self.is_en.val() {
                     self.n_src.d.next = self.ek_lanes.val().get_bits::<9>(1) + 2;
+                    if self.j_rng.q.val() {
+                        self.n_src.d.next = self.ek_lanes.val().get_bits::<9>(1);
+                    }
                     self.n_dma.d.next = self.ct_lanes.val();
                     if self.j_expose.q.val() {
                         self.n_dma.d.next = self.ct_lanes.val() + 4;
@@ -621,7 +675,31 @@ impl Logic for KemEngine {
                         self.n_dma.d.next = bits::<10>(4);
                     }
                 }
+                self.drawn.d.next = bits::<3>(0);
+                self.seed.d.next = bits::<512>(0);
                 self.state.d.next = KemState::RecWaitA;
+                if self.j_rng.q.val() {
+                    self.asking.d.next = true;
+                    self.state.d.next = KemState::Draw;
+                }
+            }
+            KemState::Draw => {
+                // Block i of the draw lands at bits 128 i of the seed.
+                if self.rng_valid.val() {
+                    self.seed.d.next = self.seed.q.val()
+                        | (bit_cast::<512, 128>(self.rng_block.val())
+                            << (bit_cast::<10, 3>(self.drawn.q.val()) << 7));
+                    self.drawn.d.next = self.drawn.q.val() + 1;
+                }
+                if self.rng_done.val() {
+                    self.asking.d.next = false;
+                    self.state.d.next = KemState::RecWaitA;
+                    self.sd_n.d.next = self.drawn.q.val();
+                    if self.rng_fail.val() {
+                        self.status_r.d.next = self.s_entropy.val();
+                        self.state.d.next = KemState::Finish;
+                    }
+                }
             }
             KemState::RecWaitA => {
                 self.state.d.next = KemState::RecCheckA;
@@ -786,6 +864,7 @@ impl Logic for KemEngine {
             self.ib_n.d.next = bits::<2>(0);
             self.seed.d.next = bits::<512>(0);
             self.ss.d.next = bits::<256>(0);
+            self.asking.d.next = false;
         }
     }
 }

@@ -32,6 +32,8 @@ pub mod hash;
 pub mod kem_engine;
 pub mod pqc;
 pub mod regs;
+pub mod rng;
+pub mod rng_job;
 pub mod sponge;
 mod top;
 

@@ -58,6 +58,10 @@ pub struct RegisterFile {
     pub dma_write_fault: Signal<In, Bit>,
     /// Address that faulted, with the fault pulses.
     pub fault_addr_in: Signal<In, Bits<64>>,
+    /// The DRBG is seeded and serving (`STATUS.RNG_READY`).
+    pub rng_ready: Signal<In, Bit>,
+    /// The noise source failed a health test (`STATUS.RNG_FAULT`).
+    pub rng_fault: Signal<In, Bit>,
     /// The card came out of reset in test mode.
     pub test_mode_out: Signal<Out, Bit>,
     /// Queue enabled.
@@ -158,6 +162,8 @@ pub struct RegisterFile {
     b_st_qen: Constant<Bits<5>>,
     b_st_busy: Constant<Bits<5>>,
     b_st_fault: Constant<Bits<5>>,
+    b_st_rng_ready: Constant<Bits<5>>,
+    b_st_rng_fault: Constant<Bits<5>>,
     b_f_rd: Constant<Bits<5>>,
     b_f_wr: Constant<Bits<5>>,
     b_f_cfg: Constant<Bits<5>>,
@@ -189,6 +195,10 @@ impl RegisterFile {
             dma_read_fault: Default::default(),
             dma_write_fault: Default::default(),
             fault_addr_in: Default::default(),
+            rng_ready: Default::default(),
+            rng_fault: Default::default(),
+            b_st_rng_ready: bitpos(&regs::status::RNG_READY),
+            b_st_rng_fault: bitpos(&regs::status::RNG_FAULT),
             test_mode_out: Default::default(),
             queue_enable: Default::default(),
             queue_reset: Default::default(),
@@ -336,7 +346,9 @@ impl Logic for RegisterFile {
             .replace_bit(self.b_st_test.val().index(), self.test_mode.q.val())
             .replace_bit(self.b_st_qen.val().index(), self.qen.q.val())
             .replace_bit(self.b_st_busy.val().index(), self.disp_busy.val())
-            .replace_bit(self.b_st_fault.val().index(), self.fault.q.val().any());
+            .replace_bit(self.b_st_fault.val().index(), self.fault.q.val().any())
+            .replace_bit(self.b_st_rng_ready.val().index(), self.rng_ready.val())
+            .replace_bit(self.b_st_rng_fault.val().index(), self.rng_fault.val());
         self.control_v.next = bits::<32>(0).replace_bit(self.b_qe.val().index(), self.qen.q.val());
         self.rd.next = bits::<32>(0);
         if self.reg_addr.val() == self.a_id.val() {

@@ -58,6 +58,12 @@ pub struct HsmCard {
     pub irq: Signal<Out, Bit>,
     /// The card has work it can progress without the host.
     pub busy: Signal<Out, Bit>,
+    /// Noise source: the card wants samples.
+    pub noise_enable: Signal<Out, Bit>,
+    /// Noise source: a sample is on `noise_sample`.
+    pub noise_valid: Signal<In, Bit>,
+    /// Noise source: an 8-bit sample.
+    pub noise_sample: Signal<In, Bits<8>>,
 
     regs: RegisterFile,
     disp: Dispatcher,
@@ -92,6 +98,9 @@ impl HsmCard {
             dmaw_err: Default::default(),
             irq: Default::default(),
             busy: Default::default(),
+            noise_enable: Default::default(),
+            noise_valid: Default::default(),
+            noise_sample: Default::default(),
             regs: RegisterFile::new(build_hash),
             disp: Dispatcher::default(),
         }
@@ -138,6 +147,11 @@ impl Logic for HsmCard {
         self.regs.dma_write_fault.next = self.disp.dma_write_fault.val();
         self.regs.fault_addr_in.next = self.disp.fault_addr.val();
         self.busy.next = self.disp.busy.val();
+        self.noise_enable.next = self.disp.noise_enable.val();
+        self.disp.noise_valid.next = self.noise_valid.val();
+        self.disp.noise_sample.next = self.noise_sample.val();
+        self.regs.rng_ready.next = self.disp.rng_ready.val();
+        self.regs.rng_fault.next = self.disp.rng_fault.val();
 
         self.dmar_req_valid.next = self.disp.dmar_req_valid.val();
         self.disp.dmar_req_ready.next = self.dmar_req_ready.val();

@@ -15,6 +15,8 @@
 #include <new>
 #include <vector>
 
+#include <sys/random.h>
+
 #include "Vtop.h"
 #include "verilated.h"
 #if VM_TRACE
@@ -40,6 +42,16 @@ struct ReadBurst {
 };
 
 constexpr uint64_t kBeat = 16;
+
+// What feeds the card's noise-source port. A real card samples a ring
+// oscillator there; the simulated card feeds bytes from the host's
+// getrandom(2). The other modes are faults for tests of the card's
+// SP 800-90B health tests (hsm_sim_set_noise).
+enum NoiseMode : uint32_t {
+    kNoiseGetrandom = 0,  // bytes from getrandom(2)
+    kNoiseStuck = 1,      // one value forever (the repetition count test fails)
+    kNoiseBiased = 2,     // every other sample the same value (the adaptive proportion test fails)
+};
 
 }  // namespace
 
@@ -73,6 +85,10 @@ struct HsmSim {
     bool write_err_next = false;  // drive dmaw_err during the next cycle
     uint64_t irqs_pending = 0;    // irq pulses not yet reported by hsm_sim_run
     HsmSimStats stats{};
+    uint32_t noise_mode = kNoiseGetrandom;
+    uint8_t noise_buf[4096];
+    size_t noise_pos = sizeof noise_buf;  // next unread byte; refill when at the end
+    uint64_t noise_samples = 0;           // samples fed since creation
 };
 
 namespace {
@@ -94,6 +110,33 @@ void dump(HsmSim* s, uint64_t half_cycle) {
     (void)s;
     (void)half_cycle;
 #endif
+}
+
+// The next noise-source sample.
+uint8_t noise_sample(HsmSim* s) {
+    const uint64_t n = s->noise_samples++;
+    switch (s->noise_mode) {
+        case kNoiseStuck:
+            return 0x5a;
+        case kNoiseBiased:
+            if (n % 2 == 0) return 0x5a;
+            break;
+        default:
+            break;
+    }
+    if (s->noise_pos == sizeof s->noise_buf) {
+        size_t got = 0;
+        while (got < sizeof s->noise_buf) {
+            ssize_t r = getrandom(s->noise_buf + got, sizeof s->noise_buf - got, 0);
+            if (r > 0) got += static_cast<size_t>(r);
+            // EINTR: retry. getrandom(2) does not fail otherwise once the
+            // kernel's pool is initialised, which it is on any running host.
+        }
+        s->noise_pos = 0;
+    }
+    uint8_t v = s->noise_buf[s->noise_pos];
+    s->noise_buf[s->noise_pos++] = 0;
+    return v;
 }
 
 bool dma_pending(const HsmSim* s) {
@@ -137,6 +180,9 @@ void cycle(HsmSim* s) {
     t->dmaw_ready = 1;
     t->dmaw_err = s->write_err_next;
     s->write_err_next = false;
+    // The noise source runs while the card enables it: one sample a cycle.
+    t->noise_valid = t->noise_enable;
+    t->noise_sample = t->noise_enable ? noise_sample(s) : 0;
 
     t->clock = 0;
     t->eval();
@@ -217,7 +263,7 @@ constexpr uint32_t kRegTimeout = 1000;
 
 // The version of this interface. Bump it when a signature or a struct above
 // changes: the simulator refuses an image of another version.
-constexpr uint32_t kAbiVersion = 1;
+constexpr uint32_t kAbiVersion = 2;
 
 extern "C" {
 
@@ -267,6 +313,8 @@ HSM_EXPORT HsmSim* hsm_sim_create(const char* trace_path, char* err, size_t err_
     t->dmar_data_err = 0;
     t->dmaw_ready = 0;
     t->dmaw_err = 0;
+    t->noise_valid = 0;
+    t->noise_sample = 0;
     t->eval();
     return s;
 }
@@ -375,6 +423,10 @@ HSM_EXPORT void hsm_sim_unmap_all(HsmSim* s) { s->maps.clear(); }
 
 // Sets the read latency: cycles from an accepted request to its first beat.
 HSM_EXPORT void hsm_sim_set_read_latency(HsmSim* s, uint32_t cycles) { s->read_latency = cycles; }
+
+// Chooses what feeds the noise-source port (a NoiseMode; unknown values
+// read as getrandom).
+HSM_EXPORT void hsm_sim_set_noise(HsmSim* s, uint32_t mode) { s->noise_mode = mode; }
 
 // Copies the counters out.
 HSM_EXPORT void hsm_sim_stats(const HsmSim* s, HsmSimStats* out) { *out = s->stats; }

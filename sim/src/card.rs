@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use crate::loader::{self, ImageInfo, Staged};
-use crate::model::Model;
+use crate::model::{Model, NoiseSource};
 use crate::SimError;
 
 /// Cycles simulated between two looks at the request channel while the card
@@ -37,6 +37,8 @@ pub(crate) struct Card {
     pub image: ImageInfo,
     /// The highest security version this card has accepted.
     pub min_security_version: u32,
+    /// What feeds the noise-source port (kept across image loads).
+    pub noise: NoiseSource,
 }
 
 impl Card {
@@ -51,6 +53,7 @@ impl Card {
     ) -> Result<ImageInfo, SimError> {
         let mut model = loader::instantiate(&staged, self.test_mode, None)?;
         model.set_dma_read_latency(self.dma_read_latency);
+        model.set_noise(self.noise);
         if let Some(dir) = state_dir {
             loader::persist(dir, &staged)?;
         }
@@ -179,6 +182,7 @@ impl CardThread {
                     dma_read_latency,
                     image,
                     min_security_version,
+                    noise: NoiseSource::default(),
                 };
                 card_loop(card, &rx, &thread_cycles);
             })

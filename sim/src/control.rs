@@ -7,6 +7,7 @@
 //! |---|---|
 //! | `status` | `{"state":"idle"\|"busy","pid":N,"test_mode":bool,"cycles":N,"target":"sim-verilator","image":{...},"min_security_version":N}` ([`ControlStatus`], [`ImageInfo`]) |
 //! | `load PATH` | `{"loaded":{...}}` ([`ImageInfo`]) once the card runs the package at PATH (checked as the [`crate::loader`] module says), or `{"error":"..."}` with the card unchanged; refused while a client is connected |
+//! | `noise getrandom\|stuck\|biased` | `{"noise":"..."}`: what feeds the card's noise-source port from the next sample on ([`crate::NoiseSource`]; `stuck` and `biased` are faults for tests of the card's health tests) |
 //! | `stop` | `{"stopping":true}`; the server then ends the current session at once (its client sees the connection close), removes its sockets and, in the `hsm-sim` binary, exits |
 //! | anything else | `{"error":"..."}` |
 
@@ -21,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::card::CardHandle;
 use crate::loader::{self, ImageInfo};
+use crate::model::NoiseSource;
 use crate::server::{with_suffix, Shared};
 use crate::sock;
 use crate::SimError;
@@ -98,6 +100,23 @@ pub fn control_stop(socket: &Path) -> Result<(), SimError> {
             path,
             detail: format!("unexpected reply {line:?}"),
         }),
+    }
+}
+
+/// Tells the simulated card serving `socket` what to feed its noise-source
+/// port from the next sample on: the host's `getrandom`, or a fault that
+/// the card's health tests must catch.
+pub fn control_noise(socket: &Path, source: NoiseSource) -> Result<(), SimError> {
+    let path = control_path(socket);
+    let line = request(&path, &format!("noise {}", source.name()), TIMEOUT)?;
+    let want = serde_json::json!({ "noise": source.name() }).to_string();
+    if line == want {
+        Ok(())
+    } else {
+        Err(SimError::Control {
+            path,
+            detail: format!("unexpected reply {line:?}"),
+        })
     }
 }
 
@@ -225,6 +244,20 @@ fn serve(shared: &Shared, card: &CardHandle, stream: UnixStream) -> io::Result<(
             stop = true;
             r#"{"stopping":true}"#.to_owned()
         }
+        _ if line.starts_with("noise ") => match NoiseSource::from_name(&line[6..]) {
+            Some(source) => {
+                card.call(move |c| {
+                    c.noise = source;
+                    c.model.set_noise(source);
+                })
+                .map_err(io::Error::other)?;
+                serde_json::json!({ "noise": source.name() }).to_string()
+            }
+            None => serde_json::json!({
+                "error": format!("unknown noise source {:?}: say getrandom, stuck or biased", &line[6..])
+            })
+            .to_string(),
+        },
         _ if line.starts_with("load ") => match load(shared, card, Path::new(&line[5..])) {
             Ok(info) => serde_json::json!({ "loaded": info }).to_string(),
             Err(e) => serde_json::json!({ "error": e }).to_string(),

@@ -75,11 +75,12 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 pub use control::{
-    control_load, control_path, control_status, control_stop, CardState, ControlStatus,
+    control_load, control_noise, control_path, control_status, control_stop, CardState,
+    ControlStatus,
 };
 pub use library::ModelLibrary;
 pub use loader::ImageInfo;
-pub use model::{DmaMapping, Model, RunResult, Stats, DEFAULT_DMA_READ_LATENCY};
+pub use model::{DmaMapping, Model, NoiseSource, RunResult, Stats, DEFAULT_DMA_READ_LATENCY};
 pub use server::BUSY_GRACE;
 
 use card::CardThread;

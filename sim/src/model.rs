@@ -372,6 +372,14 @@ impl Model {
         unsafe { (self.lib.abi.set_read_latency)(self.raw, cycles) }
     }
 
+    /// Chooses what feeds the card's noise-source port: the host's
+    /// `getrandom` (the default), or a fault for tests of the card's health
+    /// tests. Takes effect from the next sample.
+    pub fn set_noise(&mut self, source: NoiseSource) {
+        // SAFETY: `raw` is a live model owned by self.
+        unsafe { (self.lib.abi.set_noise)(self.raw, source as u32) }
+    }
+
     /// Registers a DMA mapping. Fails when it is empty or overlaps one
     /// already registered.
     pub fn map(&mut self, mapping: DmaMapping) -> Result<(), SimError> {
@@ -471,5 +479,40 @@ impl Drop for Model {
         // C++ side stops using the mappings' memory before they are dropped
         // (fields drop after this body).
         unsafe { (self.lib.abi.destroy)(self.raw) }
+    }
+}
+
+/// What feeds the simulated card's noise-source port. A real card samples a
+/// ring oscillator there; the simulated card feeds bytes from the host's
+/// `getrandom`, or a fault that the card's SP 800-90B health tests must
+/// catch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[repr(u32)]
+pub enum NoiseSource {
+    /// Bytes from the host's `getrandom(2)`.
+    #[default]
+    Getrandom = 0,
+    /// One value forever: the repetition count test fails.
+    Stuck = 1,
+    /// Every other sample the same value: the adaptive proportion test
+    /// fails.
+    Biased = 2,
+}
+
+impl NoiseSource {
+    /// The name used on the control socket and in messages.
+    pub const fn name(self) -> &'static str {
+        match self {
+            NoiseSource::Getrandom => "getrandom",
+            NoiseSource::Stuck => "stuck",
+            NoiseSource::Biased => "biased",
+        }
+    }
+
+    /// The source named `name` ([`NoiseSource::name`]).
+    pub fn from_name(name: &str) -> Option<NoiseSource> {
+        [NoiseSource::Getrandom, NoiseSource::Stuck, NoiseSource::Biased]
+            .into_iter()
+            .find(|s| s.name() == name)
     }
 }

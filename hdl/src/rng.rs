@@ -1,0 +1,368 @@
+//! The card's random bit generator: the noise-source port, its health tests
+//! ([`EntropyHealth`]) and the CTR_DRBG ([`CtrDrbg`]), under one controller
+//! that seeds, reseeds and serves requests (`hsm_contract::rng` is the
+//! specification).
+//!
+//! # Life cycle
+//! 1. After reset the controller enables the noise source and waits for the
+//!    health tests' start-up test ([`STARTUP_SAMPLES`] samples).
+//! 2. It collects [`ENTROPY_INPUT_SAMPLES`] + [`NONCE_SAMPLES`] tested
+//!    samples into the DRBG's input buffer, appends [`PERSONALIZATION`] and
+//!    instantiates; `ready` rises and the noise source is switched off.
+//! 3. A request (`req`, `req_blocks` 16-byte blocks) is served by GENERATE
+//!    commands of at most [`MAX_REQUEST_BYTES`] each; before each one the
+//!    controller reseeds with [`ENTROPY_INPUT_SAMPLES`] fresh samples when
+//!    the request asks for prediction resistance (`req_pr`, used for key
+//!    material; once per request) or when the DRBG's reseed counter has
+//!    reached [`RESEED_INTERVAL`]. Blocks leave on `out_*` with
+//!    back-pressure; `req_done` pulses after the last one.
+//! 4. A health-test failure at any time the source runs is sticky: the DRBG
+//!    is zeroized, `fault` rises, the request in progress (if any) and every
+//!    later one end at once with `req_done` and `req_fail`, and nothing more
+//!    leaves `out_*`. Only a reset clears it.
+//!
+//! Nothing here depends on the value of a sample or of DRBG output: the
+//! cycles a request takes depend on its length, on whether it reseeds, and
+//! on the noise source's pace.
+
+use crate::drbg::{
+    CtrDrbg, DRBG_CMD_GENERATE, DRBG_CMD_INSTANTIATE, DRBG_CMD_RESEED, DRBG_MAX_GEN_BLOCKS,
+};
+use crate::entropy::EntropyHealth;
+use hsm_contract::rng::{
+    ENTROPY_INPUT_SAMPLES, MAX_REQUEST_BYTES, NONCE_SAMPLES, PERSONALIZATION, RESEED_INTERVAL,
+    STARTUP_SAMPLES,
+};
+use rust_hdl::prelude::*;
+
+/// Controller states.
+#[derive(Copy, Clone, Debug, PartialEq, LogicState)]
+pub enum RngState {
+    /// Waiting for the noise source's start-up test.
+    Startup,
+    /// Collecting samples into the DRBG's input buffer.
+    Collect,
+    /// Instantiate or reseed running.
+    Seed,
+    /// Instantiated, waiting for a request.
+    Idle,
+    /// Deciding whether the next GENERATE needs a reseed first.
+    Next,
+    /// A GENERATE running; its blocks go out.
+    Gen,
+    /// The noise source failed: no more output until reset.
+    Fault,
+}
+
+/// The random bit generator: noise-source port, health tests, DRBG and
+/// controller.
+#[derive(LogicBlock)]
+pub struct RngUnit {
+    /// Card clock.
+    pub clock: Signal<In, Clock>,
+    /// Synchronous reset: zeroizes and starts over from the start-up test.
+    pub reset: Signal<In, Bit>,
+    /// Noise-source port: the card wants samples.
+    pub noise_enable: Signal<Out, Bit>,
+    /// Noise-source port: a sample is on `noise_sample`.
+    pub noise_valid: Signal<In, Bit>,
+    /// Noise-source port: the sample.
+    pub noise_sample: Signal<In, Bits<8>>,
+    /// Pulse (while `ready` or `fault`): request `req_blocks` blocks.
+    pub req: Signal<In, Bit>,
+    /// Blocks requested: 1 to 65536 (0 reads as 65536).
+    pub req_blocks: Signal<In, Bits<16>>,
+    /// Reseed before serving this request (prediction resistance).
+    pub req_pr: Signal<In, Bit>,
+    /// An output block is on `out_block`.
+    pub out_valid: Signal<Out, Bit>,
+    /// The output block (zero when `out_valid` is low).
+    pub out_block: Signal<Out, Bits<128>>,
+    /// The consumer takes the block.
+    pub out_ready: Signal<In, Bit>,
+    /// Pulse: the request ended.
+    pub req_done: Signal<Out, Bit>,
+    /// With `req_done`: the request failed (noise-source failure).
+    pub req_fail: Signal<Out, Bit>,
+    /// Instantiated and idle: a request starts at once.
+    pub ready: Signal<Out, Bit>,
+    /// The DRBG has been instantiated and no failure has happened.
+    pub seeded: Signal<Out, Bit>,
+    /// The noise source failed a health test (sticky until reset).
+    pub fault: Signal<Out, Bit>,
+    /// Work under way (seeding, reseeding, a request): the card must be
+    /// clocked.
+    pub busy: Signal<Out, Bit>,
+
+    health: EntropyHealth,
+    drbg: CtrDrbg,
+    state: DFF<RngState>,
+    // Collection: the block being filled, samples in it, blocks written,
+    // blocks wanted, and whether this is the first seeding; a command was
+    // started.
+    acc: DFF<Bits<128>>,
+    acc_n: DFF<Bits<4>>,
+    blk: DFF<Bits<3>>,
+    want_blk: DFF<Bits<3>>,
+    inst: DFF<Bit>,
+    started: DFF<Bit>,
+    // The request: blocks left, prediction resistance still owed.
+    left: DFF<Bits<17>>,
+    pr: DFF<Bit>,
+    busy_req: DFF<Bit>,
+    chunk: Signal<Local, Bits<17>>,
+    acc_in: Signal<Local, Bits<128>>,
+    pers: Constant<Bits<128>>,
+    max_gen: Constant<Bits<17>>,
+    reseed_limit: Constant<Bits<32>>,
+    in_len_inst: Constant<Bits<8>>,
+    in_len_reseed: Constant<Bits<8>>,
+    blk_inst: Constant<Bits<3>>,
+    blk_reseed: Constant<Bits<3>>,
+    cmd_inst: Constant<Bits<2>>,
+    cmd_reseed: Constant<Bits<2>>,
+    cmd_gen: Constant<Bits<2>>,
+}
+
+impl Default for RngUnit {
+    fn default() -> Self {
+        // The DRBG's input string: entropy input, nonce, personalization.
+        assert_eq!(ENTROPY_INPUT_SAMPLES % 16, 0);
+        assert_eq!(NONCE_SAMPLES % 16, 0);
+        assert_eq!(MAX_REQUEST_BYTES as usize, DRBG_MAX_GEN_BLOCKS * 16);
+        let seed_blocks = (ENTROPY_INPUT_SAMPLES + NONCE_SAMPLES) / 16;
+        assert!(seed_blocks < 8, "the seed and personalization fit the DRBG's buffer");
+        assert!(STARTUP_SAMPLES > 0);
+        Self {
+            clock: Default::default(),
+            reset: Default::default(),
+            noise_enable: Default::default(),
+            noise_valid: Default::default(),
+            noise_sample: Default::default(),
+            req: Default::default(),
+            req_blocks: Default::default(),
+            req_pr: Default::default(),
+            out_valid: Default::default(),
+            out_block: Default::default(),
+            out_ready: Default::default(),
+            req_done: Default::default(),
+            req_fail: Default::default(),
+            ready: Default::default(),
+            seeded: Default::default(),
+            fault: Default::default(),
+            busy: Default::default(),
+            health: Default::default(),
+            drbg: Default::default(),
+            state: Default::default(),
+            acc: Default::default(),
+            acc_n: Default::default(),
+            blk: Default::default(),
+            want_blk: Default::default(),
+            inst: Default::default(),
+            started: Default::default(),
+            left: Default::default(),
+            pr: Default::default(),
+            busy_req: Default::default(),
+            chunk: Default::default(),
+            acc_in: Default::default(),
+            pers: Constant::new(crate::aes::bits128(u128::from_le_bytes(*PERSONALIZATION))),
+            max_gen: Constant::new((DRBG_MAX_GEN_BLOCKS as u64).into()),
+            reseed_limit: Constant::new((RESEED_INTERVAL as u64).into()),
+            in_len_inst: Constant::new(
+                ((ENTROPY_INPUT_SAMPLES + NONCE_SAMPLES) as u64 + PERSONALIZATION.len() as u64)
+                    .into(),
+            ),
+            in_len_reseed: Constant::new((ENTROPY_INPUT_SAMPLES as u64).into()),
+            blk_inst: Constant::new((seed_blocks as u64).into()),
+            blk_reseed: Constant::new((ENTROPY_INPUT_SAMPLES as u64 / 16).into()),
+            cmd_inst: Constant::new(DRBG_CMD_INSTANTIATE.into()),
+            cmd_reseed: Constant::new(DRBG_CMD_RESEED.into()),
+            cmd_gen: Constant::new(DRBG_CMD_GENERATE.into()),
+        }
+    }
+}
+
+impl Logic for RngUnit {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(
+            self, clock, state, acc, acc_n, blk, want_blk, inst, started, left, pr, busy_req
+        );
+        self.health.clock.next = self.clock.val();
+        self.health.reset.next = self.reset.val();
+        self.health.restart.next = false;
+        self.health.sample_valid.next = self.noise_valid.val();
+        self.health.sample.next = self.noise_sample.val();
+        self.drbg.clock.next = self.clock.val();
+        self.drbg.reset.next = self.reset.val();
+        self.drbg.in_write.next = false;
+        self.drbg.in_index.next = self.blk.q.val();
+        self.drbg.in_block.next = self.acc.q.val();
+        self.drbg.in_len.next = self.in_len_inst.val();
+        self.drbg.start.next = false;
+        self.drbg.cmd.next = self.cmd_gen.val();
+        self.drbg.reseed_limit.next = self.reseed_limit.val();
+        self.drbg.out_ready.next = false;
+        // The next GENERATE's size: what is left, up to the DRBG's limit.
+        if self.left.q.val() > self.max_gen.val() {
+            self.chunk.next = self.max_gen.val();
+        } else {
+            self.chunk.next = self.left.q.val();
+        }
+        self.drbg.gen_blocks.next = self.chunk.val().get_bits::<13>(0);
+        // The accumulator with the current sample shifted in (byte 0 first).
+        self.acc_in.next = (self.acc.q.val() >> 8)
+            | (bit_cast::<128, 8>(self.health.out_sample.val()) << 120);
+
+        self.noise_enable.next = false;
+        self.out_valid.next = false;
+        self.out_block.next = bits::<128>(0);
+        self.req_done.next = false;
+        self.req_fail.next = false;
+        self.ready.next = false;
+        self.seeded.next = self.drbg.instantiated.val() & !self.health.rct_fail.val()
+            & !self.health.apt_fail.val();
+        self.fault.next = self.state.q.val() == RngState::Fault;
+        self.busy.next =
+            (self.state.q.val() != RngState::Idle) & (self.state.q.val() != RngState::Fault);
+
+        match self.state.q.val() {
+            RngState::Startup => {
+                self.noise_enable.next = true;
+                if self.health.healthy.val() {
+                    self.state.d.next = RngState::Collect;
+                    self.inst.d.next = true;
+                    self.want_blk.d.next = self.blk_inst.val();
+                    self.blk.d.next = bits::<3>(0);
+                    self.acc_n.d.next = bits::<4>(0);
+                }
+            }
+            RngState::Collect => {
+                if self.blk.q.val() == self.want_blk.q.val() {
+                    // Every sample is in; the first seeding appends the
+                    // personalization string. The command starts next.
+                    if self.inst.q.val() {
+                        self.drbg.in_write.next = true;
+                        self.drbg.in_block.next = self.pers.val();
+                    }
+                    self.state.d.next = RngState::Seed;
+                    self.started.d.next = false;
+                } else {
+                    self.noise_enable.next = true;
+                    if self.health.out_valid.val() {
+                        self.acc.d.next = self.acc_in.val();
+                        self.acc_n.d.next = self.acc_n.q.val() + 1;
+                        if self.acc_n.q.val().all() {
+                            // Sixteen samples: a block of the input string.
+                            self.drbg.in_write.next = true;
+                            self.drbg.in_block.next = self.acc_in.val();
+                            self.blk.d.next = self.blk.q.val() + 1;
+                            self.acc.d.next = bits::<128>(0);
+                        }
+                    }
+                }
+            }
+            RngState::Seed => {
+                self.drbg.cmd.next = self.cmd_reseed.val();
+                self.drbg.in_len.next = self.in_len_reseed.val();
+                if self.inst.q.val() {
+                    self.drbg.cmd.next = self.cmd_inst.val();
+                    self.drbg.in_len.next = self.in_len_inst.val();
+                }
+                if !self.started.q.val() {
+                    self.drbg.start.next = true;
+                    self.started.d.next = true;
+                } else if self.drbg.done.val() {
+                    self.started.d.next = false;
+                    self.inst.d.next = false;
+                    self.state.d.next = RngState::Idle;
+                    if self.busy_req.q.val() {
+                        self.state.d.next = RngState::Gen;
+                    }
+                }
+            }
+            RngState::Idle => {
+                self.ready.next = true;
+                if self.req.val() {
+                    self.busy_req.d.next = true;
+                    self.left.d.next = bit_cast::<17, 16>(self.req_blocks.val());
+                    if !self.req_blocks.val().any() {
+                        self.left.d.next = bits::<17>(0x10000);
+                    }
+                    self.pr.d.next = self.req_pr.val();
+                    self.state.d.next = RngState::Next;
+                }
+            }
+            RngState::Next => {
+                if self.pr.q.val() | self.drbg.reseed_required.val() {
+                    self.pr.d.next = false;
+                    self.state.d.next = RngState::Collect;
+                    self.want_blk.d.next = self.blk_reseed.val();
+                    self.blk.d.next = bits::<3>(0);
+                    self.acc_n.d.next = bits::<4>(0);
+                } else {
+                    self.state.d.next = RngState::Gen;
+                }
+            }
+            RngState::Gen => {
+                self.drbg.out_ready.next = self.out_ready.val();
+                self.out_valid.next = self.drbg.out_valid.val();
+                if self.drbg.out_valid.val() {
+                    self.out_block.next = self.drbg.out_block.val();
+                }
+                if !self.started.q.val() {
+                    self.drbg.start.next = true;
+                    self.started.d.next = true;
+                } else if self.drbg.done.val() {
+                    self.started.d.next = false;
+                    self.left.d.next = self.left.q.val() - self.chunk.val();
+                    if self.left.q.val() == self.chunk.val() {
+                        self.req_done.next = true;
+                        self.busy_req.d.next = false;
+                        self.state.d.next = RngState::Idle;
+                    } else {
+                        self.state.d.next = RngState::Next;
+                    }
+                }
+            }
+            RngState::Fault => {
+                if self.req.val() {
+                    self.req_done.next = true;
+                    self.req_fail.next = true;
+                }
+            }
+        }
+
+        // A health-test failure is final until reset.
+        if self.health.rct_fail.val() | self.health.apt_fail.val() {
+            if self.state.q.val() != RngState::Fault {
+                self.state.d.next = RngState::Fault;
+                self.drbg.reset.next = true;
+                self.acc.d.next = bits::<128>(0);
+                if self.busy_req.q.val() {
+                    self.req_done.next = true;
+                    self.req_fail.next = true;
+                }
+                self.busy_req.d.next = false;
+                self.out_valid.next = false;
+                self.out_block.next = bits::<128>(0);
+            }
+        }
+        // The sample accumulator never outlives its block.
+        if self.state.q.val() != RngState::Collect {
+            self.acc.d.next = bits::<128>(0);
+            self.acc_n.d.next = bits::<4>(0);
+        }
+        if self.reset.val() {
+            self.state.d.next = RngState::Startup;
+            self.acc.d.next = bits::<128>(0);
+            self.acc_n.d.next = bits::<4>(0);
+            self.blk.d.next = bits::<3>(0);
+            self.started.d.next = false;
+            self.busy_req.d.next = false;
+            self.left.d.next = bits::<17>(0);
+            self.pr.d.next = false;
+            self.inst.d.next = false;
+        }
+    }
+}
