@@ -134,6 +134,9 @@ pub struct Dispatcher {
     pub rng_ready: Signal<Out, Bit>,
     /// The noise source failed a health test.
     pub rng_fault: Signal<Out, Bit>,
+    /// The random bit generator is seeding or serving: the card needs the
+    /// clock even with no job.
+    pub rng_busy: Signal<Out, Bit>,
 
     desc_check: DescChecker,
     rng: RngUnit,
@@ -293,6 +296,7 @@ impl Default for Dispatcher {
             noise_sample: Default::default(),
             rng_ready: Default::default(),
             rng_fault: Default::default(),
+            rng_busy: Default::default(),
             rng: Default::default(),
             rng_job: Default::default(),
             use_rng: Default::default(),
@@ -613,6 +617,7 @@ impl Logic for Dispatcher {
         self.rng.noise_sample.next = self.noise_sample.val();
         self.rng_ready.next = self.rng.seeded.val();
         self.rng_fault.next = self.rng.fault.val();
+        self.rng_busy.next = self.rng.busy.val();
         self.rng_job.clock.next = self.clock.val();
         self.rng_job.reset.next = self.reset.val();
         self.rng_job.start.next = false;
@@ -1030,8 +1035,7 @@ impl Logic for Dispatcher {
         if !self.req_fire.val() & self.rx_fire.val() {
             self.outstanding.d.next = self.outstanding.q.val() - 1;
         }
-        // Seeding the DRBG after reset is work that needs the clock too.
-        self.busy.next = self.out_busy.val() | self.rng.busy.val();
+        self.busy.next = self.out_busy.val();
         if self.engine.read_fault.val() | self.engine.write_fault.val() {
             self.dma_read_fault.next = self.engine.read_fault.val();
             self.dma_write_fault.next = self.engine.write_fault.val();

@@ -146,7 +146,8 @@ impl Logic for HsmCard {
         self.regs.dma_read_fault.next = self.disp.dma_read_fault.val();
         self.regs.dma_write_fault.next = self.disp.dma_write_fault.val();
         self.regs.fault_addr_in.next = self.disp.fault_addr.val();
-        self.busy.next = self.disp.busy.val();
+        // Seeding the DRBG after reset is work that needs the clock too.
+        self.busy.next = self.disp.busy.val() | self.disp.rng_busy.val();
         self.noise_enable.next = self.disp.noise_enable.val();
         self.disp.noise_valid.next = self.noise_valid.val();
         self.disp.noise_sample.next = self.noise_sample.val();
