@@ -25,6 +25,7 @@ pub mod blocks;
 pub mod checks;
 mod consts;
 pub mod dispatcher;
+pub mod drbg;
 pub mod engine;
 pub mod gf128;
 pub mod ghash;
