@@ -26,6 +26,7 @@ pub mod checks;
 mod consts;
 pub mod dispatcher;
 pub mod engine;
+pub mod entropy;
 pub mod gf128;
 pub mod ghash;
 pub mod hash;
