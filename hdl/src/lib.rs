@@ -27,6 +27,7 @@ mod consts;
 pub mod dispatcher;
 pub mod drbg;
 pub mod engine;
+pub mod entropy;
 pub mod gf128;
 pub mod ghash;
 pub mod hash;
