@@ -28,7 +28,7 @@
 use rust_hdl::prelude::*;
 
 /// The claimed min-entropy of one 8-bit noise sample, in bits (H).
-pub const NOISE_MIN_ENTROPY_BITS: u32 = 4;
+pub const NOISE_MIN_ENTROPY_BITS: u32 = hsm_contract::rng::NOISE_MIN_ENTROPY_BITS;
 
 /// The false-positive probability of each test is alpha = 2^-`ALPHA_LOG2`.
 pub const ALPHA_LOG2: u32 = 20;
@@ -40,7 +40,7 @@ pub const RCT_CUTOFF: u32 = 1 + ALPHA_LOG2.div_ceil(NOISE_MIN_ENTROPY_BITS);
 
 /// Adaptive Proportion Test window (SP 800-90B 4.4.2): W = 512 samples,
 /// the size 90B prescribes for non-binary samples.
-pub const APT_WINDOW: u32 = 512;
+pub const APT_WINDOW: u32 = hsm_contract::rng::APT_WINDOW;
 
 /// Adaptive Proportion Test cutoff (SP 800-90B 4.4.2):
 /// C = 1 + CRITBINOM(W, 2^-H, 1 - alpha) = 1 + CRITBINOM(512, 1/16,
@@ -49,13 +49,15 @@ pub const APT_WINDOW: u32 = 512;
 /// 6.5e-7 <= 2^-20 but P(X >= 61) is about 1.4e-6 > 2^-20. A window in
 /// which its first sample's value occurs C times is a failure; C - 1
 /// times passes.
-pub const APT_CUTOFF: u32 = 62;
+pub const APT_CUTOFF: u32 = hsm_contract::rng::APT_CUTOFF;
 
 /// Start-up test length (SP 800-90B 4.3): this many consecutive samples
 /// must pass both continuous tests before any sample is released, the
 /// minimum of 1024 that 90B sets. The start-up samples are discarded.
-pub const STARTUP_SAMPLES: u32 = 1024;
+pub const STARTUP_SAMPLES: u32 = hsm_contract::rng::STARTUP_SAMPLES;
 
+// The contract states the cutoff too; the two must agree.
+const _: () = assert!(RCT_CUTOFF == hsm_contract::rng::RCT_CUTOFF);
 // The register widths below are sized for these values.
 const _: () = assert!(RCT_CUTOFF <= 7 && APT_CUTOFF <= 63);
 const _: () = assert!(APT_WINDOW <= 512 && STARTUP_SAMPLES <= 1024);

@@ -406,9 +406,10 @@ impl Logic for KemEngine {
     fn update(&mut self) {
         dff_setup!(
             self, clock, state, j_op, j_expose, j_slot, j_alg, j_policy, j_target, j_src, j_dst,
-            j_aux, j_rng, asking, drawn, kk, n_src, n_dma, mk_slot, status_r, out_len_r, rd_err, wr_err, ek_bad, kps,
-            kpi, kst, fault, rq_addr, rq_left, passes, lab_n, rx_left, ib, ib_n, sd_n, started,
-            seed, ss, label, olane, have_lo, lo, ow_v, ow_data, wr_addr, last_wr
+            j_aux, j_rng, asking, drawn, kk, n_src, n_dma, mk_slot, status_r, out_len_r, rd_err,
+            wr_err, ek_bad, kps, kpi, kst, fault, rq_addr, rq_left, passes, lab_n, rx_left, ib,
+            ib_n, sd_n, started, seed, ss, label, olane, have_lo, lo, ow_v, ow_data, wr_addr,
+            last_wr
         );
         self.core.clock.next = self.clock.val();
         self.core.reset.next = self.reset.val();

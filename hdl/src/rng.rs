@@ -8,8 +8,10 @@
 //!    health tests' start-up test ([`STARTUP_SAMPLES`] samples).
 //! 2. It collects [`ENTROPY_INPUT_SAMPLES`] + [`NONCE_SAMPLES`] tested
 //!    samples into the DRBG's input buffer, appends [`PERSONALIZATION`] and
-//!    instantiates; `ready` rises and the noise source is switched off.
-//! 3. A request (`req`, `req_blocks` 16-byte blocks) is served by GENERATE
+//!    instantiates; `seeded` rises, `busy` drops and the noise source is
+//!    switched off.
+//! 3. A request (`req`, `req_blocks` 16-byte blocks; accepted once the
+//!    unit is seeded and idle, held until `req_done`) is served by GENERATE
 //!    commands of at most [`MAX_REQUEST_BYTES`] each; before each one the
 //!    controller reseeds with [`ENTROPY_INPUT_SAMPLES`] fresh samples when
 //!    the request asks for prediction resistance (`req_pr`, used for key
@@ -68,7 +70,8 @@ pub struct RngUnit {
     pub noise_valid: Signal<In, Bit>,
     /// Noise-source port: the sample.
     pub noise_sample: Signal<In, Bits<8>>,
-    /// Pulse (while `ready` or `fault`): request `req_blocks` blocks.
+    /// Request `req_blocks` blocks: held high until `req_done`; accepted
+    /// when the unit is seeded and idle (or at once refused after a fault).
     pub req: Signal<In, Bit>,
     /// Blocks requested: 1 to 65536 (0 reads as 65536).
     pub req_blocks: Signal<In, Bits<16>>,
@@ -84,8 +87,6 @@ pub struct RngUnit {
     pub req_done: Signal<Out, Bit>,
     /// With `req_done`: the request failed (noise-source failure).
     pub req_fail: Signal<Out, Bit>,
-    /// Instantiated and idle: a request starts at once.
-    pub ready: Signal<Out, Bit>,
     /// The DRBG has been instantiated and no failure has happened.
     pub seeded: Signal<Out, Bit>,
     /// The noise source failed a health test (sticky until reset).
@@ -110,7 +111,10 @@ pub struct RngUnit {
     left: DFF<Bits<17>>,
     pr: DFF<Bit>,
     busy_req: DFF<Bit>,
-    chunk: Signal<Local, Bits<17>>,
+    // The next GENERATE's blocks (registered, so that no combinational
+    // path runs from the DRBG's outputs back to its inputs).
+    gen_n: DFF<Bits<13>>,
+    chunk: Signal<Local, Bits<13>>,
     acc_in: Signal<Local, Bits<128>>,
     pers: Constant<Bits<128>>,
     max_gen: Constant<Bits<17>>,
@@ -131,7 +135,10 @@ impl Default for RngUnit {
         assert_eq!(NONCE_SAMPLES % 16, 0);
         assert_eq!(MAX_REQUEST_BYTES as usize, DRBG_MAX_GEN_BLOCKS * 16);
         let seed_blocks = (ENTROPY_INPUT_SAMPLES + NONCE_SAMPLES) / 16;
-        assert!(seed_blocks < 8, "the seed and personalization fit the DRBG's buffer");
+        assert!(
+            seed_blocks < 8,
+            "the seed and personalization fit the DRBG's buffer"
+        );
         assert!(STARTUP_SAMPLES > 0);
         Self {
             clock: Default::default(),
@@ -147,7 +154,6 @@ impl Default for RngUnit {
             out_ready: Default::default(),
             req_done: Default::default(),
             req_fail: Default::default(),
-            ready: Default::default(),
             seeded: Default::default(),
             fault: Default::default(),
             busy: Default::default(),
@@ -163,6 +169,7 @@ impl Default for RngUnit {
             left: Default::default(),
             pr: Default::default(),
             busy_req: Default::default(),
+            gen_n: Default::default(),
             chunk: Default::default(),
             acc_in: Default::default(),
             pers: Constant::new(crate::aes::bits128(u128::from_le_bytes(*PERSONALIZATION))),
@@ -186,7 +193,7 @@ impl Logic for RngUnit {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, state, acc, acc_n, blk, want_blk, inst, started, left, pr, busy_req
+            self, clock, state, acc, acc_n, blk, want_blk, inst, started, left, pr, busy_req, gen_n
         );
         self.health.clock.next = self.clock.val();
         self.health.reset.next = self.reset.val();
@@ -194,37 +201,70 @@ impl Logic for RngUnit {
         self.health.sample_valid.next = self.noise_valid.val();
         self.health.sample.next = self.noise_sample.val();
         self.drbg.clock.next = self.clock.val();
-        self.drbg.reset.next = self.reset.val();
+        // A health-test failure zeroizes the DRBG at once.
+        self.drbg.reset.next = self.reset.val()
+            | ((self.health.rct_fail.val() | self.health.apt_fail.val())
+                & (self.state.q.val() != RngState::Fault));
         self.drbg.in_write.next = false;
         self.drbg.in_index.next = self.blk.q.val();
         self.drbg.in_block.next = self.acc.q.val();
-        self.drbg.in_len.next = self.in_len_inst.val();
-        self.drbg.start.next = false;
+        self.drbg.in_len.next = bits::<8>(0);
+        // Commands start in the first cycle of Seed and Gen, and output
+        // blocks are taken only in Gen. (Kept apart from the reads of the
+        // DRBG's outputs below, so that no combinational path runs back
+        // through it.)
+        self.drbg.start.next = !self.started.q.val()
+            & ((self.state.q.val() == RngState::Seed) | (self.state.q.val() == RngState::Gen));
+        self.drbg.out_ready.next = (self.state.q.val() == RngState::Gen) & self.out_ready.val();
         self.drbg.cmd.next = self.cmd_gen.val();
+        if self.state.q.val() == RngState::Seed {
+            self.drbg.cmd.next = self.cmd_reseed.val();
+            self.drbg.in_len.next = self.in_len_reseed.val();
+            if self.inst.q.val() {
+                self.drbg.cmd.next = self.cmd_inst.val();
+                self.drbg.in_len.next = self.in_len_inst.val();
+            }
+        }
         self.drbg.reseed_limit.next = self.reseed_limit.val();
-        self.drbg.out_ready.next = false;
         // The next GENERATE's size: what is left, up to the DRBG's limit.
         if self.left.q.val() > self.max_gen.val() {
-            self.chunk.next = self.max_gen.val();
+            self.chunk.next = self.max_gen.val().get_bits::<13>(0);
         } else {
-            self.chunk.next = self.left.q.val();
+            self.chunk.next = self.left.q.val().get_bits::<13>(0);
         }
-        self.drbg.gen_blocks.next = self.chunk.val().get_bits::<13>(0);
+        self.gen_n.d.next = self.chunk.val();
+        self.drbg.gen_blocks.next = self.gen_n.q.val();
         // The accumulator with the current sample shifted in (byte 0 first).
-        self.acc_in.next = (self.acc.q.val() >> 8)
-            | (bit_cast::<128, 8>(self.health.out_sample.val()) << 120);
+        self.acc_in.next =
+            (self.acc.q.val() >> 8) | (bit_cast::<128, 8>(self.health.out_sample.val()) << 120);
+        // Collecting: each sixteenth sample completes a block of the input
+        // string; once all are in, the first seeding appends the
+        // personalization string.
+        if self.state.q.val() == RngState::Collect {
+            if self.blk.q.val() == self.want_blk.q.val() {
+                self.drbg.in_write.next = self.inst.q.val();
+                self.drbg.in_block.next = self.pers.val();
+            } else if self.health.out_valid.val() & self.acc_n.q.val().all() {
+                self.drbg.in_write.next = true;
+                self.drbg.in_block.next = self.acc_in.val();
+            }
+        }
 
         self.noise_enable.next = false;
         self.out_valid.next = false;
         self.out_block.next = bits::<128>(0);
         self.req_done.next = false;
         self.req_fail.next = false;
-        self.ready.next = false;
-        self.seeded.next = self.drbg.instantiated.val() & !self.health.rct_fail.val()
+        self.seeded.next = self.drbg.instantiated.val()
+            & !self.health.rct_fail.val()
             & !self.health.apt_fail.val();
         self.fault.next = self.state.q.val() == RngState::Fault;
+        self.busy.next = self.health.starting.val()
+            | ((self.state.q.val() != RngState::Idle) & (self.state.q.val() != RngState::Fault));
+        // The DRBG is idle whenever the controller is (a check of the
+        // controller, folded into `busy`).
         self.busy.next =
-            (self.state.q.val() != RngState::Idle) & (self.state.q.val() != RngState::Fault);
+            self.busy.val() | ((self.state.q.val() == RngState::Idle) & !self.drbg.ready.val());
 
         match self.state.q.val() {
             RngState::Startup => {
@@ -239,12 +279,7 @@ impl Logic for RngUnit {
             }
             RngState::Collect => {
                 if self.blk.q.val() == self.want_blk.q.val() {
-                    // Every sample is in; the first seeding appends the
-                    // personalization string. The command starts next.
-                    if self.inst.q.val() {
-                        self.drbg.in_write.next = true;
-                        self.drbg.in_block.next = self.pers.val();
-                    }
+                    // Every sample is in; the command starts next.
                     self.state.d.next = RngState::Seed;
                     self.started.d.next = false;
                 } else {
@@ -254,8 +289,6 @@ impl Logic for RngUnit {
                         self.acc_n.d.next = self.acc_n.q.val() + 1;
                         if self.acc_n.q.val().all() {
                             // Sixteen samples: a block of the input string.
-                            self.drbg.in_write.next = true;
-                            self.drbg.in_block.next = self.acc_in.val();
                             self.blk.d.next = self.blk.q.val() + 1;
                             self.acc.d.next = bits::<128>(0);
                         }
@@ -263,15 +296,17 @@ impl Logic for RngUnit {
                 }
             }
             RngState::Seed => {
-                self.drbg.cmd.next = self.cmd_reseed.val();
-                self.drbg.in_len.next = self.in_len_reseed.val();
-                if self.inst.q.val() {
-                    self.drbg.cmd.next = self.cmd_inst.val();
-                    self.drbg.in_len.next = self.in_len_inst.val();
-                }
                 if !self.started.q.val() {
-                    self.drbg.start.next = true;
                     self.started.d.next = true;
+                } else if self.drbg.done.val() & self.drbg.error.val() {
+                    // The DRBG refused a command the controller built: a
+                    // hardware fault. Nothing more is served.
+                    self.state.d.next = RngState::Fault;
+                    if self.busy_req.q.val() {
+                        self.req_done.next = true;
+                        self.req_fail.next = true;
+                    }
+                    self.busy_req.d.next = false;
                 } else if self.drbg.done.val() {
                     self.started.d.next = false;
                     self.inst.d.next = false;
@@ -282,7 +317,6 @@ impl Logic for RngUnit {
                 }
             }
             RngState::Idle => {
-                self.ready.next = true;
                 if self.req.val() {
                     self.busy_req.d.next = true;
                     self.left.d.next = bit_cast::<17, 16>(self.req_blocks.val());
@@ -305,18 +339,21 @@ impl Logic for RngUnit {
                 }
             }
             RngState::Gen => {
-                self.drbg.out_ready.next = self.out_ready.val();
                 self.out_valid.next = self.drbg.out_valid.val();
                 if self.drbg.out_valid.val() {
                     self.out_block.next = self.drbg.out_block.val();
                 }
                 if !self.started.q.val() {
-                    self.drbg.start.next = true;
                     self.started.d.next = true;
+                } else if self.drbg.done.val() & self.drbg.error.val() {
+                    self.state.d.next = RngState::Fault;
+                    self.req_done.next = true;
+                    self.req_fail.next = true;
+                    self.busy_req.d.next = false;
                 } else if self.drbg.done.val() {
                     self.started.d.next = false;
-                    self.left.d.next = self.left.q.val() - self.chunk.val();
-                    if self.left.q.val() == self.chunk.val() {
+                    self.left.d.next = self.left.q.val() - bit_cast::<17, 13>(self.gen_n.q.val());
+                    if self.left.q.val() == bit_cast::<17, 13>(self.gen_n.q.val()) {
                         self.req_done.next = true;
                         self.busy_req.d.next = false;
                         self.state.d.next = RngState::Idle;
@@ -337,7 +374,6 @@ impl Logic for RngUnit {
         if self.health.rct_fail.val() | self.health.apt_fail.val() {
             if self.state.q.val() != RngState::Fault {
                 self.state.d.next = RngState::Fault;
-                self.drbg.reset.next = true;
                 self.acc.d.next = bits::<128>(0);
                 if self.busy_req.q.val() {
                     self.req_done.next = true;

@@ -86,6 +86,7 @@ pub struct RngJob {
     failed: DFF<Bit>,
     wr_err: DFF<Bit>,
     last_strb: Signal<Local, Bits<16>>,
+    start_blocks: Signal<Local, Bits<17>>,
     s_ok: Constant<Bits<16>>,
     s_entropy: Constant<Bits<16>>,
     s_dma_write: Constant<Bits<16>>,
@@ -127,6 +128,7 @@ impl Default for RngJob {
             failed: Default::default(),
             wr_err: Default::default(),
             last_strb: Default::default(),
+            start_blocks: Default::default(),
             s_ok: status(Status::Ok),
             s_entropy: status(Status::EntropyFailure),
             s_dma_write: status(Status::DmaWriteError),
@@ -140,7 +142,13 @@ impl Logic for RngJob {
         dff_setup!(self, clock, state, j_len, left, wr_addr, last_wr, asking, failed, wr_err);
         // Blocks for the job: ceil(len / 16); 65536 is sent as 0.
         self.rng_req.next = self.asking.q.val();
-        self.rng_blocks.next = ((self.j_len.q.val() + 15) >> 4).get_bits::<16>(0);
+        // (The generator samples the count when it accepts the request,
+        // before any block is taken: `left` is still the whole job.)
+        self.rng_blocks.next = self.left.q.val().get_bits::<16>(0);
+        self.start_blocks.next = self.dst_len.val().get_bits::<17>(4);
+        if self.dst_len.val().get_bits::<4>(0).any() {
+            self.start_blocks.next = self.dst_len.val().get_bits::<17>(4) + 1;
+        }
         // Byte strobes of the last beat.
         self.last_strb.next = bits::<16>(0xffff);
         if self.j_len.q.val().get_bits::<4>(0).any() {
@@ -172,7 +180,7 @@ impl Logic for RngJob {
             RngJobState::Idle => {
                 if self.start.val() {
                     self.j_len.d.next = self.dst_len.val();
-                    self.left.d.next = ((self.dst_len.val() + 15) >> 4).get_bits::<17>(0);
+                    self.left.d.next = self.start_blocks.val();
                     self.wr_addr.d.next = self.dst_addr.val();
                     self.failed.d.next = false;
                     self.wr_err.d.next = false;

@@ -276,7 +276,7 @@ fn random_descriptor(seed: u64) -> Descriptor {
     }
     match (k * 7) % 20 {
         0 => d.version = (k >> 8) as u8 | 2,
-        1 => d.opcode = 0x50 + (k >> 8) as u8 % 150,
+        1 => d.opcode = 0x60 + (k >> 8) as u8 % 150,
         2 => d.flags = 1 << (k % 16),
         3 => d.aux_addr |= 0x100,
         4 => d.aux_len += 7,

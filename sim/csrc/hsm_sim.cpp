@@ -50,7 +50,7 @@ constexpr uint64_t kBeat = 16;
 enum NoiseMode : uint32_t {
     kNoiseGetrandom = 0,  // bytes from getrandom(2)
     kNoiseStuck = 1,      // one value forever (the repetition count test fails)
-    kNoiseBiased = 2,     // every other sample the same value (the adaptive proportion test fails)
+    kNoiseBiased = 2,     // two values alternating (the adaptive proportion test fails, the repetition count test does not)
 };
 
 }  // namespace
@@ -119,8 +119,7 @@ uint8_t noise_sample(HsmSim* s) {
         case kNoiseStuck:
             return 0x5a;
         case kNoiseBiased:
-            if (n % 2 == 0) return 0x5a;
-            break;
+            return n % 2 == 0 ? 0x5a : 0xa5;
         default:
             break;
     }

@@ -494,8 +494,9 @@ pub enum NoiseSource {
     Getrandom = 0,
     /// One value forever: the repetition count test fails.
     Stuck = 1,
-    /// Every other sample the same value: the adaptive proportion test
-    /// fails.
+    /// Two values alternating: no value repeats, so the repetition count
+    /// test passes, but each is half of every window, so the adaptive
+    /// proportion test fails.
     Biased = 2,
 }
 
@@ -511,8 +512,12 @@ impl NoiseSource {
 
     /// The source named `name` ([`NoiseSource::name`]).
     pub fn from_name(name: &str) -> Option<NoiseSource> {
-        [NoiseSource::Getrandom, NoiseSource::Stuck, NoiseSource::Biased]
-            .into_iter()
-            .find(|s| s.name() == name)
+        [
+            NoiseSource::Getrandom,
+            NoiseSource::Stuck,
+            NoiseSource::Biased,
+        ]
+        .into_iter()
+        .find(|s| s.name() == name)
     }
 }

@@ -24,6 +24,9 @@ pub struct Bench {
     pub write_ready: bool,
     /// Alternate read-data valid on and off (to test stalls).
     pub read_gaps: bool,
+    /// The noise source: a xorshift stream (the card's health tests pass
+    /// it; its randomness does not matter to these tests).
+    noise: u64,
 }
 
 impl Bench {
@@ -40,6 +43,7 @@ impl Bench {
             irqs: 0,
             write_ready: true,
             read_gaps: false,
+            noise: 0x9e37_79b9_7f4a_7c15,
         };
         b.card.test_mode_strap.next = test_mode;
         b.card.reset.next = true;
@@ -77,7 +81,15 @@ impl Bench {
             },
             None => (0, false),
         };
+        // The noise source runs while the card enables it.
+        let enable = self.card.noise_enable.val();
+        self.noise ^= self.noise << 13;
+        self.noise ^= self.noise >> 7;
+        self.noise ^= self.noise << 17;
+        let sample = if enable { self.noise as u8 } else { 0 };
         let c = &mut self.card;
+        c.noise_valid.next = enable;
+        c.noise_sample.next = (sample as u64).into();
         c.clock.next = false.into();
         c.dmar_req_ready.next = true;
         c.dmaw_ready.next = self.write_ready;
