@@ -191,7 +191,7 @@ fn noise(socket: &Path, source: hsm_sim::NoiseSource, json: bool) -> anyhow::Res
         let note = if source == hsm_sim::NoiseSource::Getrandom {
             "; a card whose noise source already failed stays failed until it is restarted"
         } else {
-            " (a fault: the card's health tests fail the next time it draws samples)"
+            " (a fault: the card's health tests catch it when the card draws samples, for the reseed before every ML-KEM KeyGen and Encaps)"
         };
         print_out(&format!(
             "simulated card at {}: noise source {}{note}\n",
