@@ -76,9 +76,52 @@ pub struct CardStatus {
     pub busy: bool,
     /// A fault bit is set.
     pub fault: bool,
+    /// The random bit generator is seeded and serving (`RNG_READY`).
+    pub rng_ready: bool,
+    /// The noise source failed an SP 800-90B health test (`RNG_FAULT`):
+    /// jobs that need randomness fail with `ENTROPY_FAILURE` until the card
+    /// is reset ([`Card::device_reset`]).
+    pub rng_fault: bool,
+}
+
+/// The state of the card's random bit generator, from `STATUS`
+/// ([`CardStatus::rng_state`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RngState {
+    /// Seeded and serving.
+    Ready,
+    /// Not seeded yet: the start-up health test and the instantiation run
+    /// after every reset. Jobs that need randomness wait for it.
+    Seeding,
+    /// The noise source failed a health test: no random numbers, and so no
+    /// key generation, until the card is reset.
+    Failed,
+}
+
+impl RngState {
+    /// `ready`, `seeding` or `failed`.
+    pub fn name(self) -> &'static str {
+        match self {
+            RngState::Ready => "ready",
+            RngState::Seeding => "seeding",
+            RngState::Failed => "failed",
+        }
+    }
 }
 
 impl CardStatus {
+    /// The random bit generator's state: a failure wins over the rest.
+    pub fn rng_state(&self) -> RngState {
+        if self.rng_fault {
+            RngState::Failed
+        } else if self.rng_ready {
+            RngState::Ready
+        } else {
+            RngState::Seeding
+        }
+    }
+
     /// Decode a `STATUS` value.
     pub fn from_raw(raw: u32) -> CardStatus {
         use regs::status as s;
@@ -88,6 +131,8 @@ impl CardStatus {
             queue_enabled: s::QUEUE_ENABLED.get(raw) != 0,
             busy: s::BUSY.get(raw) != 0,
             fault: s::FAULT.get(raw) != 0,
+            rng_ready: s::RNG_READY.get(raw) != 0,
+            rng_fault: s::RNG_FAULT.get(raw) != 0,
         }
     }
 }
@@ -256,7 +301,15 @@ impl Card {
     /// # Errors
     /// Transport errors.
     pub fn test_mode(&self) -> Result<bool> {
-        Ok(CardStatus::from_raw(self.t.read32(regs::STATUS.offset)?).test_mode)
+        Ok(self.status()?.test_mode)
+    }
+
+    /// The status register.
+    ///
+    /// # Errors
+    /// Transport errors.
+    pub fn status(&self) -> Result<CardStatus> {
+        Ok(CardStatus::from_raw(self.t.read32(regs::STATUS.offset)?))
     }
 
     /// The capabilities read when the card was opened.
@@ -364,6 +417,50 @@ impl Card {
         self.queue = None;
         self.arena = None;
         Ok(())
+    }
+
+    /// Reset the whole device, as at power-on: a function-level reset of a
+    /// real card, the vfio-user DEVICE_RESET of the simulated one. Unlike
+    /// [`Card::reset`], which resets the job engine only, this also clears
+    /// every key slot and restarts the random bit generator: a noise-source
+    /// failure (`STATUS.RNG_FAULT`) is cleared, and the DRBG is seeded
+    /// again from the start-up health test on ([`Card::wait_rng`] waits
+    /// for it). The queue pair is released; the next job starts a new
+    /// one. DMA buffers stay mapped.
+    ///
+    /// # Errors
+    /// When the reset request fails (transport errors).
+    pub fn device_reset(&mut self) -> Result<()> {
+        let r = self.t.reset();
+        // The card has forgotten its rings (or, if the reset failed, is in
+        // an unknown state): unmap them, and start anew with the next job.
+        self.queue = None;
+        self.arena = None;
+        r
+    }
+
+    /// Wait until the random bit generator has left the seeding state
+    /// (after a reset): [`RngState::Ready`] or [`RngState::Failed`].
+    ///
+    /// # Errors
+    /// [`Error::Timeout`] when it is still seeding after `timeout`;
+    /// transport errors.
+    pub fn wait_rng(&self, timeout: std::time::Duration) -> Result<RngState> {
+        let start = std::time::Instant::now();
+        loop {
+            let st = self.status()?.rng_state();
+            if st != RngState::Seeding {
+                return Ok(st);
+            }
+            if start.elapsed() >= timeout {
+                return Err(Error::Timeout {
+                    device: self.device().into(),
+                    what: "the random bit generator to be seeded (STATUS.RNG_READY)".into(),
+                    waited: start.elapsed(),
+                });
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
     }
 
     /// Allocate DMA memory the card can reach.

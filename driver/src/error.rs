@@ -164,6 +164,22 @@ pub enum Error {
         status: Status,
     },
 
+    /// A job completed OK but reported less output than it was asked
+    /// for: a card fault. The output was discarded.
+    #[error("{device}: {op} job {job_id} completed OK but wrote {got} of the {expected} bytes asked for; the output was discarded (a card fault: report it)")]
+    ShortOutput {
+        /// The device.
+        device: String,
+        /// The operation's name (`RNG_GENERATE`).
+        op: &'static str,
+        /// The job's tag.
+        job_id: u32,
+        /// Bytes asked for.
+        expected: usize,
+        /// Bytes the completion reported.
+        got: usize,
+    },
+
     /// An ML-KEM input does not have its parameter set's length; the job
     /// was not sent.
     #[error("{set} {what} of {got} bytes: it must be {expected} bytes")]

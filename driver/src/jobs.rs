@@ -1,6 +1,6 @@
-//! Crypto, hash and key-slot jobs: AES-GCM, XTS-AES, SHA-3 and SHAKE,
-//! ML-KEM (its helpers are in `kem.rs`), key load, key clear, slot
-//! information.
+//! Crypto, hash, random-number and key-slot jobs: AES-GCM, XTS-AES, SHA-3
+//! and SHAKE, ML-KEM (its helpers are in `kem.rs`), RNG_GENERATE, key load,
+//! key clear, slot information.
 //!
 //! A [`Job`] names an operation and borrows its inputs. [`Card::run_jobs`]
 //! lays the inputs of a whole batch out in one DMA arena in the buffer
@@ -14,12 +14,14 @@
 //! - **Plaintext of a failed GCM decryption.** The card overwrites it with
 //!   zeros and completes with [`Status::AuthFailed`]; the driver also zeroes
 //!   the job's output region itself and returns an error, never the bytes.
-//! - **Key material.** The arena regions that carried a KEY_LOAD's key, an
-//!   ML-KEM seed (d, z) or encapsulation randomness m, and an exposed
-//!   shared secret or dk_PKE are zeroized (`zeroize`) as soon as the batch
-//!   completes, whatever its outcome; exposed secrets reach the caller in
-//!   [`Zeroizing`] buffers. Errors and logs ([`Job`]'s and
-//!   [`JobOutput`]'s `Debug`) never include inputs or outputs.
+//! - **Key material.** The arena regions that carried a KEY_LOAD's key, a
+//!   test-mode ML-KEM seed (d, z) or encapsulation randomness m, an
+//!   exposed shared secret or dk_PKE, and the card's random bytes
+//!   (RNG_GENERATE output may become keys on the host) are zeroized
+//!   (`zeroize`) as soon as the batch completes, whatever its outcome;
+//!   secrets and random bytes reach the caller in [`Zeroizing`] buffers.
+//!   Errors and logs ([`Job`]'s and [`JobOutput`]'s `Debug`) never
+//!   include inputs or outputs.
 
 use hsm_contract::crypto::{
     pad16, GcmParams, KeyAlg, KeyLoadParams, SlotRecord, CARD_IV_BYTES, KEY_SLOTS, LABEL_BYTES,
@@ -138,9 +140,10 @@ pub enum Job<'a> {
         /// `data` must then be a multiple of the rate.
         partial: bool,
     },
-    /// ML-KEM KeyGen_internal(d, z) (test mode only, until the card has a
-    /// DRBG): the key goes into the empty `slot`, held as its seed; the
-    /// output is ek ([`JobOutput::KemKeygen`]).
+    /// ML-KEM KeyGen: the key goes into the empty `slot`, held as its
+    /// seed; the output is ek ([`JobOutput::KemKeygen`]). The seed (d, z)
+    /// comes from the card's DRBG, or (test mode only, for known-answer
+    /// tests) from `seed`: KeyGen_internal(d, z).
     KemKeygen {
         /// The parameter set.
         set: KemSet,
@@ -151,23 +154,26 @@ pub enum Job<'a> {
         policy: u16,
         /// The new slot's label, zero-padded.
         label: [u8; LABEL_BYTES],
-        /// d || z, [`SEED_BYTES`] random bytes. The driver zeroizes its
-        /// own copy; the caller owns this one.
-        seed: &'a [u8; SEED_BYTES as usize],
+        /// `None`: the card draws d || z from its DRBG (`src_len` 0). Test
+        /// mode only: d || z, [`SEED_BYTES`] bytes, in `src`. The driver
+        /// zeroizes its own copy; the caller owns this one.
+        seed: Option<&'a [u8; SEED_BYTES as usize]>,
         /// Test mode: also return dk_PKE ([`KemSet::dk_pke_bytes`]).
         expose: bool,
     },
-    /// ML-KEM Encaps_internal(ek, m) (test mode only, until the card has a
-    /// DRBG): the ciphertext, and the shared secret into a new slot or,
-    /// exposed, to the caller ([`JobOutput::KemEncaps`]).
+    /// ML-KEM Encaps: the ciphertext, and the shared secret into a new slot
+    /// or, exposed (test mode only), to the caller
+    /// ([`JobOutput::KemEncaps`]). The randomness m comes from the card's
+    /// DRBG, or (test mode only) from `m`: Encaps_internal(ek, m).
     KemEncaps {
         /// The parameter set.
         set: KemSet,
         /// The encapsulation key, [`KemSet::ek_bytes`] long.
         ek: &'a [u8],
-        /// The randomness m, [`M_BYTES`] bytes. The driver zeroizes its own
-        /// copy.
-        m: &'a [u8; M_BYTES as usize],
+        /// `None`: the card draws m from its DRBG (`src` = ek alone). Test
+        /// mode only: m, [`M_BYTES`] bytes, after ek in `src`. The driver
+        /// zeroizes its own copy.
+        m: Option<&'a [u8; M_BYTES as usize]>,
         /// Where the shared secret goes: a new AES-256 slot, or `None` to
         /// return it (flag EXPOSE).
         target: Option<KemTarget>,
@@ -185,6 +191,15 @@ pub enum Job<'a> {
         /// return it (flag EXPOSE, test mode only).
         target: Option<KemTarget>,
     },
+    /// `len` bytes from the card's SP 800-90A CTR_DRBG
+    /// ([`hsm_contract::rng`]), at most 1 MiB ([`Card::random`] splits
+    /// longer requests); the output is [`JobOutput::Random`]. Completes
+    /// with [`Status::EntropyFailure`] once the card's noise source has
+    /// failed its health tests.
+    RngGenerate {
+        /// Bytes wanted (0 to 1 MiB).
+        len: u32,
+    },
 }
 
 impl std::fmt::Debug for Job<'_> {
@@ -195,11 +210,21 @@ impl std::fmt::Debug for Job<'_> {
         let mut d = f.debug_struct("Job");
         d.field("op", &self.opcode().name())
             .field("slot", &self.slot());
+        let randomness = |caller: bool| if caller { "caller" } else { "card DRBG" };
         match self {
-            Job::KemKeygen { set, expose, .. } => {
-                d.field("set", &set.name()).field("expose", expose);
+            Job::KemKeygen {
+                set, seed, expose, ..
+            } => {
+                d.field("set", &set.name())
+                    .field("expose", expose)
+                    .field("randomness", &randomness(seed.is_some()));
             }
-            Job::KemEncaps { set, target, .. } | Job::KemDecaps { set, target, .. } => {
+            Job::KemEncaps { set, m, target, .. } => {
+                d.field("set", &set.name())
+                    .field("target", &target.map(|t| t.slot))
+                    .field("randomness", &randomness(m.is_some()));
+            }
+            Job::KemDecaps { set, target, .. } => {
                 d.field("set", &set.name())
                     .field("target", &target.map(|t| t.slot));
             }
@@ -227,6 +252,7 @@ impl Job<'_> {
             Job::KemKeygen { .. } => Opcode::KemKeygen,
             Job::KemEncaps { .. } => Opcode::KemEncaps,
             Job::KemDecaps { .. } => Opcode::KemDecaps,
+            Job::RngGenerate { .. } => Opcode::RngGenerate,
         }
     }
 
@@ -242,7 +268,7 @@ impl Job<'_> {
             | Job::SlotInfo { slot }
             | Job::KemKeygen { slot, .. }
             | Job::KemDecaps { slot, .. } => slot,
-            Job::Hash { .. } | Job::KemEncaps { .. } => 0,
+            Job::Hash { .. } | Job::KemEncaps { .. } | Job::RngGenerate { .. } => 0,
         }
     }
 
@@ -250,7 +276,7 @@ impl Job<'_> {
     /// encapsulation the target slot; `None` when the job names none.
     fn reported_slot(&self) -> Option<u16> {
         match *self {
-            Job::Hash { .. } => None,
+            Job::Hash { .. } | Job::RngGenerate { .. } => None,
             Job::KemEncaps { target, .. } => target.map(|t| t.slot),
             _ => Some(self.slot()),
         }
@@ -341,6 +367,7 @@ impl Job<'_> {
                 }
             }
             Job::KeyClear { .. } | Job::SlotInfo { .. } | Job::KemKeygen { .. } => {}
+            Job::RngGenerate { len } => over("output", *len as usize)?,
             Job::KemEncaps {
                 set, ek, target, ..
             } => {
@@ -402,13 +429,19 @@ impl Job<'_> {
             Job::KeyLoad { key, .. } => (key.len(), LABEL_BYTES, 0),
             Job::KeyClear { .. } => (0, 0, 0),
             Job::SlotInfo { .. } => (0, 0, SLOT_RECORD_BYTES),
-            Job::KemKeygen { set, expose, .. } => (
-                SEED_BYTES as usize,
+            Job::KemKeygen {
+                set, seed, expose, ..
+            } => (
+                if seed.is_some() {
+                    SEED_BYTES as usize
+                } else {
+                    0
+                },
                 LABEL_BYTES,
                 (set.ek_bytes() + if *expose { set.dk_pke_bytes() } else { 0 }) as usize,
             ),
-            Job::KemEncaps { set, target, .. } => (
-                (set.ek_bytes() + M_BYTES) as usize,
+            Job::KemEncaps { set, m, target, .. } => (
+                (set.ek_bytes() + if m.is_some() { M_BYTES } else { 0 }) as usize,
                 if target.is_some() { LABEL_BYTES } else { 0 },
                 (set.ct_bytes()
                     + if target.is_none() {
@@ -445,6 +478,7 @@ impl Job<'_> {
                     alg.digest_bytes().unwrap_or(*out_len) as usize
                 },
             ),
+            Job::RngGenerate { len } => (0, 0, *len as usize),
         }
     }
 
@@ -530,6 +564,8 @@ pub enum JobOutput {
     KemEncaps(KemEncapsOutput),
     /// An ML-KEM decapsulation's exposed secret, if it was exposed.
     KemDecaps(KemDecapsOutput),
+    /// Bytes from the card's DRBG (RNG_GENERATE), wiped when dropped.
+    Random(Zeroizing<Vec<u8>>),
     /// The job has no output (key load, key clear).
     Done,
 }
@@ -579,6 +615,7 @@ impl std::fmt::Debug for JobOutput {
                     "in a slot"
                 }
             ),
+            JobOutput::Random(r) => write!(f, "Random({} bytes)", r.len()),
             JobOutput::Done => write!(f, "Done"),
         }
     }
@@ -605,8 +642,8 @@ pub struct JobResult {
     /// The key slot the job named (for an ML-KEM encapsulation, its
     /// target slot; 0 when the job names none).
     pub slot: u16,
-    /// Whether the job names a slot at all (hash jobs and exposed
-    /// encapsulations do not).
+    /// Whether the job names a slot at all (hash, RNG_GENERATE and exposed
+    /// encapsulation jobs do not).
     names_slot: bool,
     output: Option<JobOutput>,
 }
@@ -854,16 +891,22 @@ impl Card {
                         desc.dst_addr = iova(p.dst);
                         desc.dst_len = SLOT_RECORD_BYTES as u32;
                     }
-                    Job::KemKeygen {
-                        seed: input, label, ..
-                    } => put_kem(mem, &p, &mut desc, base, job, &[&input[..]], Some(&label)),
+                    Job::KemKeygen { seed, label, .. } => put_kem(
+                        mem,
+                        &p,
+                        &mut desc,
+                        base,
+                        job,
+                        &[seed.map_or(&[][..], |s| &s[..])],
+                        Some(&label),
+                    ),
                     Job::KemEncaps { ek, m, target, .. } => put_kem(
                         mem,
                         &p,
                         &mut desc,
                         base,
                         job,
-                        &[ek, &m[..]],
+                        &[ek, m.map_or(&[][..], |m| &m[..])],
                         target.as_ref().map(|t| &t.label),
                     ),
                     Job::KemDecaps {
@@ -877,6 +920,13 @@ impl Card {
                         &[ciphertext],
                         target.as_ref().map(|t| &t.label),
                     ),
+                    // Only dst: any other field is RESERVED_FIELD.
+                    Job::RngGenerate { .. } => {
+                        if d > 0 {
+                            desc.dst_addr = iova(p.dst);
+                            desc.dst_len = d as u32;
+                        }
+                    }
                 }
                 placed.push(p);
                 descs.push(desc);
@@ -889,9 +939,9 @@ impl Card {
                 .map(|((job, p), c)| decode(job, p, c, arena.as_mut_slice()))
                 .collect())
         })();
-        // Key material (keys, seeds, m, exposed secrets and dk_PKE) never
-        // stays in the arena, whatever happened; nor does anything else the
-        // batch carried (plaintexts, outputs).
+        // Key material (keys, seeds, m, exposed secrets and dk_PKE, random
+        // bytes) never stays in the arena, whatever happened; nor does
+        // anything else the batch carried (plaintexts, outputs).
         for (job, p) in jobs.iter().zip(&placed) {
             let (s, _, d) = job.regions();
             let mem = arena.as_mut_slice();
@@ -903,7 +953,10 @@ impl Card {
             }
             if matches!(
                 job,
-                Job::KemKeygen { .. } | Job::KemEncaps { .. } | Job::KemDecaps { .. }
+                Job::KemKeygen { .. }
+                    | Job::KemEncaps { .. }
+                    | Job::KemDecaps { .. }
+                    | Job::RngGenerate { .. }
             ) {
                 mem[p.dst..p.dst + d].zeroize();
             }
@@ -1157,8 +1210,8 @@ impl SlotEntry {
 }
 
 /// Lay out an ML-KEM job: `src` is the concatenation of `parts`, `aux` the
-/// label when the job creates a slot; `dst` and `aux` are named only when
-/// their regions are not empty (an exposed job's `aux` must be zero).
+/// label when the job creates a slot; `src`, `dst` and `aux` are named only
+/// when their regions are not empty (an exposed job's `aux` must be zero).
 fn put_kem(
     mem: &mut [u8],
     p: &Placed,
@@ -1175,8 +1228,11 @@ fn put_kem(
         at += part.len();
     }
     debug_assert_eq!(at, p.src + s);
-    desc.src_addr = base + p.src as u64;
-    desc.src_len = s as u32;
+    // A KeyGen with the card's randomness has no src at all.
+    if s > 0 {
+        desc.src_addr = base + p.src as u64;
+        desc.src_len = s as u32;
+    }
     if let Some(label) = label {
         mem[p.aux..p.aux + LABEL_BYTES].copy_from_slice(label);
         desc.aux_addr = base + p.aux as u64;
@@ -1350,6 +1406,11 @@ fn decode(job: &Job<'_>, p: &Placed, c: JobCompletion, mem: &mut [u8]) -> JobRes
         Job::KemDecaps { target, .. } => JobOutput::KemDecaps(KemDecapsOutput {
             secret: target.is_none().then(|| secret_at(mem, p.dst)),
         }),
+        // Never more than the card says it wrote: what the arena holds
+        // beyond that is not random (Card::random checks the length).
+        Job::RngGenerate { .. } => JobOutput::Random(Zeroizing::new(
+            mem[p.dst..p.dst + (c.out_len as usize).min(d)].to_vec(),
+        )),
     });
     JobResult {
         completion: c,

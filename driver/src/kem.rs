@@ -8,12 +8,19 @@
 //! in [`Zeroizing`] buffers.
 //!
 //! # Randomness
-//! KeyGen needs 64 random bytes and Encaps 32. Until the card has its own
-//! DRBG, they come from the host ([`interim_host_randomness`]) in the job's
-//! input, which the card accepts in test mode only: outside test mode
-//! [`Card::kem_keygen`] and [`Card::kem_encaps`] fail with
-//! [`hsm_contract::Status::NotTestMode`]. Decapsulation needs no randomness
-//! and runs in either mode.
+//! KeyGen needs 64 random bytes (d, z) and Encaps 32 (m). The card draws
+//! them from its own SP 800-90A DRBG, reseeded from its health-tested
+//! noise source before every such job ([`hsm_contract::rng`]): the host
+//! never sees or supplies them, and [`Card::kem_keygen`] and
+//! [`Card::kem_encaps`] run in operational mode. When the noise source has
+//! failed, they fail with [`hsm_contract::Status::EntropyFailure`] and
+//! store nothing, until the card is reset ([`Card::device_reset`]).
+//!
+//! For known-answer tests only, [`Card::kem_keygen_internal`] and
+//! [`Card::kem_encaps_internal`] pass d || z and m in the job (FIPS 203's
+//! deterministic KeyGen_internal and Encaps_internal); the card accepts
+//! that in test mode only ([`hsm_contract::Status::NotTestMode`]
+//! otherwise). Decapsulation needs no randomness and runs in either mode.
 
 use hsm_contract::crypto::LABEL_BYTES;
 use hsm_contract::kem::{KemSet, M_BYTES, SEED_BYTES, SHARED_SECRET_BYTES};
@@ -93,46 +100,16 @@ impl std::fmt::Debug for KemDecapsOutput {
     }
 }
 
-/// Fill `buf` from the kernel's random source (`getrandom(2)`).
-///
-/// This is the INTERIM source of ML-KEM's KeyGen seed and Encaps
-/// randomness: the host's, carried to the card in the job, which the card
-/// accepts in test mode only. It will be replaced by the card's own DRBG
-/// (the key-management issue); nothing outside test mode may rely on it.
-///
-/// # Errors
-/// [`Error::Os`] when `getrandom` fails.
-pub fn interim_host_randomness(buf: &mut [u8]) -> Result<()> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        let rest = &mut buf[filled..];
-        // SAFETY: the pointer and length describe `rest`, a live, mutably
-        // borrowed slice, which getrandom writes at most `rest.len()` bytes of.
-        let n = unsafe { libc::getrandom(rest.as_mut_ptr().cast(), rest.len(), 0) };
-        if n < 0 {
-            let e = std::io::Error::last_os_error();
-            if e.kind() == std::io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(Error::os(
-                "getrandom (the interim host randomness for ML-KEM)",
-                e,
-            ));
-        }
-        filled += n as usize;
-    }
-    Ok(())
-}
-
 impl Card {
-    /// Generate an ML-KEM key pair into the empty `slot` (held as its
-    /// seed, drawn from [`interim_host_randomness`]) and return the
-    /// encapsulation key. Test-mode cards only, until the card has a DRBG.
+    /// Generate an ML-KEM key pair into the empty `slot` and return the
+    /// encapsulation key. The card draws the seed (d, z) from its DRBG and
+    /// keeps it in the slot; it never leaves the card. Runs in operational
+    /// mode.
     ///
     /// # Errors
-    /// [`Error::SlotJobFailed`] (`NOT_TEST_MODE`, `SLOT_OCCUPIED`,
-    /// `BAD_SLOT`, ...); [`Error::Os`] when the host has no randomness; as
-    /// [`Card::run_jobs`].
+    /// [`Error::SlotJobFailed`] (`ENTROPY_FAILURE` when the card's noise
+    /// source has failed: the slot stays empty; `SLOT_OCCUPIED`,
+    /// `BAD_SLOT`, ...); as [`Card::run_jobs`].
     pub fn kem_keygen(
         &mut self,
         set: KemSet,
@@ -140,18 +117,17 @@ impl Card {
         policy: u16,
         label: [u8; LABEL_BYTES],
     ) -> Result<Vec<u8>> {
-        let mut seed = Zeroizing::new([0u8; SEED_BYTES as usize]);
-        interim_host_randomness(&mut seed[..])?;
         Ok(self
-            .kem_keygen_job(set, slot, policy, label, &seed, false)?
+            .kem_keygen_job(set, slot, policy, label, None, false)?
             .ek)
     }
 
     /// ML-KEM.KeyGen_internal(d, z) with `seed` = d || z into the empty
-    /// `slot`, exposed (test mode only): returns ek and dk_PKE.
+    /// `slot`, exposed (test mode only, for known-answer tests): returns ek
+    /// and dk_PKE.
     ///
     /// # Errors
-    /// As [`Card::kem_keygen`].
+    /// As [`Card::kem_keygen`], and `NOT_TEST_MODE` outside test mode.
     pub fn kem_keygen_internal(
         &mut self,
         set: KemSet,
@@ -160,7 +136,7 @@ impl Card {
         label: [u8; LABEL_BYTES],
         seed: &[u8; SEED_BYTES as usize],
     ) -> Result<(Vec<u8>, Zeroizing<Vec<u8>>)> {
-        let out = self.kem_keygen_job(set, slot, policy, label, seed, true)?;
+        let out = self.kem_keygen_job(set, slot, policy, label, Some(seed), true)?;
         match out.dk_pke {
             Some(dk) => Ok((out.ek, dk)),
             None => Err(Error::InvalidArgument(
@@ -175,7 +151,7 @@ impl Card {
         slot: u16,
         policy: u16,
         label: [u8; LABEL_BYTES],
-        seed: &[u8; SEED_BYTES as usize],
+        seed: Option<&[u8; SEED_BYTES as usize]>,
         expose: bool,
     ) -> Result<KemKeygenOutput> {
         match self.run_one(Job::KemKeygen {
@@ -191,34 +167,33 @@ impl Card {
         }
     }
 
-    /// Encapsulate to `ek` (randomness from [`interim_host_randomness`]):
-    /// the shared secret becomes an AES-256 key in `target`; returns the
-    /// ciphertext. Test-mode cards only, until the card has a DRBG.
+    /// Encapsulate to `ek` with m from the card's DRBG: the shared secret
+    /// becomes an AES-256 key in `target`; returns the ciphertext. Runs in
+    /// operational mode.
     ///
     /// # Errors
     /// [`Error::KemLength`] when `ek` is not [`KemSet::ek_bytes`] long;
     /// [`Error::SlotJobFailed`] (`EK_CHECK_FAILED` for a key that fails
-    /// the modulus check, `NOT_TEST_MODE`, `SLOT_OCCUPIED`, ...); as
-    /// [`Card::run_jobs`].
+    /// the modulus check, `ENTROPY_FAILURE` when the card's noise source
+    /// has failed, `SLOT_OCCUPIED`, ...); as [`Card::run_jobs`].
     pub fn kem_encaps(&mut self, set: KemSet, ek: &[u8], target: KemTarget) -> Result<Vec<u8>> {
-        let mut m = Zeroizing::new([0u8; M_BYTES as usize]);
-        interim_host_randomness(&mut m[..])?;
-        Ok(self.kem_encaps_job(set, ek, &m, Some(target))?.ciphertext)
+        Ok(self.kem_encaps_job(set, ek, None, Some(target))?.ciphertext)
     }
 
-    /// ML-KEM.Encaps_internal(ek, m), exposed (test mode only): returns the
-    /// ciphertext and the shared secret.
+    /// ML-KEM.Encaps_internal(ek, m), exposed (test mode only, for
+    /// known-answer tests): returns the ciphertext and the shared secret.
     ///
     /// # Errors
-    /// As [`Card::kem_encaps`], with [`Error::JobFailed`] for the card's
-    /// statuses (the job names no slot).
+    /// As [`Card::kem_encaps`] and `NOT_TEST_MODE` outside test mode, with
+    /// [`Error::JobFailed`] for the card's statuses (the job names no
+    /// slot).
     pub fn kem_encaps_internal(
         &mut self,
         set: KemSet,
         ek: &[u8],
         m: &[u8; M_BYTES as usize],
     ) -> Result<(Vec<u8>, SharedSecret)> {
-        let out = self.kem_encaps_job(set, ek, m, None)?;
+        let out = self.kem_encaps_job(set, ek, Some(m), None)?;
         match out.secret {
             Some(k) => Ok((out.ciphertext, k)),
             None => Err(Error::InvalidArgument(
@@ -231,7 +206,7 @@ impl Card {
         &mut self,
         set: KemSet,
         ek: &[u8],
-        m: &[u8; M_BYTES as usize],
+        m: Option<&[u8; M_BYTES as usize]>,
         target: Option<KemTarget>,
     ) -> Result<KemEncapsOutput> {
         match self.run_one(Job::KemEncaps { set, ek, m, target })? {
@@ -342,7 +317,7 @@ mod tests {
                 slot: 4,
                 policy: policy::DERIVE,
                 label,
-                seed: &seed,
+                seed: Some(&seed),
                 expose: false,
             },
             Job::KemKeygen {
@@ -350,19 +325,19 @@ mod tests {
                 slot: 4,
                 policy: policy::DERIVE,
                 label,
-                seed: &seed,
+                seed: Some(&seed),
                 expose: true,
             },
             Job::KemEncaps {
                 set,
                 ek: &ek,
-                m: &m,
+                m: Some(&m),
                 target: Some(target(9)),
             },
             Job::KemEncaps {
                 set,
                 ek: &ek,
-                m: &m,
+                m: Some(&m),
                 target: None,
             },
             Job::KemDecaps {
@@ -439,17 +414,122 @@ mod tests {
         }
     }
 
+    /// KeyGen and Encaps with the card's randomness: KeyGen has no `src`
+    /// at all, Encaps carries ek alone; both pass the precheck outside
+    /// test mode, where the same jobs with host randomness do not.
+    #[test]
+    fn card_randomness_descriptors() {
+        for test_mode in [true, false] {
+            let (mock, mut c) = card(test_mode);
+            let set = KemSet::MlKem1024;
+            let ek = vec![0x22u8; set.ek_bytes() as usize];
+            let label = label_bytes("kem").unwrap();
+            let keygen = |seed| Job::KemKeygen {
+                set,
+                slot: 7,
+                policy: policy::DERIVE,
+                label,
+                seed,
+                expose: false,
+            };
+            let encaps = |m| Job::KemEncaps {
+                set,
+                ek: &ek,
+                m,
+                target: Some(target(8)),
+            };
+            let (seed, m) = ([0x11u8; 64], [0x33u8; 32]);
+            let jobs = [
+                keygen(None),
+                encaps(None),
+                keygen(Some(&seed)),
+                encaps(Some(&m)),
+            ];
+            let r = c.run_jobs(&jobs).unwrap();
+            // No ML-KEM engine in the mock: BAD_OPCODE means the precheck
+            // passed.
+            assert_eq!(r[0].status(), Status::BadOpcode);
+            assert_eq!(r[1].status(), Status::BadOpcode);
+            let host = if test_mode {
+                Status::BadOpcode
+            } else {
+                Status::NotTestMode
+            };
+            assert_eq!(r[2].status(), host);
+            assert_eq!(r[3].status(), host);
+
+            let seen = &mock.state().seen;
+            let (d, src, aux) = &seen[0];
+            assert_eq!(d.opcode, Opcode::KemKeygen as u8);
+            assert_eq!((d.src_addr, d.src_len), (0, 0));
+            assert!(src.is_empty());
+            assert_eq!(aux, &label);
+            assert_eq!((d.key_slot, d.dst_len), (7, set.ek_bytes()));
+            assert!(!d.kem_host_randomness());
+            let (d, src, _) = &seen[1];
+            assert_eq!(d.opcode, Opcode::KemEncaps as u8);
+            assert_eq!(d.src_len, set.ek_bytes());
+            assert_eq!(src, &ek);
+            assert_eq!(KemParams::from_bytes(&d.params).unwrap().target, 8);
+            assert!(!d.kem_host_randomness());
+            assert!(seen[2].0.kem_host_randomness());
+            assert_eq!(seen[2].0.src_len, 64);
+            assert!(seen[3].0.kem_host_randomness());
+            assert_eq!(seen[3].0.src_len, set.ek_bytes() + 32);
+            for (d, ..) in seen {
+                assert_eq!(d.precheck(true), None, "{d:?}");
+            }
+        }
+    }
+
+    /// A failed noise source reaches the caller as ENTROPY_FAILURE with
+    /// the contract's explanation, naming the slot.
+    #[test]
+    fn entropy_failure_is_a_clear_error() {
+        let (mock, mut c) = card(false);
+        mock.state().rng_fault = true;
+        let set = KemSet::MlKem768;
+        let e = c
+            .kem_keygen(set, 3, policy::DERIVE, label_bytes("k").unwrap())
+            .unwrap_err();
+        assert_eq!(e.status(), Some(Status::EntropyFailure));
+        let msg = e.to_string();
+        assert!(
+            msg.contains("KEM_KEYGEN job")
+                && msg.contains("key slot 3")
+                && msg.contains("ENTROPY_FAILURE")
+                && msg.contains("noise source failed its SP 800-90B health tests"),
+            "{msg}"
+        );
+        let ek = vec![0u8; set.ek_bytes() as usize];
+        let e = c.kem_encaps(set, &ek, target(4)).unwrap_err();
+        assert_eq!(e.status(), Some(Status::EntropyFailure));
+        assert!(e.to_string().contains("key slot 4"), "{e}");
+        // Decapsulation needs no randomness: it passes on to the (absent)
+        // engine.
+        let ct = vec![0u8; set.ct_bytes() as usize];
+        let e = c.kem_decaps(set, 3, &ct, target(4)).unwrap_err();
+        assert_eq!(e.status(), Some(Status::BadOpcode));
+    }
+
     #[test]
     fn operational_mode_refuses_host_randomness_and_expose() {
         let (_mock, mut c) = card(false);
         let set = KemSet::MlKem512;
+        let label = label_bytes("k").unwrap();
         let e = c
-            .kem_keygen(set, 1, policy::DERIVE, label_bytes("k").unwrap())
+            .kem_keygen_internal(set, 1, policy::DERIVE, label, &[1; 64])
             .unwrap_err();
         assert_eq!(e.status(), Some(Status::NotTestMode));
         let ek = vec![0u8; set.ek_bytes() as usize];
-        let e = c.kem_encaps(set, &ek, target(2)).unwrap_err();
+        let e = c.kem_encaps_internal(set, &ek, &[2; 32]).unwrap_err();
         assert_eq!(e.status(), Some(Status::NotTestMode));
+        // With the card's randomness they pass the precheck (and reach
+        // the mock's missing engine).
+        let e = c.kem_keygen(set, 1, policy::DERIVE, label).unwrap_err();
+        assert_eq!(e.status(), Some(Status::BadOpcode));
+        let e = c.kem_encaps(set, &ek, target(2)).unwrap_err();
+        assert_eq!(e.status(), Some(Status::BadOpcode));
         let ct = vec![0u8; set.ct_bytes() as usize];
         let e = c.kem_decaps_exposed(set, 1, &ct).unwrap_err();
         assert_eq!(e.status(), Some(Status::NotTestMode));
@@ -528,17 +608,21 @@ mod tests {
         c.kem_decaps(set, 1, &ct, target(3)).unwrap();
         let arena = c.arena.as_ref().unwrap().as_slice();
         assert!(arena.iter().all(|&b| b == 0), "bytes left in DMA memory");
-        // The two key generations drew different seeds from the host.
-        let seeds: Vec<Vec<u8>> = mock
-            .state()
-            .seen
-            .iter()
-            .filter(|(d, ..)| d.opcode == hsm_contract::Opcode::KemKeygen as u8)
-            .map(|(_, src, _)| src.clone())
-            .collect();
-        assert_eq!(seeds.len(), 2);
-        assert_eq!(seeds[0], [1; 64]);
-        assert_ne!(seeds[1], [1; 64]);
+        // The KAT key generation carried its seed; the other none (the
+        // card's DRBG). Likewise m.
+        let srcs = |op: Opcode| -> Vec<Vec<u8>> {
+            mock.state()
+                .seen
+                .iter()
+                .filter(|(d, ..)| d.opcode == op as u8)
+                .map(|(_, src, _)| src.clone())
+                .collect()
+        };
+        assert_eq!(srcs(Opcode::KemKeygen), [vec![1; 64], vec![]]);
+        let encaps = srcs(Opcode::KemEncaps);
+        assert_eq!(encaps.len(), 2);
+        assert_eq!(encaps[0], [&ek[..], &[2; 32]].concat());
+        assert_eq!(encaps[1], ek);
     }
 
     #[test]
@@ -549,22 +633,29 @@ mod tests {
             slot: 2,
             policy: policy::DERIVE,
             label: [0; 32],
-            seed: &seed,
+            seed: Some(&seed),
             expose: true,
         };
         let s = format!("{j:?}");
         assert!(
-            s.contains("KEM_KEYGEN") && s.contains("src_bytes: 64"),
+            s.contains("KEM_KEYGEN") && s.contains("src_bytes: 64") && s.contains("\"caller\""),
             "{s}"
         );
+        let j = Job::KemKeygen {
+            set: KemSet::MlKem768,
+            slot: 2,
+            policy: policy::DERIVE,
+            label: [0; 32],
+            seed: None,
+            expose: false,
+        };
+        let s = format!("{j:?}");
+        assert!(s.contains("src_bytes: 0") && s.contains("card DRBG"), "{s}");
         assert!(!s.contains("171"), "{s}");
         let o = KemEncapsOutput {
             ciphertext: vec![1; 768],
             secret: Some(Zeroizing::new([0xab; 32])),
         };
         assert!(!format!("{o:?}").contains("171"));
-        let mut r = [0u8; 48];
-        interim_host_randomness(&mut r).unwrap();
-        assert_ne!(r, [0u8; 48]);
     }
 }

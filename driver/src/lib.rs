@@ -49,8 +49,16 @@
 //! [`Card::kem_keygen`], [`Card::kem_encaps`], [`Card::kem_decaps`] and
 //! their test-mode deterministic forms): decapsulation keys stay in card
 //! slots, shared secrets become AES-256 keys in slots ([`KemTarget`]).
-//! Until the card has a DRBG, KeyGen and Encaps take their randomness from
-//! the host ([`interim_host_randomness`]) and run in test mode only.
+//! KeyGen and Encaps take their randomness from the card's DRBG; only the
+//! known-answer forms ([`Card::kem_keygen_internal`],
+//! [`Card::kem_encaps_internal`]) pass it in the job, in test mode.
+//!
+//! **Random numbers** ([`Job::RngGenerate`], [`Card::random`]): bytes
+//! from the card's SP 800-90A CTR_DRBG, seeded from its SP 800-90B
+//! health-tested noise source. [`CardStatus::rng_state`] says whether it
+//! is seeding, ready or failed; a failed noise source makes every job
+//! that needs randomness complete with `ENTROPY_FAILURE` until
+//! [`Card::device_reset`].
 //!
 //! # Example
 //!
@@ -76,6 +84,7 @@ mod error;
 mod jobs;
 mod kem;
 mod queue;
+mod rng;
 mod spec;
 mod transport;
 pub mod vfio;
@@ -84,16 +93,13 @@ pub mod vfio_user;
 #[cfg(test)]
 mod mock;
 
-pub use card::{Capabilities, Card, CardStatus, Faults, Identity};
+pub use card::{Capabilities, Card, CardStatus, Faults, Identity, RngState};
 pub use dma::{page_round, DmaBuffer, DmaMapper, HostMemory, IovaAllocator, DMA_PAGE, IOVA_BASE};
 pub use error::{Error, Result};
 pub use jobs::{
     label_bytes, label_text, GcmIv, GcmSealed, Hasher, Job, JobOutput, JobResult, SlotEntry,
 };
-pub use kem::{
-    interim_host_randomness, KemDecapsOutput, KemEncapsOutput, KemKeygenOutput, KemTarget,
-    SharedSecret,
-};
+pub use kem::{KemDecapsOutput, KemEncapsOutput, KemKeygenOutput, KemTarget, SharedSecret};
 pub use queue::{thread_cpu_ns, JobCompletion, QueueConfig, QueuePair, QueueStats, WaitMode};
 pub use spec::{default_sim_socket, DeviceSpec, PciAddress, SIM_SOCKET_ENV};
 pub use transport::Transport;

@@ -49,9 +49,15 @@ pub(crate) struct State {
     /// `dst` instead of BAD_OPCODE: not ML-KEM, a check of the driver's
     /// output offsets.
     pub fake_kem_output: bool,
-    /// Every ML-KEM descriptor the card fetched, with the `src` and `aux`
-    /// bytes it read, in order.
+    /// Every ML-KEM and RNG_GENERATE descriptor the card fetched, with the
+    /// `src` and `aux` bytes it read, in order.
     pub seen: Vec<(Descriptor, Vec<u8>, Vec<u8>)>,
+    /// Model a card whose noise source failed its health tests:
+    /// STATUS.RNG_FAULT, and ENTROPY_FAILURE for every job that needs the
+    /// DRBG.
+    pub rng_fault: bool,
+    /// RNG_GENERATE jobs run so far (the filler's seed).
+    pub rng_jobs: u32,
 }
 
 /// A key slot of the mock card.
@@ -143,6 +149,23 @@ impl State {
             op,
             Opcode::KemKeygen | Opcode::KemEncaps | Opcode::KemDecaps
         );
+        let drbg = op == Opcode::RngGenerate
+            || (matches!(op, Opcode::KemKeygen | Opcode::KemEncaps) && !d.kem_host_randomness());
+        if drbg && self.rng_fault {
+            return (Status::EntropyFailure, 0);
+        }
+        if op == Opcode::RngGenerate {
+            // NOT RANDOM, test only: a filler that differs between jobs and
+            // is never all zeros, so that the driver's splitting,
+            // reassembly and wiping can be checked. The mock has no DRBG.
+            self.rng_jobs += 1;
+            let n = self.rng_jobs;
+            let out: Vec<u8> = (0..d.dst_len)
+                .map(|i| (i.wrapping_mul(31).wrapping_add(n.wrapping_mul(97)) % 251 + 1) as u8)
+                .collect();
+            self.write(d.dst_addr, &out);
+            return (Status::Ok, d.dst_len);
+        }
         if kem && self.fake_kem_output {
             // Not ML-KEM: a byte pattern where the outputs go, so that the
             // driver's decoding offsets can be checked.
@@ -320,7 +343,9 @@ impl State {
             let d = Descriptor::from_bytes(&b);
             if matches!(
                 Opcode::from_u8(d.opcode),
-                Some(Opcode::KemKeygen | Opcode::KemEncaps | Opcode::KemDecaps)
+                Some(
+                    Opcode::KemKeygen | Opcode::KemEncaps | Opcode::KemDecaps | Opcode::RngGenerate
+                )
             ) {
                 let src = self.read(d.src_addr, d.src_len as usize);
                 let aux = self.read(d.aux_addr, d.aux_len as usize);
@@ -389,10 +414,13 @@ impl Transport for MockTransport {
             o if o == regs::ID.offset => hsm_contract::DESIGN_ID,
             o if o == regs::CONTRACT_VERSION.offset => s.contract_version,
             o if o == regs::CAPABILITIES.offset => regs::CAPABILITIES.reset,
-            o if o == regs::STATUS.offset => regs::status::TEST_MODE.set(
-                regs::status::QUEUE_ENABLED.set(0, s.enabled as u32),
-                s.test_mode as u32,
-            ),
+            o if o == regs::STATUS.offset => {
+                use regs::status as st;
+                let mut v = st::QUEUE_ENABLED.set(0, s.enabled as u32);
+                v = st::TEST_MODE.set(v, s.test_mode as u32);
+                v = st::RNG_READY.set(v, !s.rng_fault as u32);
+                st::RNG_FAULT.set(v, s.rng_fault as u32)
+            }
             o if o == regs::SQ_HEAD.offset => s.sq_head,
             o if o == regs::CQ_TAIL.offset => s.cq_tail,
             o if o == regs::JOBS_LO.offset => s.jobs as u32,

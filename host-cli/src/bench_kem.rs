@@ -22,7 +22,7 @@ use crate::bench::{fill_pattern, round3};
 const JOBS: usize = 5;
 
 /// How the card figures are measured.
-pub const CARD_METHOD: &str = "median of 5 jobs' completion cycles (descriptor arrival to completion write) per operation and parameter set: KEM_KEYGEN into an empty slot (seed from the host, test mode), KEM_ENCAPS and KEM_DECAPS with the shared secret into an empty AES-256 slot (no EXPOSE); Decaps re-derives the key pair from the slot's seed every time; outputs checked against the ml-kem crate";
+pub const CARD_METHOD: &str = "median of 5 jobs' completion cycles (descriptor arrival to completion write) per operation and parameter set: KEM_KEYGEN into an empty slot, KEM_ENCAPS and KEM_DECAPS with the shared secret into an empty AES-256 slot (no EXPOSE); KeyGen and Encaps take known d, z and m (test mode, so that the outputs can be checked; the DRBG reseed of a KeyGen or Encaps with the card's randomness is not counted); Decaps re-derives the key pair from the slot's seed every time; outputs checked against the ml-kem crate";
 
 /// How the host software figures are measured.
 pub const HOST_SW_METHOD: &str = "ml-kem crate 0.2 (RustCrypto), ML-KEM-1024, one thread, mean over at least 0.2 s and 20 calls each: keygen = KeyGen_internal(d, z) (generate_deterministic, including H(ek)); encaps = EncapsulationKey::from_bytes of the 1568 ek bytes (H(ek); this crate version does no modulus check) then Encaps_internal with a fixed m; decaps = Decaps with the key already expanded in memory (the card re-derives it from the seed every time)";
@@ -128,8 +128,9 @@ fn median(mut v: Vec<u32>) -> u32 {
 }
 
 /// Measure the card's ML-KEM jobs. Needs a test-mode card (KeyGen and
-/// Encaps take host randomness until the card has a DRBG) and two empty
-/// slots; otherwise the figures are skipped with the reason. The bench's
+/// Encaps run with known seeds, so that their outputs can be checked
+/// against software) and two empty slots; otherwise the figures are
+/// skipped with the reason. The bench's
 /// slots are cleared afterwards, whatever happened.
 ///
 /// # Errors
@@ -142,7 +143,7 @@ pub fn run(card: &mut Card) -> anyhow::Result<KemFigures> {
     }
     if !card.test_mode()? {
         return Ok(KemFigures::Skipped(
-            "the card is not in test mode: ML-KEM KeyGen and Encaps take host randomness until the card has a DRBG, which only test mode allows (`hsmctl sim start --test-mode`)".into(),
+            "the card is not in test mode: the ML-KEM figures come from KeyGen and Encaps with known seeds, checked against software, which only test mode allows (`hsmctl sim start --test-mode`)".into(),
         ));
     }
     let Some((ks, ts)) = crate::bench::two_free_slots(card)? else {
@@ -224,7 +225,7 @@ fn measure(card: &mut Card, set: KemSet, ks: u16, ts: u16) -> anyhow::Result<Opt
             slot: ks,
             policy: policy::DERIVE,
             label,
-            seed,
+            seed: Some(seed),
             expose: false,
         });
     }
@@ -249,7 +250,7 @@ fn measure(card: &mut Card, set: KemSet, ks: u16, ts: u16) -> anyhow::Result<Opt
         jobs.push(Job::KemEncaps {
             set,
             ek: &ek,
-            m,
+            m: Some(m),
             target: Some(target),
         });
         jobs.push(Job::KeyClear { slot: ts });

@@ -14,11 +14,10 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand, ValueEnum};
 use hsm_contract::crypto::{policy, KeyAlg};
-use hsm_contract::kem::{KemSet, M_BYTES, SEED_BYTES};
+use hsm_contract::kem::KemSet;
 use hsm_contract::Status;
-use hsm_driver::{interim_host_randomness, Card, Job, JobOutput, KemTarget, SlotEntry};
+use hsm_driver::{Card, Job, JobOutput, KemTarget, SlotEntry};
 use hsm_keyfmt::{Format, KemPublicKey, MlKem};
-use zeroize::Zeroizing;
 
 use crate::crypt::TempOut;
 use crate::keys::{allocate_slot, check_label, parse_policy, policy_list, policy_names};
@@ -29,9 +28,11 @@ use crate::{print_json, print_out, DeviceArg};
 const MAX_FILE_BYTES: u64 = 64 << 10;
 
 const KEM_AFTER_HELP: &str = "\
-Randomness: until the card has its own random number generator (the
-key-management issue), keygen and encaps take their random bytes from the
-host and run on test-mode cards only; decaps runs in either mode.";
+Randomness: keygen and encaps take their random bytes from the card's own
+DRBG (SP 800-90A CTR_DRBG, reseeded from its health-tested noise source
+before each job); the host supplies none. All three run on operational
+cards. If the noise source has failed, keygen and encaps fail with
+ENTROPY_FAILURE until the card is reset (`hsmctl info` shows the state).";
 
 /// `hsmctl kem ...`
 #[derive(Subcommand, Debug)]
@@ -250,7 +251,7 @@ pub fn read_public_key(p: &Path, expect: Option<KemSet>) -> anyhow::Result<KemPu
 /// What to tell the operator about a failed ML-KEM job's status.
 fn status_hint(s: Status) -> Option<&'static str> {
     Some(match s {
-        Status::NotTestMode => "key generation and encapsulation take host randomness until the card has its own DRBG, so they need a test-mode card (`hsmctl sim start --test-mode`)",
+        Status::EntropyFailure => "the card's noise source has failed its health tests, so it makes no keys until it is reset (`hsmctl info` shows the state)",
         Status::EkCheckFailed => "the public key is not a valid ML-KEM key; ask its owner for it again",
         Status::PolicyDenied => "the key's policy does not allow derive, which decapsulation needs",
         Status::WrongKeyType => "the slot's algorithm is not the ML-KEM parameter set of the job",
@@ -315,8 +316,6 @@ fn keygen(a: &KeygenArgs) -> anyhow::Result<ExitCode> {
     let mut out = create_output(&a.public, "--pub", a.force)?;
     let mut card = a.device.open()?;
     let (_, slot) = new_slot(&mut card, &a.slot)?;
-    let mut seed = Zeroizing::new([0u8; SEED_BYTES as usize]);
-    interim_host_randomness(&mut seed[..])?;
     let (o, cycles) = run_kem(
         &mut card,
         Job::KemKeygen {
@@ -324,12 +323,12 @@ fn keygen(a: &KeygenArgs) -> anyhow::Result<ExitCode> {
             slot,
             policy: pol,
             label,
-            seed: &seed,
+            // d and z from the card's DRBG.
+            seed: None,
             expose: false,
         },
         &format!("generating an {} key in slot {slot}", set.name()),
     )?;
-    drop(seed);
     let JobOutput::KemKeygen(k) = o else {
         bail!("the driver returned another kind of output for KEM_KEYGEN");
     };
@@ -379,14 +378,13 @@ fn encaps(a: &EncapsArgs) -> anyhow::Result<ExitCode> {
     let mut out = create_output(&a.ct, "--ct", a.force)?;
     let mut card = a.device.open()?;
     let (_, slot) = new_slot(&mut card, &a.into_slot)?;
-    let mut m = Zeroizing::new([0u8; M_BYTES as usize]);
-    interim_host_randomness(&mut m[..])?;
     let (o, cycles) = run_kem(
         &mut card,
         Job::KemEncaps {
             set,
             ek: &key.ek,
-            m: &m,
+            // m from the card's DRBG.
+            m: None,
             target: Some(KemTarget {
                 slot,
                 policy: pol,
@@ -399,7 +397,6 @@ fn encaps(a: &EncapsArgs) -> anyhow::Result<ExitCode> {
             a.public.display()
         ),
     )?;
-    drop(m);
     let JobOutput::KemEncaps(e) = o else {
         bail!("the driver returned another kind of output for KEM_ENCAPS");
     };
@@ -580,9 +577,9 @@ mod tests {
 
     #[test]
     fn statuses_have_hints() {
-        assert!(status_hint(Status::NotTestMode)
+        assert!(status_hint(Status::EntropyFailure)
             .unwrap()
-            .contains("--test-mode"));
+            .contains("hsmctl info"));
         assert!(status_hint(Status::EkCheckFailed)
             .unwrap()
             .contains("not a valid ML-KEM key"));

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use hsm_driver::{Card, DeviceSpec};
+use hsm_driver::{Card, DeviceSpec, RngState};
 
 mod bench;
 mod bench_aes;
@@ -20,6 +20,7 @@ mod filefmt;
 mod hash;
 mod kem;
 mod keys;
+mod random;
 mod selftest;
 mod selftest_kem;
 mod signals;
@@ -156,6 +157,9 @@ enum Command {
     /// ML-KEM (FIPS 203) key establishment: keygen, encaps, decaps with keys in card slots
     #[command(subcommand, after_help = EXIT_CODES_HELP)]
     Kem(kem::KemCommand),
+    /// Random bytes from the card's DRBG (SP 800-90A CTR_DRBG, SP 800-90B noise source)
+    #[command(after_help = EXIT_CODES_HELP)]
+    Random(random::RandomArgs),
     /// Run NIST AES-GCM, XTS-AES, SHA-3, SHAKE and ML-KEM vector files through the card (test mode)
     #[command(after_help = EXIT_CODES_HELP)]
     Selftest(selftest::SelftestArgs),
@@ -199,6 +203,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Selftest(args) => selftest::run(&args),
         Command::Hash(args) => hash::run(&args),
         Command::Kem(cmd) => kem::run(cmd),
+        Command::Random(args) => random::run(&args),
         Command::Bitstream(cmd) => bitstream::run(cmd),
     }
 }
@@ -215,8 +220,10 @@ fn info(device: &DeviceArg, json: bool) -> anyhow::Result<ExitCode> {
             .and_then(|st| st.image.map(|i| (i, st.min_security_version))),
         DeviceSpec::Vfio(_) => None,
     };
+    let rng = id.status.rng_state();
     if json {
         let mut v = serde_json::to_value(&id)?;
+        v["rng"] = serde_json::to_value(rng)?;
         if let Some((image, min)) = &image {
             v["image"] = serde_json::to_value(image)?;
             v["min_security_version"] = (*min).into();
@@ -254,6 +261,8 @@ fn info(device: &DeviceArg, json: bool) -> anyhow::Result<ExitCode> {
         (st.queue_enabled, "queue-enabled"),
         (st.busy, "busy"),
         (st.fault, "fault"),
+        (st.rng_ready, "rng-ready"),
+        (st.rng_fault, "rng-fault"),
     ] {
         if on {
             flags.push(name);
@@ -270,6 +279,7 @@ fn info(device: &DeviceArg, json: bool) -> anyhow::Result<ExitCode> {
          rings:            up to 2^{} entries\n\
          DMA beat:         {} bytes\n\
          status:           {:#010x} ({})\n\
+         random numbers:   {}\n\
          cycles:           {}\n\
          jobs completed:   {}\n",
         id.device,
@@ -293,6 +303,7 @@ fn info(device: &DeviceArg, json: bool) -> anyhow::Result<ExitCode> {
         } else {
             flags.join(", ")
         },
+        rng_text(rng),
         id.cycles,
         id.jobs_completed,
     );
@@ -313,6 +324,19 @@ fn info(device: &DeviceArg, json: bool) -> anyhow::Result<ExitCode> {
     };
     print_out(&text)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The `random numbers:` line of `hsmctl info`.
+fn rng_text(rng: RngState) -> &'static str {
+    match rng {
+        RngState::Ready => "ready (SP 800-90A CTR_DRBG seeded from the card's noise source)",
+        RngState::Seeding => {
+            "seeding (the noise source's start-up test and the DRBG's instantiation run after every reset; jobs that need randomness wait for them)"
+        }
+        RngState::Failed => {
+            "FAILED: the noise source failed its SP 800-90B health tests. The card makes no random numbers and no keys until it is reset (a simulated card: `hsmctl sim stop`, then `hsmctl sim start`); if it fails again after a reset, take the card out of service"
+        }
+    }
 }
 
 /// Write text to stdout (errors, such as a closed pipe, are returned).

@@ -119,7 +119,7 @@ impl KemVector {
                 slot,
                 policy: policy::DERIVE,
                 label,
-                seed: &self.seed,
+                seed: Some(&self.seed),
                 expose: true,
             },
             Job::Hash {
@@ -132,7 +132,7 @@ impl KemVector {
             Job::KemEncaps {
                 set,
                 ek: &self.pk,
-                m: &self.msg,
+                m: Some(&self.msg),
                 target: None,
             },
             Job::KemDecaps {

@@ -60,9 +60,46 @@ pub enum SimCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Fault injection for tests: choose what feeds the simulated card's
+    /// noise source
+    #[command(
+        long_about = "Fault injection for tests: choose what feeds the simulated card's noise source from the next sample on.\n\n  getrandom  the host's getrandom(2) (the default)\n  stuck      one value forever: the repetition count test must fail\n  biased     every other sample the same value: the adaptive proportion test must fail\n\nThe card draws samples when it seeds its DRBG after a reset and when it reseeds, before every ML-KEM KeyGen and Encaps. After a health-test failure STATUS.RNG_FAULT is set (`hsmctl info` says FAILED) and every job that needs randomness fails with ENTROPY_FAILURE until the card is reset; set the source back to getrandom first, then restart the card (`hsmctl sim stop`, `hsmctl sim start`). A restarted card starts with getrandom."
+    )]
+    Noise {
+        /// getrandom, stuck or biased
+        #[arg(value_enum)]
+        source: NoiseArg,
+        /// Its socket [default: the local simulated card's]
+        #[arg(long, value_name = "PATH")]
+        socket: Option<PathBuf>,
+        /// Print one JSON object
+        #[arg(long)]
+        json: bool,
+    },
     /// Serve the simulated card in the foreground (what `sim start` runs)
     #[command(hide = true)]
     Serve(ServeArgs),
+}
+
+/// What feeds the simulated card's noise source (`hsmctl sim noise`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum NoiseArg {
+    /// The host's getrandom(2) (the default)
+    Getrandom,
+    /// One value forever (fails the repetition count test)
+    Stuck,
+    /// Every other sample the same value (fails the adaptive proportion test)
+    Biased,
+}
+
+impl NoiseArg {
+    fn source(self) -> hsm_sim::NoiseSource {
+        match self {
+            NoiseArg::Getrandom => hsm_sim::NoiseSource::Getrandom,
+            NoiseArg::Stuck => hsm_sim::NoiseSource::Stuck,
+            NoiseArg::Biased => hsm_sim::NoiseSource::Biased,
+        }
+    }
 }
 
 /// What the card is configured with, shared by `start` and `serve`.
@@ -124,8 +161,45 @@ pub fn run(cmd: SimCommand) -> anyhow::Result<ExitCode> {
         SimCommand::Status { socket, json } => {
             status(&socket.unwrap_or_else(hsm_driver::default_sim_socket), json)
         }
+        SimCommand::Noise {
+            source,
+            socket,
+            json,
+        } => noise(
+            &socket.unwrap_or_else(hsm_driver::default_sim_socket),
+            source.source(),
+            json,
+        ),
         SimCommand::Serve(a) => serve(&a),
     }
+}
+
+fn noise(socket: &Path, source: hsm_sim::NoiseSource, json: bool) -> anyhow::Result<ExitCode> {
+    if probe(socket).is_none() {
+        return Err(NotRunning(socket.to_path_buf()).into());
+    }
+    hsm_sim::control_noise(socket, source).with_context(|| {
+        format!(
+            "setting the noise source of the simulated card at {} to {}",
+            socket.display(),
+            source.name()
+        )
+    })?;
+    if json {
+        print_json(&serde_json::json!({ "socket": socket, "noise": source.name() }))?;
+    } else {
+        let note = if source == hsm_sim::NoiseSource::Getrandom {
+            "; a card whose noise source already failed stays failed until it is restarted"
+        } else {
+            " (a fault: the card's health tests catch it when the card draws samples, for the reseed before every ML-KEM KeyGen and Encaps)"
+        };
+        print_out(&format!(
+            "simulated card at {}: noise source {}{note}\n",
+            socket.display(),
+            source.name()
+        ))?;
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn serve(a: &ServeArgs) -> anyhow::Result<ExitCode> {

@@ -851,3 +851,113 @@ fn kem_cycles_do_not_depend_on_secrets() {
         ok(&card.run_batch(&[key_clear(1, 0)]).unwrap()[0], "clear");
     }
 }
+
+/// Whether the AES-256 keys in slots `a` and `b` are one key: what GCM
+/// encrypts with `a` (card IV, operational mode), `b` decrypts.
+fn same_key(card: &mut Card, a: u16, b: u16) -> bool {
+    let pt = b"one shared secret in two slots";
+    let s = card
+        .gcm_encrypt(a, hsm_driver::GcmIv::Card, 16, b"", pt)
+        .unwrap();
+    match card.gcm_decrypt(b, &s.iv, &s.tag, b"", &s.ciphertext) {
+        Ok(p) => p == pt,
+        Err(e) if e.status() == Some(Status::AuthFailed) => false,
+        Err(e) => panic!("decrypting with slot {b}: {e}"),
+    }
+}
+
+/// On a card in operational mode, KeyGen and Encaps take their randomness
+/// from the card's DRBG: two key generations give different keys, an
+/// encapsulation into one slot and a decapsulation into another give one
+/// AES-256 key, and a card key works with the `ml-kem` crate. Randomness
+/// from the host is refused there (NOT_TEST_MODE) and stores nothing.
+#[test]
+fn keygen_and_encaps_use_the_cards_drbg_in_operational_mode() {
+    let sim = TestCard::start(false);
+    let mut card = sim.open();
+    assert!(!card.test_mode().unwrap());
+    let both = policy::ENCRYPT | policy::DECRYPT;
+    let target = |slot: u16| hsm_driver::KemTarget {
+        slot,
+        policy: both,
+        label: label(&format!("k-{slot}")),
+    };
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0xd4b6);
+    for &set in KemSet::ALL {
+        let ek1 = card
+            .kem_keygen(set, 1, policy::DERIVE, label("alice"))
+            .unwrap();
+        let ek2 = card
+            .kem_keygen(set, 2, policy::DERIVE, label("bob"))
+            .unwrap();
+        assert_eq!(ek1.len(), set.ek_bytes() as usize);
+        assert_ne!(ek1, ek2, "{}: two key generations, one key", set.name());
+        // Card encapsulation into slot 3, card decapsulation into slot 4.
+        let ct = card.kem_encaps(set, &ek1, target(3)).unwrap();
+        let ct_again = card.kem_encaps(set, &ek1, target(5)).unwrap();
+        assert_ne!(ct, ct_again, "{}: m is fresh every time", set.name());
+        card.kem_decaps(set, 1, &ct, target(4)).unwrap();
+        assert!(same_key(&mut card, 3, 4), "{}", set.name());
+        assert!(!same_key(&mut card, 3, 5), "{}", set.name());
+        // The other key decapsulates to an unrelated secret (implicit
+        // rejection).
+        card.kem_decaps(set, 2, &ct, target(6)).unwrap();
+        assert!(!same_key(&mut card, 3, 6), "{}", set.name());
+        // The card's key is a FIPS 203 key: the ml-kem crate encapsulates
+        // to it, and the card decapsulates to the crate's secret.
+        let mut m = [0u8; 32];
+        rng.fill_bytes(&mut m);
+        let (sw_ct, k) = sw_encaps(set, &ek2, &m);
+        card.kem_decaps(set, 2, &sw_ct, target(7)).unwrap();
+        let pt = b"checked against aes-gcm";
+        let s = card
+            .gcm_encrypt(7, hsm_driver::GcmIv::Card, 16, b"", pt)
+            .unwrap();
+        let iv: [u8; 12] = s.iv.clone().try_into().unwrap();
+        assert_eq!(
+            [s.ciphertext, s.tag].concat(),
+            sw_gcm(&k, &iv, pt),
+            "{}",
+            set.name()
+        );
+        for slot in 1..=7 {
+            card.key_clear(slot).unwrap();
+        }
+    }
+    // Host randomness outside test mode: refused, nothing stored.
+    let set = KemSet::MlKem512;
+    let e = card
+        .kem_keygen_internal(set, 1, policy::DERIVE, label("kat"), &[7; 64])
+        .unwrap_err();
+    assert_eq!(e.status(), Some(Status::NotTestMode), "{e}");
+    let ek = card
+        .kem_keygen(set, 2, policy::DERIVE, label("real"))
+        .unwrap();
+    let e = card.kem_encaps_internal(set, &ek, &[7; 32]).unwrap_err();
+    assert_eq!(e.status(), Some(Status::NotTestMode), "{e}");
+    let (seed, m) = ([7u8; 64], [7u8; 32]);
+    let results = card
+        .run_jobs(&[
+            hsm_driver::Job::KemKeygen {
+                set,
+                slot: 1,
+                policy: policy::DERIVE,
+                label: label("kat"),
+                seed: Some(&seed),
+                expose: false,
+            },
+            hsm_driver::Job::KemEncaps {
+                set,
+                ek: &ek,
+                m: Some(&m),
+                target: Some(target(3)),
+            },
+        ])
+        .unwrap();
+    for r in &results {
+        assert_eq!(r.status(), Status::NotTestMode, "{:?}", r.opcode);
+    }
+    for slot in [1, 3] {
+        assert_eq!(card.slot_info(slot).unwrap().alg, KeyAlg::Empty as u8);
+    }
+}
