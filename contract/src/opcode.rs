@@ -118,7 +118,7 @@ impl Opcode {
             Opcode::KemKeygen => "ML-KEM KeyGen with d || z from the card's DRBG (src_len 0; test mode may pass them in src): the seed goes into the empty slot key_slot with the label at aux and params.policy; ek goes to dst (with EXPOSE also dk_PKE)",
             Opcode::KemEncaps => "ML-KEM Encaps of the ek in src with m from the card's DRBG (test mode may append m to src): the ciphertext goes to dst and the shared secret into the empty slot params.target as an AES-256 key (label at aux, params.policy), or with EXPOSE after the ciphertext",
             Opcode::KemDecaps => "ML-KEM Decaps of the ciphertext at src with the key in key_slot (policy DERIVE): the shared secret (or FIPS 203's implicit-rejection secret) goes into the empty slot params.target as an AES-256 key, or with EXPOSE (test mode) to dst; constant time",
-            Opcode::RngGenerate => "writes dst_len bytes (0 to 1 MiB) from the card's DRBG to dst (16-byte aligned); ENTROPY_FAILURE when the noise source has failed its health tests",
+            Opcode::RngGenerate => "writes dst_len bytes (0 to 1 MiB) from the card's DRBG to dst (16-byte aligned); ENTROPY_FAILURE when the noise source has failed its health tests (a job of 0 bytes draws nothing and completes with OK)",
         }
     }
 

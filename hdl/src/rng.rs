@@ -37,6 +37,13 @@ use hsm_contract::rng::{
 };
 use rust_hdl::prelude::*;
 
+// The DRBG's input string (entropy input, nonce, personalization) is
+// whole blocks that fit its buffer, and one request is one GENERATE.
+const _: () = assert!(ENTROPY_INPUT_SAMPLES.is_multiple_of(16) && NONCE_SAMPLES.is_multiple_of(16));
+const _: () = assert!((ENTROPY_INPUT_SAMPLES + NONCE_SAMPLES) / 16 < 8);
+const _: () = assert!(MAX_REQUEST_BYTES as usize == DRBG_MAX_GEN_BLOCKS * 16);
+const _: () = assert!(STARTUP_SAMPLES > 0);
+
 /// Controller states.
 #[derive(Copy, Clone, Debug, PartialEq, LogicState)]
 pub enum RngState {
@@ -130,16 +137,7 @@ pub struct RngUnit {
 
 impl Default for RngUnit {
     fn default() -> Self {
-        // The DRBG's input string: entropy input, nonce, personalization.
-        assert_eq!(ENTROPY_INPUT_SAMPLES % 16, 0);
-        assert_eq!(NONCE_SAMPLES % 16, 0);
-        assert_eq!(MAX_REQUEST_BYTES as usize, DRBG_MAX_GEN_BLOCKS * 16);
         let seed_blocks = (ENTROPY_INPUT_SAMPLES + NONCE_SAMPLES) / 16;
-        assert!(
-            seed_blocks < 8,
-            "the seed and personalization fit the DRBG's buffer"
-        );
-        assert!(STARTUP_SAMPLES > 0);
         Self {
             clock: Default::default(),
             reset: Default::default(),
@@ -371,18 +369,18 @@ impl Logic for RngUnit {
         }
 
         // A health-test failure is final until reset.
-        if self.health.rct_fail.val() | self.health.apt_fail.val() {
-            if self.state.q.val() != RngState::Fault {
-                self.state.d.next = RngState::Fault;
-                self.acc.d.next = bits::<128>(0);
-                if self.busy_req.q.val() {
-                    self.req_done.next = true;
-                    self.req_fail.next = true;
-                }
-                self.busy_req.d.next = false;
-                self.out_valid.next = false;
-                self.out_block.next = bits::<128>(0);
+        if (self.health.rct_fail.val() | self.health.apt_fail.val())
+            & (self.state.q.val() != RngState::Fault)
+        {
+            self.state.d.next = RngState::Fault;
+            self.acc.d.next = bits::<128>(0);
+            if self.busy_req.q.val() {
+                self.req_done.next = true;
+                self.req_fail.next = true;
             }
+            self.busy_req.d.next = false;
+            self.out_valid.next = false;
+            self.out_block.next = bits::<128>(0);
         }
         // The sample accumulator never outlives its block.
         if self.state.q.val() != RngState::Collect {

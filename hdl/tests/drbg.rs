@@ -10,13 +10,12 @@ mod drbg_model;
 mod lint;
 mod verilate;
 
-use aes::cipher::{generic_array::GenericArray, BlockEncrypt, KeyInit};
 use aes_bench::hex;
-use drbg_model::{block_cipher_df, Refusal, SwDrbg};
+use drbg_model::SwDrbg;
 use hsm_hdl::aes::bits128;
 use hsm_hdl::drbg::{
-    drbg_cycles, drbg_params_refused, CtrDrbg, DRBG_CMD_GENERATE, DRBG_CMD_INSTANTIATE,
-    DRBG_CMD_RESEED, DRBG_CMD_ZEROIZE, DRBG_IN_BYTES, DRBG_MAX_GEN_BLOCKS, DRBG_REFUSED_CYCLES,
+    drbg_cycles, CtrDrbg, DRBG_CMD_GENERATE, DRBG_CMD_INSTANTIATE, DRBG_CMD_RESEED,
+    DRBG_CMD_ZEROIZE, DRBG_IN_BYTES, DRBG_MAX_GEN_BLOCKS, DRBG_REFUSED_CYCLES,
 };
 use lint::lint;
 use rand::{rngs::StdRng, Rng, RngCore, SeedableRng};

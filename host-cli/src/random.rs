@@ -33,7 +33,7 @@ pub struct RandomArgs {
     #[command(flatten)]
     device: DeviceArg,
     /// How many bytes: 1 to 67108864 (64 MiB)
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=MAX_BYTES as i64))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=MAX_BYTES))]
     bytes: u64,
     /// Write the bytes to FILE (mode 0600, written through a temporary
     /// file and renamed on success)
@@ -47,8 +47,8 @@ pub struct RandomArgs {
     /// Print the bytes as lowercase hex on stdout
     #[arg(long)]
     hex: bool,
-    /// Replace an existing output file
-    #[arg(long, requires = "out")]
+    /// Replace an existing output file (with --out only)
+    #[arg(long, requires = "out", conflicts_with = "hex")]
     force: bool,
     /// Print one JSON object: {"bytes":N,"out":FILE} or {"bytes":N,"hex":"..."}
     #[arg(long)]

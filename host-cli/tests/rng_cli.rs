@@ -183,7 +183,7 @@ fn random_refuses_bad_command_lines() {
             "cannot be used with",
         ),
         (vec!["--bytes", "16"], "--out"),
-        (vec!["--bytes", "16", "--hex", "--force"], "--out"),
+        (vec!["--bytes", "16", "--hex", "--force"], "--force"),
     ] {
         let o = Command::new(HSMCTL)
             .arg("random")
