@@ -709,45 +709,19 @@ impl Logic for CtrDrbg {
             }
         }
 
-        // The end of a command: commit the counter, clear the temporaries.
-        if self.fin.val() {
-            if !self.err_r.q.val() {
-                if self.cmd_r.q.val() == self.c_inst.val() {
-                    self.inst.d.next = true;
-                    self.rc.d.next = bits::<33>(1);
-                }
-                if self.cmd_r.q.val() == self.c_reseed.val() {
-                    self.rc.d.next = bits::<33>(1);
-                }
-                if self.cmd_r.q.val() == self.c_gen.val() {
-                    self.rc.d.next = self.rc.q.val() + 1;
-                }
+        // The end of a command: commit the counter (the temporaries are
+        // cleared below, with reset).
+        if self.fin.val() & !self.err_r.q.val() {
+            if self.cmd_r.q.val() == self.c_inst.val() {
+                self.inst.d.next = true;
+                self.rc.d.next = bits::<33>(1);
             }
-            self.phase.d.next = DrbgPhase::Idle;
-            self.cmd_r.d.next = bits::<2>(0);
-            self.len_r.d.next = bits::<8>(0);
-            self.ns_r.d.next = bits::<4>(0);
-            self.gb_r.d.next = bits::<13>(0);
-            self.err_r.d.next = false;
-            self.pi.d.next = bits::<2>(0);
-            self.pj.d.next = bits::<4>(0);
-            self.gc.d.next = bits::<13>(0);
-            self.b0.d.next = bits::<128>(0);
-            self.b1.d.next = bits::<128>(0);
-            self.b2.d.next = bits::<128>(0);
-            self.b3.d.next = bits::<128>(0);
-            self.b4.d.next = bits::<128>(0);
-            self.b5.d.next = bits::<128>(0);
-            self.b6.d.next = bits::<128>(0);
-            self.b7.d.next = bits::<128>(0);
-            self.seed0.d.next = bits::<128>(0);
-            self.seed1.d.next = bits::<128>(0);
-            self.seed2.d.next = bits::<128>(0);
-            self.t0.d.next = bits::<128>(0);
-            self.t1.d.next = bits::<128>(0);
-            self.t2.d.next = bits::<128>(0);
-            self.st.d.next = bits::<128>(0);
-            self.prev.d.next = bits::<64>(0);
+            if self.cmd_r.q.val() == self.c_reseed.val() {
+                self.rc.d.next = bits::<33>(1);
+            }
+            if self.cmd_r.q.val() == self.c_gen.val() {
+                self.rc.d.next = self.rc.q.val() + 1;
+            }
         }
 
         // Idle: input buffer writes and commands.
@@ -835,7 +809,8 @@ impl Logic for CtrDrbg {
             }
         }
 
-        if self.reset.val() {
+        // The end of a command, and reset: the temporaries go back to zero.
+        if self.fin.val() | self.reset.val() {
             self.phase.d.next = DrbgPhase::Idle;
             self.cmd_r.d.next = bits::<2>(0);
             self.len_r.d.next = bits::<8>(0);
@@ -845,11 +820,6 @@ impl Logic for CtrDrbg {
             self.pi.d.next = bits::<2>(0);
             self.pj.d.next = bits::<4>(0);
             self.gc.d.next = bits::<13>(0);
-            self.key0.d.next = bits::<128>(0);
-            self.key1.d.next = bits::<128>(0);
-            self.v.d.next = bits::<128>(0);
-            self.rc.d.next = bits::<33>(0);
-            self.inst.d.next = false;
             self.b0.d.next = bits::<128>(0);
             self.b1.d.next = bits::<128>(0);
             self.b2.d.next = bits::<128>(0);
@@ -866,6 +836,14 @@ impl Logic for CtrDrbg {
             self.t2.d.next = bits::<128>(0);
             self.st.d.next = bits::<128>(0);
             self.prev.d.next = bits::<64>(0);
+        }
+        // Reset also zeroizes the state.
+        if self.reset.val() {
+            self.key0.d.next = bits::<128>(0);
+            self.key1.d.next = bits::<128>(0);
+            self.v.d.next = bits::<128>(0);
+            self.rc.d.next = bits::<33>(0);
+            self.inst.d.next = false;
             self.ob.d.next = bits::<128>(0);
             self.ov.d.next = false;
         }

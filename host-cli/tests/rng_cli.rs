@@ -3,19 +3,13 @@
 //! start` (operational mode: the card's DRBG needs no test mode).
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-const HSMCTL: &str = env!("CARGO_BIN_EXE_hsmctl");
+mod common;
 
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+use common::{s, text, HSMCTL};
 
 /// A simulated card in its own folder, stopped on drop.
 struct Sim {

@@ -1,4 +1,4 @@
-//! Helpers shared by the `hsmctl bitstream` tests: running hsmctl,
+//! Helpers shared by the `hsmctl` tests: running hsmctl,
 //! temporary directories, signing keys and trust directories, and test
 //! packages. Each test binary uses only some of them.
 
@@ -246,6 +246,7 @@ impl Signer {
 }
 
 /// Lets a test's own setup, which holds a [`Signer`], be used as one.
+#[allow(unused_macros)] // not every test binary has such a setup
 macro_rules! deref_signer {
     ($setup:ty) => {
         impl std::ops::Deref for $setup {
@@ -256,6 +257,7 @@ macro_rules! deref_signer {
         }
     };
 }
+#[allow(unused_imports)]
 pub(crate) use deref_signer;
 
 /// A manifest for `images` for `target` at `security_version`, from the
