@@ -7,6 +7,19 @@
 //! and no DMA path returns key material: [`crate::Opcode::SlotInfo`] writes
 //! the [`SlotRecord`] only.
 //!
+//! Keys enter a slot by [`crate::Opcode::KeyGenerate`] (from the card's
+//! DRBG), by ML-KEM (a KeyGen's seed, or a shared secret stored as an
+//! AES-256 key), or in test mode by [`crate::Opcode::KeyLoad`]. When an AES
+//! key enters, the card also:
+//! - computes its key check value ([`KCV_BYTES`] bytes, see
+//!   [`kcv_plaintext`]);
+//! - draws its GCM IV fixed field ([`IV_FIXED_BYTES`] bytes) from its DRBG;
+//! - numbers it with the card's creation counter, which counts every key
+//!   that entered a slot since the key store was last cleared.
+//!
+//! A failed noise source ([`crate::Status::EntropyFailure`]) therefore
+//! stops every key from entering a slot.
+//!
 //! # AES-GCM jobs
 //! `params` is a [`GcmParams`] block. All three addresses are 16-byte
 //! aligned. The auxiliary buffer `aux` holds, in order:
@@ -28,10 +41,10 @@
 //! [`crate::Status::AuthFailed`]; the driver never hands such output on.
 //!
 //! In operational mode the card builds every encryption IV itself, as
-//! SP 800-38D section 8.2.1 describes: a 4-byte fixed field (the slot index,
-//! little-endian) followed by the slot's 8-byte invocation counter, which
-//! increases by one per encryption and never repeats for the key's lifetime
-//! in the card. Caller-chosen IVs and tags shorter than 16 bytes are
+//! SP 800-38D section 8.2.1 describes: the key's 4-byte fixed field (drawn
+//! from the card's DRBG when the key entered its slot) followed by the
+//! slot's 8-byte invocation counter (little-endian), which increases by one
+//! per encryption and never repeats for the key's lifetime in the card. Caller-chosen IVs and tags shorter than 16 bytes are
 //! accepted only in test mode.
 //!
 //! # XTS-AES jobs
@@ -55,6 +68,19 @@ pub const LABEL_BYTES: usize = 32;
 pub const SLOT_RECORD_BYTES: usize = 64;
 /// Length of the IVs the card generates.
 pub const CARD_IV_BYTES: usize = 12;
+/// Length of a card IV's fixed field, drawn per key from the DRBG.
+pub const IV_FIXED_BYTES: usize = 4;
+/// Length of an AES key's check value.
+pub const KCV_BYTES: usize = 3;
+
+/// The block whose encryption gives an AES key's check value: sixteen
+/// 0x01 bytes, as GlobalPlatform's Secure Channel Protocol 03 defines it.
+/// The check value is the first [`KCV_BYTES`] bytes of the ciphertext; for
+/// an XTS pair, of the data key's. A block of zeros is avoided on purpose:
+/// its encryption is GCM's hash key H, which must stay secret.
+pub const fn kcv_plaintext() -> [u8; 16] {
+    [0x01; 16]
+}
 /// Longest caller-chosen GCM IV (1024 bits).
 pub const MAX_IV_BYTES: usize = 128;
 
@@ -124,10 +150,16 @@ impl KeyAlg {
         }
     }
 
-    /// Whether KEY_LOAD accepts the algorithm: AES keys only (ML-KEM keys
-    /// enter a slot only by KEM_KEYGEN).
+    /// Whether KEY_LOAD and KEY_GENERATE accept the algorithm: AES keys
+    /// only (ML-KEM keys enter a slot only by KEM_KEYGEN).
     pub const fn loadable(self) -> bool {
         matches!(self, KeyAlg::Aes128 | KeyAlg::Aes256 | KeyAlg::XtsAes256)
+    }
+
+    /// Whether a key of this algorithm has a key check value and an IV
+    /// fixed field (the AES algorithms).
+    pub const fn is_aes(self) -> bool {
+        self.loadable()
     }
 }
 
@@ -224,7 +256,8 @@ impl GcmParams {
     }
 }
 
-/// The `params` block of [`crate::Opcode::KeyLoad`].
+/// The `params` block of [`crate::Opcode::KeyLoad`] and
+/// [`crate::Opcode::KeyGenerate`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct KeyLoadParams {
     /// Algorithm code ([`KeyAlg`]), byte 0.
@@ -254,8 +287,15 @@ impl KeyLoadParams {
     }
 }
 
-/// The record [`crate::Opcode::SlotInfo`] writes: byte 0 algorithm, bytes
-/// 2-3 policy, bytes 8-15 the GCM invocation counter, bytes 32-63 the label;
+/// The record [`crate::Opcode::SlotInfo`] writes. Bytes:
+/// - 0: algorithm; 2-3: policy (little-endian);
+/// - 4-6: key check value (AES keys; zero for ML-KEM seeds);
+/// - 8-15: GCM invocation counter;
+/// - 16-23: creation number (the card's creation counter when the key
+///   entered);
+/// - 24-27: GCM IV fixed field (AES keys);
+/// - 32-63: label;
+///
 /// other bytes zero.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SlotRecord {
@@ -263,9 +303,16 @@ pub struct SlotRecord {
     pub alg: u8,
     /// Usage policy.
     pub policy: u16,
+    /// Key check value (AES keys), see [`kcv_plaintext`].
+    pub kcv: [u8; KCV_BYTES],
     /// GCM encryptions the card has made with this key (the invocation
     /// field of its IVs).
     pub invocations: u64,
+    /// The card's creation counter when the key entered the slot (1 for
+    /// the first key after the key store was cleared).
+    pub created: u64,
+    /// The fixed field of the IVs the card builds for this key.
+    pub iv_fixed: [u8; IV_FIXED_BYTES],
     /// Label.
     pub label: [u8; LABEL_BYTES],
 }
@@ -275,10 +322,14 @@ impl SlotRecord {
     pub fn from_bytes(b: &[u8; SLOT_RECORD_BYTES]) -> SlotRecord {
         let mut label = [0u8; LABEL_BYTES];
         label.copy_from_slice(&b[32..64]);
+        let u64_at = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
         SlotRecord {
             alg: b[0],
             policy: u16::from_le_bytes([b[2], b[3]]),
-            invocations: u64::from_le_bytes(b[8..16].try_into().expect("8 bytes")),
+            kcv: [b[4], b[5], b[6]],
+            invocations: u64_at(8),
+            created: u64_at(16),
+            iv_fixed: [b[24], b[25], b[26], b[27]],
             label,
         }
     }
@@ -288,7 +339,10 @@ impl SlotRecord {
         let mut b = [0u8; SLOT_RECORD_BYTES];
         b[0] = self.alg;
         b[2..4].copy_from_slice(&self.policy.to_le_bytes());
+        b[4..7].copy_from_slice(&self.kcv);
         b[8..16].copy_from_slice(&self.invocations.to_le_bytes());
+        b[16..24].copy_from_slice(&self.created.to_le_bytes());
+        b[24..28].copy_from_slice(&self.iv_fixed);
         b[32..64].copy_from_slice(&self.label);
         b
     }
@@ -320,7 +374,10 @@ mod tests {
         let r = SlotRecord {
             alg: KeyAlg::XtsAes256 as u8,
             policy: policy::ENCRYPT | policy::DECRYPT,
+            kcv: [1, 2, 3],
             invocations: 5,
+            created: 9,
+            iv_fixed: [4, 5, 6, 7],
             label: [7; 32],
         };
         assert_eq!(SlotRecord::from_bytes(&r.to_bytes()), r);

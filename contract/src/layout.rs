@@ -343,7 +343,7 @@ impl Descriptor {
                 _ => return Some(Status::ReservedField),
             }
         }
-        if op == Opcode::KeyLoad {
+        if matches!(op, Opcode::KeyLoad | Opcode::KeyGenerate) {
             match kp {
                 Some(p) if p.policy & !crate::crypto::policy::ALL == 0 => {}
                 _ => return Some(Status::ReservedField),
@@ -458,12 +458,13 @@ impl Descriptor {
                     return Some(Status::BadLength);
                 }
             }
-            Opcode::KeyLoad => {
+            Opcode::KeyLoad | Opcode::KeyGenerate => {
                 let p = kp.expect("checked above");
                 match KeyAlg::from_u8(p.alg) {
                     None | Some(KeyAlg::Empty) => return Some(Status::BadAlgorithm),
                     Some(a) if !a.loadable() => return Some(Status::BadAlgorithm),
-                    Some(a) if a.key_bytes() != self.src_len as usize => {
+                    // KEY_GENERATE reads no src (its src_len is zero, checked above).
+                    Some(a) if op == Opcode::KeyLoad && a.key_bytes() != self.src_len as usize => {
                         return Some(Status::BadLength)
                     }
                     _ => {}

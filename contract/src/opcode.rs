@@ -24,6 +24,8 @@ pub enum Opcode {
     KeyClear = 0x21,
     /// Write a slot's metadata (never its key) to `dst`.
     SlotInfo = 0x22,
+    /// Generate an AES key from the card's DRBG into an empty slot.
+    KeyGenerate = 0x23,
     /// SHA3-224 of `src` (FIPS 202); see [`crate::hash`].
     Sha3_224 = 0x30,
     /// SHA3-256 of `src`.
@@ -59,6 +61,7 @@ impl Opcode {
         Opcode::KeyLoad,
         Opcode::KeyClear,
         Opcode::SlotInfo,
+        Opcode::KeyGenerate,
         Opcode::Sha3_224,
         Opcode::Sha3_256,
         Opcode::Sha3_384,
@@ -88,6 +91,7 @@ impl Opcode {
             Opcode::KeyLoad => "KEY_LOAD",
             Opcode::KeyClear => "KEY_CLEAR",
             Opcode::SlotInfo => "SLOT_INFO",
+            Opcode::KeyGenerate => "KEY_GENERATE",
             Opcode::Sha3_224 => "SHA3_224",
             Opcode::Sha3_256 => "SHA3_256",
             Opcode::Sha3_384 => "SHA3_384",
@@ -110,9 +114,10 @@ impl Opcode {
             Opcode::AesGcmDecrypt => "AES-GCM decryption with the key in key_slot (policy DECRYPT): src is the ciphertext, aux holds IV, expected tag and AAD; dst receives the plaintext, overwritten with zeros and status AUTH_FAILED when the tag does not verify",
             Opcode::AesXtsEncrypt => "XTS-AES-256 encryption of one data unit of src_len bytes (16 to 1 MiB) less flags[2:0] pad bits, with the key pair in key_slot (policy ENCRYPT); params is the 128-bit tweak",
             Opcode::AesXtsDecrypt => "XTS-AES-256 decryption of one data unit with the key pair in key_slot (policy DECRYPT); params is the 128-bit tweak",
-            Opcode::KeyLoad => "test mode only: loads src_len bytes of key material from src into the empty slot key_slot, with the 32-byte label at aux and the algorithm and policy in params; the card expands the round keys",
+            Opcode::KeyLoad => "test mode only: loads src_len bytes of key material from src into the empty slot key_slot, with the 32-byte label at aux and the algorithm and policy in params; the card expands the round keys and draws the key's IV fixed field from its DRBG",
             Opcode::KeyClear => "clears key_slot: overwrites its key material and round keys with zeros and marks it empty",
-            Opcode::SlotInfo => "writes the 64-byte slot record of key_slot (algorithm, policy, label; never key material) to dst",
+            Opcode::SlotInfo => "writes the 64-byte slot record of key_slot (algorithm, policy, key check value, counters, IV fixed field, label; never key material) to dst",
+            Opcode::KeyGenerate => "generates an AES-128, AES-256 or XTS-AES-256 key from the card's DRBG (with prediction resistance) into the empty slot key_slot, with the 32-byte label at aux and the algorithm and policy in params; ENTROPY_FAILURE when the noise source has failed",
             Opcode::Sha3_224 | Opcode::Sha3_256 | Opcode::Sha3_384 | Opcode::Sha3_512 => "hashes src_len bytes (0 to 1 MiB) at src and writes the digest to dst (out_len is the digest length); flags PARTIAL and RESUME chain jobs through a 200-byte sponge state (see Hash jobs)",
             Opcode::Shake128 | Opcode::Shake256 => "absorbs src_len bytes (0 to 1 MiB) at src and writes exactly dst_len bytes (0 to 1 MiB) of output to dst; flags PARTIAL and RESUME as for SHA-3",
             Opcode::KemKeygen => "ML-KEM KeyGen with d || z from the card's DRBG (src_len 0; test mode may pass them in src): the seed goes into the empty slot key_slot with the label at aux and params.policy; ek goes to dst (with EXPOSE also dk_PKE)",
@@ -141,6 +146,7 @@ impl Opcode {
             ],
             Opcode::KeyClear => &["key_slot"],
             Opcode::SlotInfo => &["dst_addr", "dst_len", "key_slot"],
+            Opcode::KeyGenerate => &["aux_addr", "aux_len", "key_slot", "params"],
             Opcode::Sha3_224
             | Opcode::Sha3_256
             | Opcode::Sha3_384

@@ -115,6 +115,19 @@ pub enum Job<'a> {
         /// copy; the caller owns this one.
         key: &'a [u8],
     },
+    /// Generate an AES key from the card's DRBG into an empty slot; the
+    /// key never leaves the card. Completes with
+    /// [`Status::EntropyFailure`] once the noise source has failed.
+    KeyGenerate {
+        /// Key slot.
+        slot: u16,
+        /// Algorithm ([`KeyAlg::loadable`]: AES-128, AES-256, XTS-AES-256).
+        alg: KeyAlg,
+        /// Usage policy ([`hsm_contract::crypto::policy`] bits).
+        policy: u16,
+        /// Label, zero-padded.
+        label: [u8; LABEL_BYTES],
+    },
     /// Clear a slot.
     KeyClear {
         /// Key slot.
@@ -246,6 +259,7 @@ impl Job<'_> {
             Job::XtsEncrypt { .. } => Opcode::AesXtsEncrypt,
             Job::XtsDecrypt { .. } => Opcode::AesXtsDecrypt,
             Job::KeyLoad { .. } => Opcode::KeyLoad,
+            Job::KeyGenerate { .. } => Opcode::KeyGenerate,
             Job::KeyClear { .. } => Opcode::KeyClear,
             Job::SlotInfo { .. } => Opcode::SlotInfo,
             Job::Hash { alg, .. } => alg.opcode(),
@@ -264,6 +278,7 @@ impl Job<'_> {
             | Job::XtsEncrypt { slot, .. }
             | Job::XtsDecrypt { slot, .. }
             | Job::KeyLoad { slot, .. }
+            | Job::KeyGenerate { slot, .. }
             | Job::KeyClear { slot }
             | Job::SlotInfo { slot }
             | Job::KemKeygen { slot, .. }
@@ -366,7 +381,10 @@ impl Job<'_> {
                     )));
                 }
             }
-            Job::KeyClear { .. } | Job::SlotInfo { .. } | Job::KemKeygen { .. } => {}
+            Job::KeyClear { .. }
+            | Job::KeyGenerate { .. }
+            | Job::SlotInfo { .. }
+            | Job::KemKeygen { .. } => {}
             Job::RngGenerate { len } => over("output", *len as usize)?,
             Job::KemEncaps {
                 set, ek, target, ..
@@ -427,6 +445,7 @@ impl Job<'_> {
                 (data.len(), 0, data.len())
             }
             Job::KeyLoad { key, .. } => (key.len(), LABEL_BYTES, 0),
+            Job::KeyGenerate { .. } => (0, LABEL_BYTES, 0),
             Job::KeyClear { .. } => (0, 0, 0),
             Job::SlotInfo { .. } => (0, 0, SLOT_RECORD_BYTES),
             Job::KemKeygen {
@@ -865,6 +884,18 @@ impl Card {
                         }
                         .to_bytes();
                     }
+                    Job::KeyGenerate {
+                        alg, policy, label, ..
+                    } => {
+                        mem[p.aux..p.aux + LABEL_BYTES].copy_from_slice(&label);
+                        desc.aux_addr = iova(p.aux);
+                        desc.aux_len = LABEL_BYTES as u32;
+                        desc.params = KeyLoadParams {
+                            alg: alg as u8,
+                            policy,
+                        }
+                        .to_bytes();
+                    }
                     Job::KeyClear { .. } => {}
                     Job::Hash {
                         data,
@@ -1071,6 +1102,28 @@ impl Card {
             policy,
             label,
             key,
+        })
+        .map(|_| ())
+    }
+
+    /// Generate an AES key in the card, from its DRBG, into the empty
+    /// `slot`.
+    ///
+    /// # Errors
+    /// [`Error::SlotJobFailed`] (`SLOT_OCCUPIED`, `BAD_ALGORITHM`,
+    /// `ENTROPY_FAILURE`, ...); as [`Card::run_jobs`].
+    pub fn key_generate(
+        &mut self,
+        slot: u16,
+        alg: KeyAlg,
+        policy: u16,
+        label: [u8; LABEL_BYTES],
+    ) -> Result<()> {
+        self.run_one(Job::KeyGenerate {
+            slot,
+            alg,
+            policy,
+            label,
         })
         .map(|_| ())
     }
@@ -1380,7 +1433,7 @@ fn decode(job: &Job<'_>, p: &Placed, c: JobCompletion, mem: &mut [u8]) -> JobRes
             b.copy_from_slice(&mem[p.dst..p.dst + SLOT_RECORD_BYTES]);
             JobOutput::Slot(SlotRecord::from_bytes(&b))
         }
-        Job::KeyLoad { .. } | Job::KeyClear { .. } => JobOutput::Done,
+        Job::KeyLoad { .. } | Job::KeyGenerate { .. } | Job::KeyClear { .. } => JobOutput::Done,
         Job::Hash { partial: true, .. } => {
             let mut st = Box::new([0u8; SPONGE_STATE_BYTES as usize]);
             st.copy_from_slice(&mem[p.dst..p.dst + SPONGE_STATE_BYTES as usize]);
@@ -1472,7 +1525,8 @@ mod tests {
             .collect();
         // 300 jobs through a 255-job queue: a handful of doorbells.
         assert!(mock.state().doorbells.len() - doorbells0 <= 3);
-        // Card IVs: slot index then the invocation counter.
+        // Card IVs: the mock's fixed field (the slot index), then the
+        // invocation counter.
         assert_eq!(sealed[0].iv, [3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
         assert_eq!(sealed[299].iv[4..6], [43, 1]);
         for (m, s) in msgs.iter().zip(&sealed) {

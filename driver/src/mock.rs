@@ -176,10 +176,11 @@ impl State {
         if hsm_contract::hash::HashAlg::from_opcode(op).is_some()
             || matches!(
                 op,
-                Opcode::KemKeygen | Opcode::KemEncaps | Opcode::KemDecaps
+                Opcode::KemKeygen | Opcode::KemEncaps | Opcode::KemDecaps | Opcode::KeyGenerate
             )
         {
-            // The mock is a card image without the hash and ML-KEM engines.
+            // The mock is a card image without the hash and ML-KEM engines
+            // and without a DRBG.
             return (Status::BadOpcode, 0);
         }
         let slot = d.key_slot;
@@ -214,16 +215,24 @@ impl State {
             }
             Opcode::SlotInfo => {
                 let r = match self.slots.get(&slot) {
+                    // (No check values, creation numbers or fixed fields:
+                    // the mock checks the driver's ring logic.)
                     Some(s) => SlotRecord {
                         alg: s.alg as u8,
                         policy: s.policy,
+                        kcv: [0; 3],
                         invocations: s.invocations,
+                        created: 0,
+                        iv_fixed: (slot as u32).to_le_bytes(),
                         label: s.label,
                     },
                     None => SlotRecord {
                         alg: 0,
                         policy: 0,
+                        kcv: [0; 3],
                         invocations: 0,
+                        created: 0,
+                        iv_fixed: [0; 4],
                         label: [0; 32],
                     },
                 };

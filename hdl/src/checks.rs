@@ -90,6 +90,8 @@ pub struct DescChecker {
     is_gcm: Signal<Local, Bit>,
     is_xts: Signal<Local, Bit>,
     is_kload: Signal<Local, Bit>,
+    is_kgen: Signal<Local, Bit>,
+    is_kkey: Signal<Local, Bit>,
     is_kclear: Signal<Local, Bit>,
     is_sinfo: Signal<Local, Bit>,
     is_hash: Signal<Local, Bit>,
@@ -128,6 +130,7 @@ pub struct DescChecker {
     o_xenc: Constant<Bits<8>>,
     o_xdec: Constant<Bits<8>>,
     o_kload: Constant<Bits<8>>,
+    o_kgen: Constant<Bits<8>>,
     o_kclear: Constant<Bits<8>>,
     o_sinfo: Constant<Bits<8>>,
     o_sha3_224: Constant<Bits<8>>,
@@ -252,6 +255,8 @@ impl Default for DescChecker {
             is_gcm: Default::default(),
             is_xts: Default::default(),
             is_kload: Default::default(),
+            is_kgen: Default::default(),
+            is_kkey: Default::default(),
             is_kclear: Default::default(),
             is_sinfo: Default::default(),
             known: Default::default(),
@@ -284,6 +289,7 @@ impl Default for DescChecker {
             o_xenc: opcode(Opcode::AesXtsEncrypt),
             o_xdec: opcode(Opcode::AesXtsDecrypt),
             o_kload: opcode(Opcode::KeyLoad),
+            o_kgen: opcode(Opcode::KeyGenerate),
             o_kclear: opcode(Opcode::KeyClear),
             o_sinfo: opcode(Opcode::SlotInfo),
             o_sha3_224: opcode(Opcode::Sha3_224),
@@ -420,6 +426,8 @@ impl Logic for DescChecker {
         self.is_xts.next =
             (self.opcode.val() == self.o_xenc.val()) | (self.opcode.val() == self.o_xdec.val());
         self.is_kload.next = self.opcode.val() == self.o_kload.val();
+        self.is_kgen.next = self.opcode.val() == self.o_kgen.val();
+        self.is_kkey.next = self.is_kload.val() | self.is_kgen.val();
         self.is_kclear.next = self.opcode.val() == self.o_kclear.val();
         self.is_sinfo.next = self.opcode.val() == self.o_sinfo.val();
         self.is_shake.next = (self.opcode.val() == self.o_shake128.val())
@@ -449,7 +457,7 @@ impl Logic for DescChecker {
             | self.is_copy.val()
             | self.is_gcm.val()
             | self.is_xts.val()
-            | self.is_kload.val()
+            | self.is_kkey.val()
             | self.is_kclear.val()
             | self.is_sinfo.val()
             | self.is_kem.val()
@@ -458,7 +466,7 @@ impl Logic for DescChecker {
             | self.is_rng.val()
             | self.is_gcm.val()
             | self.is_xts.val()
-            | self.is_kload.val()
+            | self.is_kkey.val()
             | self.is_kclear.val()
             | self.is_sinfo.val()
             | self.is_kem.val();
@@ -478,16 +486,16 @@ impl Logic for DescChecker {
             | self.is_hash.val()
             | self.is_kem.val();
         self.u_aux.next =
-            self.is_gcm.val() | self.is_kload.val() | self.is_hash.val() | self.is_kem.val();
+            self.is_gcm.val() | self.is_kkey.val() | self.is_hash.val() | self.is_kem.val();
         self.u_slot.next = self.is_gcm.val()
             | self.is_xts.val()
-            | self.is_kload.val()
+            | self.is_kkey.val()
             | self.is_kclear.val()
             | self.is_sinfo.val()
             | self.is_kkg.val()
             | self.is_kde.val();
         self.u_params.next =
-            self.is_gcm.val() | self.is_xts.val() | self.is_kload.val() | self.is_kem.val();
+            self.is_gcm.val() | self.is_xts.val() | self.is_kkey.val() | self.is_kem.val();
 
         // Parameter blocks.
         self.iv_len.next = self.params.val().get_bits::<16>(0);
@@ -527,7 +535,7 @@ impl Logic for DescChecker {
             | (self.is_gcm.val()
                 & (self.params.val().get_bits::<64>(64).any()
                     | (self.gflags.val() & !self.card_iv_flag.val()).any()))
-            | (self.is_kload.val()
+            | (self.is_kkey.val()
                 & (self.params.val().get_bits::<8>(8).any()
                     | self.params.val().get_bits::<96>(32).any()
                     | (self.k_policy.val() & !self.policy_all.val()).any()));
@@ -543,7 +551,7 @@ impl Logic for DescChecker {
         self.misaligned.next = (self.is_gcm.val()
             | self.is_hash.val()
             | self.is_xts.val()
-            | self.is_kload.val()
+            | self.is_kkey.val()
             | self.is_kclear.val()
             | self.is_sinfo.val()
             | self.is_kem.val()
@@ -627,13 +635,12 @@ impl Logic for DescChecker {
                         & self.flags.val().get_bits::<3>(0).any())))
         {
             self.status_c.next = self.s_bad_length.val();
-        } else if (self.is_kload.val() & !self.key_len.val().any())
+        } else if (self.is_kkey.val() & !self.key_len.val().any())
             | (self.is_kem.val() & !self.kem_set_ok.val())
         {
             self.status_c.next = self.s_bad_alg.val();
-        } else if (self.is_kload.val()
-            & ((self.src_len.val() != self.key_len.val())
-                | (self.aux_len.val() != self.label_bytes.val())))
+        } else if (self.is_kload.val() & (self.src_len.val() != self.key_len.val()))
+            | (self.is_kkey.val() & (self.aux_len.val() != self.label_bytes.val()))
             | (self.is_kem.val()
                 & (((self.src_len.val() != self.kem_src.val())
                     & (self.src_len.val() != self.kem_src_card.val()))

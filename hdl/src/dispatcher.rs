@@ -608,6 +608,7 @@ impl Logic for Dispatcher {
         self.engine.kp_label.next = self.kem.kp_label.val();
         self.engine.kp_keydata.next = self.kem.kp_keydata.val();
         self.kem.kp_done.next = self.engine.done.val();
+        self.kem.kp_status.next = self.engine.status.val();
         // The random bit generator, lent to the ML-KEM engine or the
         // RNG_GENERATE job engine (jobs run one at a time).
         self.rng.clock.next = self.clock.val();
@@ -634,7 +635,21 @@ impl Logic for Dispatcher {
         self.rng_job.rng_block.next = self.rng.out_block.val();
         self.rng_job.rng_done.next = false;
         self.rng_job.rng_fail.next = self.rng.req_fail.val();
-        if self.use_kem.q.val() {
+        self.engine.rng_valid.next = false;
+        self.engine.rng_block.next = self.rng.out_block.val();
+        self.engine.rng_done.next = false;
+        self.engine.rng_fail.next = self.rng.req_fail.val();
+        if self.engine.rng_req.val() {
+            // The crypto engine draws for a key entering a slot: for its
+            // own jobs, and for an ML-KEM job's store, after the ML-KEM
+            // engine's own draw is over.
+            self.rng.req.next = true;
+            self.rng.req_blocks.next = self.engine.rng_blocks.val();
+            self.rng.req_pr.next = self.engine.rng_pr.val();
+            self.rng.out_ready.next = self.engine.rng_ready.val();
+            self.engine.rng_valid.next = self.rng.out_valid.val();
+            self.engine.rng_done.next = self.rng.req_done.val();
+        } else if self.use_kem.q.val() {
             self.rng.req.next = self.kem.rng_req.val();
             self.rng.req_blocks.next = self.kem.rng_blocks.val();
             self.rng.req_pr.next = true;

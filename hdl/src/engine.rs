@@ -6,13 +6,21 @@
 //!
 //! # Key store
 //! Two RAMs: the slot records (64 entries of 512 bits, laid out exactly as
-//! the `SLOT_INFO` record of the contract: algorithm, policy, GCM invocation
-//! counter, label), and the round keys (64 slots x 32 entries of 128 bits:
-//! entries 0-14 hold the data key's round keys, 16-30 an XTS pair's tweak
-//! key's). Round keys are expanded once, when a key is loaded. Nothing reads
-//! them but the AES pipelines: no register and no DMA path returns them.
-//! After reset the engine overwrites both RAMs with zeros (2048 cycles)
-//! before it accepts a job.
+//! the `SLOT_INFO` record of the contract: algorithm, policy, key check
+//! value, GCM invocation counter, creation number, IV fixed field, label),
+//! and the round keys (64 slots x 32 entries of 128 bits: entries 0-14 hold
+//! the data key's round keys, 16-30 an XTS pair's tweak key's). Round keys
+//! are expanded once, when a key enters. Nothing reads them but the AES
+//! pipelines: no register and no DMA path returns them. After reset the
+//! engine overwrites both RAMs with zeros (2048 cycles) before it accepts a
+//! job.
+//!
+//! An AES key enters (KEY_GENERATE, KEY_LOAD, or an ML-KEM shared secret
+//! through the key port) in the same steps: its bits (KEY_GENERATE: from
+//! the DRBG with prediction resistance), its IV fixed field from the DRBG,
+//! the round keys, the key check value (one block through the encryption
+//! pipeline), and last the record, so that a failure before the record
+//! leaves the slot empty.
 //!
 //! # Data path
 //! One AES encryption pipeline and one decryption pipeline (one block per
@@ -26,7 +34,7 @@ use crate::aes::{AesDecPipe, AesEncPipe, AesKeyExpand};
 use crate::consts::{c8, opcode, status};
 use crate::gf128::XtsMulAlpha;
 use crate::ghash::Ghash;
-use hsm_contract::crypto::{policy, KeyAlg};
+use hsm_contract::crypto::{kcv_plaintext, policy, KeyAlg};
 use hsm_contract::{Opcode, Status};
 use rust_hdl::prelude::*;
 
@@ -43,12 +51,17 @@ pub enum EngState {
     RecCheck,
     /// KEY_LOAD: receiving key and label.
     KlRead,
+    /// Drawing from the DRBG: KEY_GENERATE's key, and every AES key's IV
+    /// fixed field.
+    KlDraw,
     /// KEY_LOAD: expanding the (first) key.
     KlExpand,
     /// KEY_LOAD: expanding an XTS pair's tweak key.
     KlExpand2,
     /// Key port: writing an ML-KEM seed (four entries, no expansion).
     KlRaw,
+    /// The key check value: one block through the encryption pipeline.
+    KcvRun,
     /// KEY_LOAD: writing the record.
     KlRecord,
     /// KEY_CLEAR: overwriting the round keys.
@@ -102,6 +115,7 @@ const T_DATA: u64 = 3;
 const T_TWEAK: u64 = 4;
 const T_XNORM: u64 = 5;
 const T_XHOLD: u64 = 6;
+const T_KCV: u64 = 7;
 
 /// The crypto engine and key store.
 #[derive(LogicBlock)]
@@ -168,6 +182,22 @@ pub struct CryptoEngine {
     pub kp_label: Signal<In, Bits<256>>,
     /// Key port: the key (AES-256: the low 256 bits; ML-KEM: the seed).
     pub kp_keydata: Signal<In, Bits<512>>,
+    /// Random bits: a request, held until `rng_done`.
+    pub rng_req: Signal<Out, Bit>,
+    /// Random bits: blocks wanted.
+    pub rng_blocks: Signal<Out, Bits<16>>,
+    /// Random bits: reseed first (prediction resistance).
+    pub rng_pr: Signal<Out, Bit>,
+    /// Random bits: the engine takes `rng_block`.
+    pub rng_ready: Signal<Out, Bit>,
+    /// Random bits: a block is on `rng_block`.
+    pub rng_valid: Signal<In, Bit>,
+    /// Random bits: a block.
+    pub rng_block: Signal<In, Bits<128>>,
+    /// Random bits: pulse, the request is over.
+    pub rng_done: Signal<In, Bit>,
+    /// Random bits: with `rng_done`, the request failed (entropy failure).
+    pub rng_fail: Signal<In, Bit>,
     /// DMA read request valid.
     pub dmar_req_valid: Signal<Out, Bit>,
     /// DMA read request ready.
@@ -268,6 +298,11 @@ pub struct CryptoEngine {
     held: DFF<Bits<128>>,
     part: DFF<Bits<128>>,
     zero_left: DFF<Bits<17>>,
+    // Key entry: the check value, the IV fixed field, the creation counter.
+    kcv: DFF<Bits<24>>,
+    fixed: DFF<Bits<32>>,
+    serial: DFF<Bits<64>>,
+    drawn: DFF<Bits<3>>,
 
     // Locals.
     is_genc: Signal<Local, Bit>,
@@ -276,6 +311,8 @@ pub struct CryptoEngine {
     is_xenc: Signal<Local, Bit>,
     is_xts: Signal<Local, Bit>,
     is_kload: Signal<Local, Bit>,
+    is_kgen: Signal<Local, Bit>,
+    k_blocks: Signal<Local, Bits<3>>,
     is_kclear: Signal<Local, Bit>,
     is_sinfo: Signal<Local, Bit>,
     r_inv: Signal<Local, Bits<64>>,
@@ -332,6 +369,7 @@ pub struct CryptoEngine {
     o_xenc: Constant<Bits<8>>,
     o_xdec: Constant<Bits<8>>,
     o_kload: Constant<Bits<8>>,
+    o_kgen: Constant<Bits<8>>,
     o_kclear: Constant<Bits<8>>,
     o_sinfo: Constant<Bits<8>>,
     a_empty: Constant<Bits<8>>,
@@ -346,6 +384,8 @@ pub struct CryptoEngine {
     t_tweak: Constant<Bits<8>>,
     t_xnorm: Constant<Bits<8>>,
     t_xhold: Constant<Bits<8>>,
+    t_kcv: Constant<Bits<8>>,
+    kcv_block: Constant<Bits<128>>,
     s_ok: Constant<Bits<16>>,
     s_empty: Constant<Bits<16>>,
     s_occupied: Constant<Bits<16>>,
@@ -355,6 +395,7 @@ pub struct CryptoEngine {
     s_weak: Constant<Bits<16>>,
     s_dma_read: Constant<Bits<16>>,
     s_dma_write: Constant<Bits<16>>,
+    s_entropy: Constant<Bits<16>>,
 }
 
 impl Default for CryptoEngine {
@@ -390,6 +431,14 @@ impl Default for CryptoEngine {
             kp_policy: Default::default(),
             kp_label: Default::default(),
             kp_keydata: Default::default(),
+            rng_req: Default::default(),
+            rng_blocks: Default::default(),
+            rng_pr: Default::default(),
+            rng_ready: Default::default(),
+            rng_valid: Default::default(),
+            rng_block: Default::default(),
+            rng_done: Default::default(),
+            rng_fail: Default::default(),
             dmar_req_valid: Default::default(),
             dmar_req_ready: Default::default(),
             dmar_req_addr: Default::default(),
@@ -472,12 +521,18 @@ impl Default for CryptoEngine {
             held: Default::default(),
             part: Default::default(),
             zero_left: Default::default(),
+            kcv: Default::default(),
+            fixed: Default::default(),
+            serial: Default::default(),
+            drawn: Default::default(),
             is_genc: Default::default(),
             is_gdec: Default::default(),
             is_gcm: Default::default(),
             is_xenc: Default::default(),
             is_xts: Default::default(),
             is_kload: Default::default(),
+            is_kgen: Default::default(),
+            k_blocks: Default::default(),
             is_kclear: Default::default(),
             is_sinfo: Default::default(),
             r_inv: Default::default(),
@@ -533,6 +588,7 @@ impl Default for CryptoEngine {
             o_xenc: opcode(Opcode::AesXtsEncrypt),
             o_xdec: opcode(Opcode::AesXtsDecrypt),
             o_kload: opcode(Opcode::KeyLoad),
+            o_kgen: opcode(Opcode::KeyGenerate),
             o_kclear: opcode(Opcode::KeyClear),
             o_sinfo: opcode(Opcode::SlotInfo),
             a_empty: c8(KeyAlg::Empty as u8 as u64),
@@ -547,6 +603,8 @@ impl Default for CryptoEngine {
             t_tweak: c8(T_TWEAK),
             t_xnorm: c8(T_XNORM),
             t_xhold: c8(T_XHOLD),
+            t_kcv: c8(T_KCV),
+            kcv_block: Constant::new(crate::aes::bits128(u128::from_le_bytes(kcv_plaintext()))),
             s_ok: status(Status::Ok),
             s_empty: status(Status::SlotEmpty),
             s_occupied: status(Status::SlotOccupied),
@@ -556,6 +614,7 @@ impl Default for CryptoEngine {
             s_weak: status(Status::WeakKey),
             s_dma_read: status(Status::DmaReadError),
             s_dma_write: status(Status::DmaWriteError),
+            s_entropy: status(Status::EntropyFailure),
         }
     }
 }
@@ -569,7 +628,7 @@ impl Logic for CryptoEngine {
             rq_addr, rq_left, rq2_addr, rq2_left, cnt, rem, out_rem, out_cnt, inflight, wr_addr,
             rki, rk_base, rk0, rk1, rk2, rk3, rk4, rk5, rk6, rk7, rk8, rk9, rk10, rk11, rk12, rk13,
             rk14, kbuf, lbuf, h, h_ok, j0, ctr, ekj0, exp_tag, tag, tw, t_a, t_b, held, part,
-            zero_left
+            zero_left, kcv, fixed, serial, drawn
         );
         // Sub-block clocks and the key store.
         self.enc.clock.next = self.clock.val();
@@ -592,6 +651,7 @@ impl Logic for CryptoEngine {
         self.is_xenc.next = self.j_op.q.val() == self.o_xenc.val();
         self.is_xts.next = self.is_xenc.val() | (self.j_op.q.val() == self.o_xdec.val());
         self.is_kload.next = self.j_op.q.val() == self.o_kload.val();
+        self.is_kgen.next = self.j_op.q.val() == self.o_kgen.val();
         self.is_kclear.next = self.j_op.q.val() == self.o_kclear.val();
         self.is_sinfo.next = self.j_op.q.val() == self.o_sinfo.val();
         self.r_inv.next = self.rec.q.val().get_bits::<64>(64);
@@ -601,6 +661,14 @@ impl Logic for CryptoEngine {
         self.p_aad_len.next = self.j_params.q.val().get_bits::<32>(32);
         self.k_alg.next = self.j_params.q.val().get_bits::<8>(0);
         self.k_policy.next = self.j_params.q.val().get_bits::<16>(16);
+        // KEY_GENERATE's key in DRBG blocks.
+        self.k_blocks.next = bits::<3>(4);
+        if self.k_alg.val() == self.a_aes128.val() {
+            self.k_blocks.next = bits::<3>(1);
+        }
+        if self.k_alg.val() == self.a_aes256.val() {
+            self.k_blocks.next = bits::<3>(2);
+        }
         self.n_iv.next = (bit_cast::<17, 16>(self.p_iv_len.val()) + 15) >> 4;
         self.n_aad.next = bit_cast::<17, 32>((self.p_aad_len.val() + 15) >> 4);
         self.n_data.next = bit_cast::<17, 32>((self.j_len.q.val() + 15) >> 4);
@@ -688,8 +756,9 @@ impl Logic for CryptoEngine {
             | (bit_cast::<128, 8>(self.ctr_be1.val().get_bits::<8>(16)) << 104)
             | (bit_cast::<128, 8>(self.ctr_be1.val().get_bits::<8>(8)) << 112)
             | (bit_cast::<128, 8>(self.ctr_be1.val().get_bits::<8>(0)) << 120);
-        // J0 of a card IV: slot (4 bytes LE), invocation counter (8 bytes LE), 0x00000001.
-        self.card_j0.next = bit_cast::<128, 6>(self.j_slot.q.val())
+        // J0 of a card IV: the key's fixed field (record bytes 24-27), the
+        // invocation counter (8 bytes LE), 0x00000001.
+        self.card_j0.next = bit_cast::<128, 32>(self.rec.q.val().get_bits::<32>(192))
             | (bit_cast::<128, 64>(self.r_inv.val()) << 32)
             | (bits::<128>(1) << 120);
         // Length blocks: 64-bit big-endian bit counts.
@@ -783,6 +852,15 @@ impl Logic for CryptoEngine {
         self.kp_rec_policy.next = self.rec_ram.read_data.val().get_bits::<16>(16);
         self.kp_key.next = self.rk_ram.read_data.val();
 
+        // Random bits: asked for in KlDraw only.
+        self.rng_req.next = false;
+        self.rng_blocks.next = bits::<16>(1);
+        self.rng_pr.next = self.is_kgen.val();
+        self.rng_ready.next = false;
+        if self.is_kgen.val() {
+            self.rng_blocks.next = bit_cast::<16, 3>(self.k_blocks.val()) + 1;
+        }
+
         // DMA defaults.
         self.dmar_data_ready.next = false;
         self.rx.next = false;
@@ -814,6 +892,7 @@ impl Logic for CryptoEngine {
                 self.rec_ram.write_address.next = self.init_ctr.q.val().get_bits::<6>(0);
                 self.rec_ram.write_enable.next = true;
                 self.init_ctr.d.next = self.init_ctr.q.val() + 1;
+                self.serial.d.next = bits::<64>(0);
                 if self.init_ctr.q.val().get_bit(11) {
                     self.state.d.next = EngState::Idle;
                 }
@@ -828,6 +907,10 @@ impl Logic for CryptoEngine {
                     // A key from the ML-KEM engine, which checked the slot
                     // is empty: expand an AES-256 key, or write a seed.
                     self.j_slot.d.next = self.kp_slot.val();
+                    self.j_op.d.next = bits::<8>(0);
+                    self.kcv.d.next = bits::<24>(0);
+                    self.fixed.d.next = bits::<32>(0);
+                    self.drawn.d.next = bits::<3>(0);
                     self.j_params.d.next = bit_cast::<128, 8>(self.kp_alg.val())
                         | (bit_cast::<128, 16>(self.kp_policy.val()) << 16);
                     self.kbuf.d.next = self.kp_keydata.val();
@@ -842,7 +925,7 @@ impl Logic for CryptoEngine {
                     self.out_len_r.d.next = bits::<32>(0);
                     self.state.d.next = EngState::KlRaw;
                     if self.kp_alg.val() == self.a_aes256.val() {
-                        self.state.d.next = EngState::KlExpand;
+                        self.state.d.next = EngState::KlDraw;
                     }
                 } else if self.start.val() {
                     self.j_op.d.next = self.opcode.val();
@@ -873,17 +956,25 @@ impl Logic for CryptoEngine {
                 self.out_cnt.d.next = bits::<17>(0);
                 self.aes256.d.next =
                     self.rec_ram.read_data.val().get_bits::<8>(0) != self.a_aes128.val();
-                if self.is_kload.val() {
+                if self.is_kload.val() | self.is_kgen.val() {
                     if self.rec_ram.read_data.val().get_bits::<8>(0) != self.a_empty.val() {
                         self.status_r.d.next = self.s_occupied.val();
                     } else {
-                        self.state.d.next = EngState::KlRead;
                         self.aes256.d.next = self.k_alg.val() != self.a_aes128.val();
                         self.kbuf.d.next = bits::<512>(0);
-                        self.rq_addr.d.next = self.j_src.q.val();
-                        self.rq_left.d.next = bit_cast::<17, 32>(self.j_len.q.val() >> 4);
-                        self.rq2_addr.d.next = self.j_aux.q.val();
-                        self.rq2_left.d.next = bits::<17>(2);
+                        self.kcv.d.next = bits::<24>(0);
+                        self.fixed.d.next = bits::<32>(0);
+                        self.drawn.d.next = bits::<3>(0);
+                        if self.is_kgen.val() {
+                            // The key and the fixed field first, then the label.
+                            self.state.d.next = EngState::KlDraw;
+                        } else {
+                            self.state.d.next = EngState::KlRead;
+                            self.rq_addr.d.next = self.j_src.q.val();
+                            self.rq_left.d.next = bit_cast::<17, 32>(self.j_len.q.val() >> 4);
+                            self.rq2_addr.d.next = self.j_aux.q.val();
+                            self.rq2_left.d.next = bits::<17>(2);
+                        }
                     }
                 } else if self.is_kclear.val() {
                     self.state.d.next = EngState::KcSweep;
@@ -940,7 +1031,7 @@ impl Logic for CryptoEngine {
                     if self.dmar_data_err.val() {
                         self.rd_err.d.next = true;
                     }
-                    if self.cnt.q.val() < bits::<17>(4) {
+                    if (self.cnt.q.val() < bits::<17>(4)) & self.is_kload.val() {
                         self.kbuf.d.next = self.kbuf.q.val()
                             | (bit_cast::<512, 128>(self.dmar_data.val())
                                 << (bit_cast::<10, 2>(self.cnt.q.val().get_bits::<2>(0)) << 7));
@@ -952,7 +1043,11 @@ impl Logic for CryptoEngine {
                     if self.cnt.q.val() == bit_cast::<17, 32>(self.j_len.q.val() >> 4) + 1 {
                         self.lbuf.d.next =
                             self.lbuf.q.val() | (bit_cast::<256, 128>(self.dmar_data.val()) << 128);
-                        self.state.d.next = EngState::KlExpand;
+                        // KEY_LOAD draws its fixed field now; KEY_GENERATE has.
+                        self.state.d.next = EngState::KlDraw;
+                        if self.is_kgen.val() {
+                            self.state.d.next = EngState::KlExpand;
+                        }
                         self.rk_base.d.next = bits::<5>(0);
                     }
                 }
@@ -978,7 +1073,11 @@ impl Logic for CryptoEngine {
                             self.rk_base.d.next = bits::<5>(16);
                             self.kbuf.d.next = self.kbuf.q.val() >> 256;
                         } else {
-                            self.state.d.next = EngState::KlRecord;
+                            // The check value, from the round keys just written.
+                            self.state.d.next = EngState::RkLoad;
+                            self.rki.d.next = bits::<5>(0);
+                            self.rk_base.d.next = bits::<5>(0);
+                            self.rk_after.d.next = EngState::KcvRun;
                         }
                     }
                 }
@@ -988,6 +1087,54 @@ impl Logic for CryptoEngine {
                 self.cnt.d.next = bits::<17>(0x10000);
                 self.rk_ram.write_enable.next = self.kx.rk_valid.val();
                 if self.kx.done.val() & self.cnt.q.val().get_bit(16) {
+                    // The check value, of the data key.
+                    self.state.d.next = EngState::RkLoad;
+                    self.rki.d.next = bits::<5>(0);
+                    self.rk_base.d.next = bits::<5>(0);
+                    self.rk_after.d.next = EngState::KcvRun;
+                }
+            }
+            EngState::KlDraw => {
+                // KEY_GENERATE: k_blocks key blocks, then one for the fixed
+                // field; the others: the fixed field's block only.
+                self.rng_req.next = true;
+                self.rng_ready.next = true;
+                if self.rng_valid.val() {
+                    self.drawn.d.next = self.drawn.q.val() + 1;
+                    if self.is_kgen.val() & (self.drawn.q.val() < self.k_blocks.val()) {
+                        self.kbuf.d.next = self.kbuf.q.val()
+                            | (bit_cast::<512, 128>(self.rng_block.val())
+                                << (bit_cast::<10, 3>(self.drawn.q.val()) << 7));
+                    } else {
+                        self.fixed.d.next = self.rng_block.val().get_bits::<32>(0);
+                    }
+                }
+                if self.rng_done.val() {
+                    if self.rng_fail.val() {
+                        self.status_r.d.next = self.s_entropy.val();
+                        self.state.d.next = EngState::Finish;
+                    } else if self.is_kgen.val() {
+                        self.state.d.next = EngState::KlRead;
+                        self.cnt.d.next = bits::<17>(0);
+                        self.rq_addr.d.next = self.j_aux.q.val();
+                        self.rq_left.d.next = bits::<17>(2);
+                    } else {
+                        self.state.d.next = EngState::KlExpand;
+                        self.cnt.d.next = bits::<17>(0);
+                        self.rk_base.d.next = bits::<5>(0);
+                    }
+                }
+            }
+            EngState::KcvRun => {
+                // One block of kcv_plaintext through the encryption pipe.
+                self.pipe_push.next = !self.cnt.q.val().any();
+                self.pipe_in.next = self.kcv_block.val();
+                self.pipe_tag.next = self.t_kcv.val();
+                if !self.cnt.q.val().any() & self.dmaw_ready.val() {
+                    self.cnt.d.next = bits::<17>(1);
+                }
+                if self.h_ok.q.val() {
+                    self.h_ok.d.next = false;
                     self.state.d.next = EngState::KlRecord;
                 }
             }
@@ -995,7 +1142,11 @@ impl Logic for CryptoEngine {
                 self.rec_ram.write_enable.next = true;
                 self.rec_ram.write_data.next = bit_cast::<512, 8>(self.k_alg.val())
                     | (bit_cast::<512, 16>(self.k_policy.val()) << 16)
+                    | (bit_cast::<512, 24>(self.kcv.q.val()) << 32)
+                    | (bit_cast::<512, 64>(self.serial.q.val() + 1) << 128)
+                    | (bit_cast::<512, 32>(self.fixed.q.val()) << 192)
                     | (bit_cast::<512, 256>(self.lbuf.q.val()) << 256);
+                self.serial.d.next = self.serial.q.val() + 1;
                 self.kbuf.d.next = bits::<512>(0);
                 self.state.d.next = EngState::Finish;
             }
@@ -1436,6 +1587,10 @@ impl Logic for CryptoEngine {
             }
             if self.po_tag.val() == self.t_ekj0.val() {
                 self.ekj0.d.next = self.po_block.val();
+            }
+            if self.po_tag.val() == self.t_kcv.val() {
+                self.kcv.d.next = self.po_block.val().get_bits::<24>(0);
+                self.h_ok.d.next = true;
             }
             if self.po_tag.val() == self.t_tweak.val() {
                 self.tw.d.next = self.po_block.val();

@@ -172,6 +172,9 @@ pub struct KemEngine {
     pub kp_keydata: Signal<Out, Bits<512>>,
     /// Key port: pulse, the store is done.
     pub kp_done: Signal<In, Bit>,
+    /// Key port: the store's status, with `kp_done` (an AES key needs its
+    /// IV fixed field from the DRBG, which may have failed).
+    pub kp_status: Signal<In, Bits<16>>,
 
     core: MlKemCore,
     state: DFF<KemState>,
@@ -321,6 +324,7 @@ impl Default for KemEngine {
             kp_label: Default::default(),
             kp_keydata: Default::default(),
             kp_done: Default::default(),
+            kp_status: Default::default(),
             core: Default::default(),
             state: Default::default(),
             j_op: Default::default(),
@@ -805,6 +809,9 @@ impl Logic for KemEngine {
             KemState::StoreWait => {
                 if self.kp_done.val() {
                     self.state.d.next = KemState::Finish;
+                    if self.kp_status.val() != self.s_ok.val() {
+                        self.status_r.d.next = self.kp_status.val();
+                    }
                 }
             }
             KemState::Drain => {

@@ -6,7 +6,9 @@ mod bench;
 
 use aes_gcm::aead::{AeadInPlace, KeyInit};
 use bench::*;
-use hsm_contract::crypto::{pad16, policy, GcmParams, KeyAlg, KeyLoadParams, SlotRecord};
+use hsm_contract::crypto::{
+    kcv_plaintext, pad16, policy, GcmParams, KeyAlg, KeyLoadParams, SlotRecord,
+};
 use hsm_contract::{Completion, Descriptor, Opcode, Status, DESCRIPTOR_VERSION};
 
 const KEY_ADDR: u64 = DATA_ADDR;
@@ -66,6 +68,31 @@ fn load_key(
     r.run(b, &[d])[0]
 }
 
+/// The record SLOT_INFO writes for `slot`.
+fn slot_info(b: &mut Bench, r: &mut Rings, slot: u16) -> SlotRecord {
+    let mut d = desc(Opcode::SlotInfo, slot);
+    d.dst_addr = DST_ADDR;
+    d.dst_len = 64;
+    assert_eq!(run1(b, r, d).status(), Some(Status::Ok));
+    SlotRecord::from_bytes(&b.get(DST_ADDR, 64).try_into().unwrap())
+}
+
+/// The key check value of an AES key: its encryption of sixteen 0x01
+/// bytes, first three bytes.
+fn kcv(key: &[u8]) -> [u8; 3] {
+    use aes::cipher::{BlockEncrypt, KeyInit as _};
+    let mut block = kcv_plaintext().into();
+    match key.len() {
+        16 => aes::Aes128::new_from_slice(key)
+            .unwrap()
+            .encrypt_block(&mut block),
+        _ => aes::Aes256::new_from_slice(&key[..32])
+            .unwrap()
+            .encrypt_block(&mut block),
+    }
+    [block[0], block[1], block[2]]
+}
+
 fn card() -> (Bench, Rings) {
     let mut b = Bench::new(4 << 20, true);
     let r = Rings::setup(&mut b, 3, 3);
@@ -99,6 +126,8 @@ fn key_load_slot_info_and_clear() {
     assert_eq!(rec.policy, policy::ENCRYPT | policy::DECRYPT);
     assert_eq!(&rec.label[..8], b"disk-key");
     assert_eq!(rec.invocations, 0);
+    assert_eq!(rec.kcv, kcv(&pattern(32, 1)), "key check value");
+    assert_eq!(rec.created, 1, "the first key since reset");
     // The record holds no key material.
     let raw = b.get(DST_ADDR, 64);
     assert!(raw
@@ -272,6 +301,7 @@ fn gcm_card_iv_counts_invocations() {
     let (mut b, mut r) = card();
     let key = pattern(32, 13);
     load_key(&mut b, &mut r, 9, KeyAlg::Aes256, &key, "k");
+    let fixed = slot_info(&mut b, &mut r, 9).iv_fixed;
     for n in 0..2u64 {
         let pt = pattern(40, n);
         b.put(SRC_ADDR, &pt);
@@ -288,9 +318,9 @@ fn gcm_card_iv_counts_invocations() {
         let c = run1(&mut b, &mut r, d);
         assert_eq!(c.status(), Some(Status::Ok));
         let iv = b.get(DST_ADDR + 64, 12);
-        let mut want_iv = 9u32.to_le_bytes().to_vec();
+        let mut want_iv = fixed.to_vec();
         want_iv.extend_from_slice(&n.to_le_bytes());
-        assert_eq!(iv, want_iv, "IV = slot || invocation");
+        assert_eq!(iv, want_iv, "IV = the key's fixed field || invocation");
         let mut want = pt.clone();
         let tag = aes_gcm::Aes256Gcm::new_from_slice(&key)
             .unwrap()
@@ -466,4 +496,101 @@ fn xts_data_units_of_any_bit_length() {
             );
         }
     }
+}
+
+fn key_generate(b: &mut Bench, r: &mut Rings, slot: u16, alg: KeyAlg, label: &str) -> Completion {
+    let mut l = [0u8; 32];
+    l[..label.len()].copy_from_slice(label.as_bytes());
+    b.put(LABEL_ADDR, &l);
+    let mut d = desc(Opcode::KeyGenerate, slot);
+    d.aux_addr = LABEL_ADDR;
+    d.aux_len = 32;
+    d.params = KeyLoadParams {
+        alg: alg as u8,
+        policy: policy::ENCRYPT | policy::DECRYPT,
+    }
+    .to_bytes();
+    assert_eq!(d.precheck(false), None, "operational mode accepts {d:?}");
+    r.run(b, &[d])[0]
+}
+
+/// A GCM encryption of `pt` with a caller IV (test mode), for comparing
+/// keys the bench cannot see.
+fn seal(b: &mut Bench, r: &mut Rings, slot: u16, pt: &[u8]) -> Vec<u8> {
+    let iv = [7u8; 12];
+    b.put(SRC_ADDR, pt);
+    put_aux(b, &iv, None, &[]);
+    let d = gcm_job(Opcode::AesGcmEncrypt, slot, &iv, None, &[], pt.len(), 16);
+    assert_eq!(run1(b, r, d).status(), Some(Status::Ok));
+    b.get(DST_ADDR, pt.len() + 16)
+}
+
+#[test]
+fn key_generate_fills_a_slot_from_the_drbg() {
+    let (mut b, mut r) = card();
+    let algs = [
+        KeyAlg::Aes128,
+        KeyAlg::Aes256,
+        KeyAlg::XtsAes256,
+        KeyAlg::Aes256,
+    ];
+    let mut cycles = Vec::new();
+    for (i, alg) in algs.iter().enumerate() {
+        let slot = 10 + i as u16;
+        let c = key_generate(&mut b, &mut r, slot, *alg, &format!("gen-{i}"));
+        assert_eq!(c.status(), Some(Status::Ok), "{alg:?}");
+        assert_eq!(c.out_len, 0);
+        cycles.push((*alg, c.cycles));
+        let rec = slot_info(&mut b, &mut r, slot);
+        assert_eq!(rec.alg, *alg as u8);
+        assert_eq!(rec.policy, policy::ENCRYPT | policy::DECRYPT);
+        assert_eq!(&rec.label[..5], format!("gen-{i}").as_bytes());
+        assert_eq!(rec.created, i as u64 + 1, "creation counter");
+        assert_eq!(rec.invocations, 0);
+    }
+    // Fixed fields and check values come out different for every key.
+    let recs: Vec<_> = (10..14).map(|s| slot_info(&mut b, &mut r, s)).collect();
+    for (i, a) in recs.iter().enumerate() {
+        for c in &recs[i + 1..] {
+            assert_ne!(a.iv_fixed, c.iv_fixed);
+            assert_ne!(a.kcv, c.kcv);
+        }
+    }
+    // The two AES-256 keys differ, and each one works both ways.
+    let pt = pattern(48, 5);
+    let (c1, c2) = (seal(&mut b, &mut r, 11, &pt), seal(&mut b, &mut r, 13, &pt));
+    assert_ne!(c1, c2, "two generated keys encrypt alike");
+    let iv = [7u8; 12];
+    let tag: [u8; 16] = c1[48..].try_into().unwrap();
+    b.put(SRC_ADDR, &c1[..48]);
+    put_aux(&mut b, &iv, Some(&tag), &[]);
+    let d = gcm_job(Opcode::AesGcmDecrypt, 11, &iv, Some(&tag), &[], 48, 16);
+    assert_eq!(run1(&mut b, &mut r, d).status(), Some(Status::Ok));
+    assert_eq!(b.get(DST_ADDR, 48), pt);
+    // Same algorithm, same cycles: the count depends on the lengths only.
+    assert_eq!(cycles[1].1, cycles[3].1, "{cycles:?}");
+    eprintln!("KEY_GENERATE cycles: {cycles:?}");
+
+    // An occupied slot, an ML-KEM algorithm, a bad label length.
+    let c = key_generate(&mut b, &mut r, 10, KeyAlg::Aes256, "again");
+    assert_eq!(c.status(), Some(Status::SlotOccupied));
+    let mut d = desc(Opcode::KeyGenerate, 20);
+    d.aux_addr = LABEL_ADDR;
+    d.aux_len = 32;
+    d.params = KeyLoadParams {
+        alg: KeyAlg::MlKem768 as u8,
+        policy: policy::DERIVE,
+    }
+    .to_bytes();
+    assert_eq!(d.precheck(false), Some(Status::BadAlgorithm));
+    assert_eq!(r.run(&mut b, &[d])[0].status(), Some(Status::BadAlgorithm));
+    d.params[0] = KeyAlg::Aes128 as u8;
+    d.aux_len = 16;
+    assert_eq!(d.precheck(false), Some(Status::BadLength));
+    assert_eq!(r.run(&mut b, &[d])[0].status(), Some(Status::BadLength));
+    d.aux_len = 32;
+    d.src_len = 16;
+    assert_eq!(d.precheck(false), Some(Status::ReservedField));
+    assert_eq!(r.run(&mut b, &[d])[0].status(), Some(Status::ReservedField));
+    assert_eq!(slot_info(&mut b, &mut r, 20).alg, 0, "nothing was stored");
 }

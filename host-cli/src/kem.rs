@@ -88,35 +88,35 @@ impl FormatArg {
     }
 }
 
-/// `hsmctl kem keygen` arguments.
+/// `hsmctl kem keygen` arguments (also built by `hsmctl key generate`).
 #[derive(Args, Debug)]
 pub struct KeygenArgs {
     #[command(flatten)]
-    device: DeviceArg,
+    pub(crate) device: DeviceArg,
     /// Parameter set: ml-kem-512, ml-kem-768 or ml-kem-1024
     #[arg(long, value_parser = parse_set)]
-    alg: KemSet,
+    pub(crate) alg: KemSet,
     /// Label of the new key's slot, unique among the loaded keys: 1 to 32
     /// bytes, not all digits (the first empty slot is used)
     #[arg(long, value_name = "LABEL")]
-    slot: String,
+    pub(crate) slot: String,
     /// Where to write the public (encapsulation) key
     #[arg(long = "pub", value_name = "FILE")]
-    public: PathBuf,
+    pub(crate) public: PathBuf,
     /// Public-key format [default: pem if FILE ends in .pem, der if it
     /// ends in .der, else raw]
     #[arg(long, value_enum)]
-    format: Option<FormatArg>,
+    pub(crate) format: Option<FormatArg>,
     /// Usage policy of the new key: comma-separated names; decapsulation
     /// needs derive
     #[arg(long, default_value = "derive")]
-    policy: String,
+    pub(crate) policy: String,
     /// Replace an existing public-key file
     #[arg(long)]
-    force: bool,
+    pub(crate) force: bool,
     /// Print one JSON object
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
 }
 
 /// `hsmctl kem encaps` arguments.
@@ -300,7 +300,7 @@ fn new_slot(card: &mut Card, label: &str) -> anyhow::Result<(Vec<SlotEntry>, u16
     Ok((slots, slot))
 }
 
-fn keygen(a: &KeygenArgs) -> anyhow::Result<ExitCode> {
+pub(crate) fn keygen(a: &KeygenArgs) -> anyhow::Result<ExitCode> {
     let set = a.alg;
     let pol = parse_policy(&a.policy)?;
     if pol & policy::DERIVE == 0 {

@@ -1,4 +1,5 @@
-//! `hsmctl key load`, `hsmctl key clear`, `hsmctl slot list`.
+//! `hsmctl key generate`, `hsmctl key load`, `hsmctl key clear`,
+//! `hsmctl slot list`, `hsmctl slot delete`.
 
 use std::io::{BufRead, IsTerminal, Read, Write};
 use std::path::PathBuf;
@@ -10,21 +11,23 @@ use hsm_contract::crypto::{policy, KeyAlg, KEY_SLOTS};
 use hsm_driver::{label_bytes, Card, SlotEntry};
 use zeroize::Zeroizing;
 
-use crate::{print_json, print_out, DeviceArg};
+use crate::{print_json, print_out, DeviceArg, UsageError};
 
 /// `hsmctl key ...`
 #[derive(Subcommand, Debug)]
 pub enum KeyCommand {
+    /// Generate a key inside the card from its DRBG: AES-128, AES-256, XTS-AES-256 or ML-KEM
+    Generate(GenerateArgs),
     /// Load a plaintext key into a slot (test-mode cards only)
     Load(LoadArgs),
-    /// Clear a slot, destroying its key
+    /// Clear a slot, destroying its key (the same as `hsmctl slot delete`)
     Clear(ClearArgs),
 }
 
 /// `hsmctl slot ...`
 #[derive(Subcommand, Debug)]
 pub enum SlotCommand {
-    /// List the loaded keys: slot, algorithm, policy, GCM invocations, label (never key material)
+    /// List the keys: slot, algorithm, policy, key check value, creation number, GCM invocations, label (never key material)
     List {
         #[command(flatten)]
         device: DeviceArg,
@@ -32,6 +35,98 @@ pub enum SlotCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Delete a key: shows what it destroys and asks for confirmation, or takes --force
+    Delete(DeleteArgs),
+}
+
+/// `hsmctl slot delete` arguments.
+#[derive(Args, Debug)]
+pub struct DeleteArgs {
+    #[command(flatten)]
+    device: DeviceArg,
+    /// The slot, by label or number
+    #[arg(value_name = "LABEL|SLOT")]
+    slot: String,
+    /// Do not ask for confirmation (needed when stdin is not a terminal)
+    #[arg(long)]
+    force: bool,
+}
+
+/// Algorithms `hsmctl key generate` makes, as `--alg` spells them.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum GenAlgArg {
+    /// AES-128, for GCM
+    #[value(name = "aes-128")]
+    Aes128,
+    /// AES-256, for GCM
+    #[value(name = "aes-256")]
+    Aes256,
+    /// XTS-AES-256 key pair
+    #[value(name = "xts-aes-256")]
+    XtsAes256,
+    /// ML-KEM-512 decapsulation key (needs --pub)
+    #[value(name = "ml-kem-512")]
+    MlKem512,
+    /// ML-KEM-768 decapsulation key (needs --pub)
+    #[value(name = "ml-kem-768")]
+    MlKem768,
+    /// ML-KEM-1024 decapsulation key (needs --pub)
+    #[value(name = "ml-kem-1024")]
+    MlKem1024,
+}
+
+impl GenAlgArg {
+    /// The ML-KEM parameter set, for the ML-KEM algorithms.
+    fn kem_set(self) -> Option<hsm_contract::kem::KemSet> {
+        use hsm_contract::kem::KemSet;
+        match self {
+            GenAlgArg::MlKem512 => Some(KemSet::MlKem512),
+            GenAlgArg::MlKem768 => Some(KemSet::MlKem768),
+            GenAlgArg::MlKem1024 => Some(KemSet::MlKem1024),
+            _ => None,
+        }
+    }
+
+    /// The AES algorithm, for the others.
+    fn aes(self) -> Option<KeyAlg> {
+        match self {
+            GenAlgArg::Aes128 => Some(KeyAlg::Aes128),
+            GenAlgArg::Aes256 => Some(KeyAlg::Aes256),
+            GenAlgArg::XtsAes256 => Some(KeyAlg::XtsAes256),
+            _ => None,
+        }
+    }
+}
+
+/// `hsmctl key generate` arguments.
+#[derive(Args, Debug)]
+pub struct GenerateArgs {
+    #[command(flatten)]
+    device: DeviceArg,
+    /// Key algorithm
+    #[arg(long, value_enum)]
+    alg: GenAlgArg,
+    /// Label, unique among the keys: 1 to 32 bytes, not all digits
+    #[arg(long)]
+    label: String,
+    /// Usage policy: comma-separated encrypt, decrypt, wrap, unwrap, sign, verify, derive [default: encrypt,decrypt for AES, derive for ML-KEM]
+    #[arg(long)]
+    policy: Option<String>,
+    /// Slot to generate into [default: the first empty slot; AES only]
+    #[arg(long)]
+    slot: Option<u16>,
+    /// ML-KEM: where to write the public (encapsulation) key
+    #[arg(long = "pub", value_name = "FILE")]
+    public: Option<PathBuf>,
+    /// ML-KEM: public-key format [default: by the file's extension]
+    #[arg(long, value_enum)]
+    format: Option<crate::kem::FormatArg>,
+    /// ML-KEM: replace an existing public-key file
+    #[arg(long)]
+    force: bool,
+    /// Print one JSON object
+    #[arg(long)]
+    json: bool,
 }
 
 /// Key algorithms, as `--alg` spells them.
@@ -100,8 +195,9 @@ pub struct ClearArgs {
 /// Run `hsmctl key ...`.
 pub fn run_key(cmd: KeyCommand) -> anyhow::Result<ExitCode> {
     match cmd {
+        KeyCommand::Generate(a) => generate(a),
         KeyCommand::Load(a) => load(&a),
-        KeyCommand::Clear(a) => clear(&a),
+        KeyCommand::Clear(a) => clear(&a.device, &a.slot, a.force),
     }
 }
 
@@ -109,6 +205,7 @@ pub fn run_key(cmd: KeyCommand) -> anyhow::Result<ExitCode> {
 pub fn run_slot(cmd: SlotCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         SlotCommand::List { device, json } => list(&device, json),
+        SlotCommand::Delete(a) => clear(&a.device, &a.slot, a.force),
     }
 }
 
@@ -254,6 +351,81 @@ pub fn allocate_slot(
     }
 }
 
+/// A key check value as hex (`-` for none: ML-KEM seeds have none yet).
+fn kcv_hex(e: &SlotEntry) -> String {
+    if e.alg().is_some_and(|a| a.is_aes()) {
+        e.record.kcv.iter().map(|b| format!("{b:02x}")).collect()
+    } else {
+        "-".into()
+    }
+}
+
+fn generate(a: GenerateArgs) -> anyhow::Result<ExitCode> {
+    if let Some(set) = a.alg.kem_set() {
+        let Some(public) = a.public else {
+            return Err(UsageError(format!(
+                "--alg {}: an ML-KEM key needs --pub FILE, where its public (encapsulation) key is written",
+                set.name()
+            ))
+            .into());
+        };
+        if a.slot.is_some() {
+            return Err(UsageError(
+                "--slot: an ML-KEM key goes into the first empty slot; leave --slot out".into(),
+            )
+            .into());
+        }
+        return crate::kem::keygen(&crate::kem::KeygenArgs {
+            device: a.device,
+            alg: set,
+            slot: a.label,
+            public,
+            format: a.format,
+            policy: a.policy.unwrap_or_else(|| "derive".into()),
+            force: a.force,
+            json: a.json,
+        });
+    }
+    let alg = a.alg.aes().expect("AES when not ML-KEM");
+    if a.public.is_some() || a.format.is_some() || a.force {
+        return Err(UsageError(format!(
+            "--pub, --format and --force are for ML-KEM keys; a {} key has no public part",
+            alg.name()
+        ))
+        .into());
+    }
+    let pol = parse_policy(a.policy.as_deref().unwrap_or("encrypt,decrypt"))?;
+    let label = check_label(&a.label)?;
+    let mut card = a.device.open()?;
+    let slots = card.list_slots().context("listing the slots")?;
+    let slot = allocate_slot(&slots, &a.label, a.slot, &[])?;
+    card.key_generate(slot, alg, pol, label)
+        .with_context(|| format!("generating a {} key in slot {slot}", alg.name()))?;
+    let entry = SlotEntry {
+        slot,
+        record: card.slot_info(slot)?,
+    };
+    if a.json {
+        print_json(&serde_json::json!({
+            "slot": slot,
+            "alg": alg.name(),
+            "policy": policy_list(pol),
+            "label": a.label,
+            "kcv": kcv_hex(&entry),
+            "created": entry.record.created,
+        }))?;
+    } else {
+        print_out(&format!(
+            "generated a {} key in slot {slot} as {:?} (policy {}, check value {})\n",
+            alg.name(),
+            a.label,
+            policy_names(pol),
+            kcv_hex(&entry)
+        ))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn load(a: &LoadArgs) -> anyhow::Result<ExitCode> {
     let alg = a.alg.alg();
     let pol = parse_policy(&a.policy)?;
@@ -287,25 +459,27 @@ fn load(a: &LoadArgs) -> anyhow::Result<ExitCode> {
 
 fn describe(e: &SlotEntry) -> String {
     format!(
-        "slot {} ({}, label {:?}, policy {}, {} GCM encryptions)",
+        "slot {} ({}, label {:?}, check value {}, policy {}, {} GCM encryptions)",
         e.slot,
         e.alg().map_or("unknown algorithm", |a| a.name()),
         e.label(),
+        kcv_hex(e),
         policy_names(e.record.policy),
         e.record.invocations
     )
 }
 
-fn clear(a: &ClearArgs) -> anyhow::Result<ExitCode> {
-    let mut card = a.device.open()?;
-    let slot = card.resolve_slot(&a.slot)?;
+/// `hsmctl key clear` and `hsmctl slot delete`.
+fn clear(device: &DeviceArg, slot_ref: &str, force: bool) -> anyhow::Result<ExitCode> {
+    let mut card = device.open()?;
+    let slot = card.resolve_slot(slot_ref)?;
     let rec = card.slot_info(slot)?;
     let entry = SlotEntry { slot, record: rec };
     if entry.is_empty() {
         print_out(&format!("slot {slot} is already empty\n"))?;
         return Ok(ExitCode::SUCCESS);
     }
-    if !a.force {
+    if !force {
         if !std::io::stdin().is_terminal() {
             bail!(
                 "refusing to clear {} without confirmation: stdin is not a terminal; pass --force",
@@ -350,6 +524,8 @@ fn list(device: &DeviceArg, json: bool) -> anyhow::Result<ExitCode> {
                     "slot": s.slot,
                     "alg": s.alg().map_or("unknown", |a| a.name()),
                     "policy": policy_list(s.record.policy),
+                    "kcv": kcv_hex(s),
+                    "created": s.record.created,
                     "invocations": s.record.invocations,
                     "label": s.label(),
                 })
@@ -363,15 +539,17 @@ fn list(device: &DeviceArg, json: bool) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let mut text = format!(
-        "{:<5} {:<12} {:<24} {:>12}  {}\n",
-        "SLOT", "ALG", "POLICY", "INVOCATIONS", "LABEL"
+        "{:<5} {:<12} {:<24} {:<6} {:>7} {:>12}  {}\n",
+        "SLOT", "ALG", "POLICY", "KCV", "CREATED", "INVOCATIONS", "LABEL"
     );
     for s in &used {
         text += &format!(
-            "{:<5} {:<12} {:<24} {:>12}  {}\n",
+            "{:<5} {:<12} {:<24} {:<6} {:>7} {:>12}  {}\n",
             s.slot,
             s.alg().map_or("unknown", |a| a.name()),
             policy_names(s.record.policy),
+            kcv_hex(s),
+            s.record.created,
             s.record.invocations,
             s.label()
         );

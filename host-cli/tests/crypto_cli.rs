@@ -1,89 +1,11 @@
 //! `hsmctl key`, `slot`, `encrypt`, `decrypt` and `selftest` end to end,
 //! against a simulated card started by `hsmctl sim start`.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
 
-const HSMCTL: &str = env!("CARGO_BIN_EXE_hsmctl");
+mod common;
 
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-/// A simulated card in its own folder, stopped on drop.
-struct Sim {
-    dir: PathBuf,
-    device: String,
-}
-
-impl Sim {
-    fn start(tag: &str, test_mode: bool) -> Sim {
-        let dir = std::env::temp_dir().join(format!("hsmctl-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let sock = dir.join("card.sock");
-        let mut args = vec!["sim", "start", "--socket", sock.to_str().unwrap()];
-        if test_mode {
-            args.push("--test-mode");
-        }
-        let o = Command::new(HSMCTL).args(&args).output().unwrap();
-        assert!(o.status.success(), "{}", text(&o.stderr));
-        Sim {
-            device: format!("sim:{}", sock.display()),
-            dir,
-        }
-    }
-
-    fn run(&self, args: &[&str], stdin: &[u8]) -> Output {
-        let mut child = Command::new(HSMCTL)
-            .args(args)
-            .args(["--device", &self.device])
-            .env("HSM_SIM_SOCKET", "/nonexistent/hsm-cli-test/card.sock")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut input = child.stdin.take().unwrap();
-        let data = stdin.to_vec();
-        let writer = std::thread::spawn(move || {
-            let _ = input.write_all(&data);
-        });
-        let o = child.wait_with_output().unwrap();
-        writer.join().unwrap();
-        o
-    }
-
-    fn ok(&self, args: &[&str], stdin: &[u8]) -> Output {
-        let o = self.run(args, stdin);
-        assert!(
-            o.status.success(),
-            "hsmctl {args:?}: exit {:?}\n{}",
-            o.status.code(),
-            text(&o.stderr)
-        );
-        o
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.join(name)
-    }
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let sock = self.dir.join("card.sock");
-        let _ = Command::new(HSMCTL)
-            .args(["sim", "stop", "--socket", sock.to_str().unwrap()])
-            .output();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+use common::{s, text, Sim};
 
 fn data(len: usize) -> Vec<u8> {
     let mut x = 0x1234_5678_9abc_def1u64;

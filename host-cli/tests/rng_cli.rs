@@ -3,86 +3,11 @@
 //! start` (operational mode: the card's DRBG needs no test mode).
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
-use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 mod common;
 
-use common::{s, text, HSMCTL};
-
-/// A simulated card in its own folder, stopped on drop.
-struct Sim {
-    dir: PathBuf,
-    sock: PathBuf,
-    device: String,
-}
-
-impl Sim {
-    fn start(tag: &str) -> Sim {
-        let dir = std::env::temp_dir().join(format!("hsmctl-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let sock = dir.join("card.sock");
-        let o = Command::new(HSMCTL)
-            .args(["sim", "start", "--socket", s(&sock)])
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", text(&o.stderr));
-        Sim {
-            device: format!("sim:{}", sock.display()),
-            sock,
-            dir,
-        }
-    }
-
-    /// `hsmctl ARGS --device THIS-CARD`.
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(HSMCTL)
-            .args(args)
-            .args(["--device", &self.device])
-            .env("HSM_SIM_SOCKET", "/nonexistent/hsm-cli-test/card.sock")
-            .output()
-            .unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> Output {
-        let o = self.run(args);
-        assert!(
-            o.status.success(),
-            "hsmctl {args:?}: exit {:?}\n{}",
-            o.status.code(),
-            text(&o.stderr)
-        );
-        o
-    }
-
-    /// `hsmctl info --json`, once the generator has left the seeding state.
-    fn info(&self) -> serde_json::Value {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let o = self.ok(&["info", "--json"]);
-            let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-            if v["rng"] != "seeding" || Instant::now() > deadline {
-                return v;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.join(name)
-    }
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = Command::new(HSMCTL)
-            .args(["sim", "stop", "--socket", s(&self.sock)])
-            .output();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
+use common::{s, text, Sim, HSMCTL};
 
 fn is_lower_hex(s: &str) -> bool {
     s.bytes()
@@ -94,24 +19,24 @@ fn is_lower_hex(s: &str) -> bool {
 /// generator is ready.
 #[test]
 fn random_writes_hex_and_files() {
-    let sim = Sim::start("random");
+    let sim = Sim::start("random", false);
     let v = sim.info();
     assert_eq!(v["rng"], "ready", "{v}");
     assert_eq!(v["status"]["rng_ready"], true, "{v}");
     assert_eq!(v["status"]["rng_fault"], false, "{v}");
-    let o = sim.ok(&["info"]);
+    let o = sim.ok(&["info"], b"");
     let info = text(&o.stdout);
     assert!(info.contains("random numbers:   ready"), "{info}");
     assert!(info.contains("rng-ready"), "{info}");
 
     // Hex on stdout: lowercase, one line, fresh every time.
-    let a = text(&sim.ok(&["random", "--bytes", "32", "--hex"]).stdout);
-    let b = text(&sim.ok(&["random", "--bytes", "32", "--hex"]).stdout);
+    let a = text(&sim.ok(&["random", "--bytes", "32", "--hex"], b"").stdout);
+    let b = text(&sim.ok(&["random", "--bytes", "32", "--hex"], b"").stdout);
     let a = a.strip_suffix('\n').expect("one line");
     assert_eq!(a.len(), 64);
     assert!(is_lower_hex(a), "{a}");
     assert_ne!(a, b.trim_end());
-    let o = sim.ok(&["random", "--bytes", "5", "--hex", "--json"]);
+    let o = sim.ok(&["random", "--bytes", "5", "--hex", "--json"], b"");
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["bytes"], 5, "{v}");
     let h = v["hex"].as_str().unwrap();
@@ -120,7 +45,7 @@ fn random_writes_hex_and_files() {
     // A file over one job (1 MiB + 5 bytes): mode 0600, nothing else left.
     let f = sim.path("r.bin");
     let n = (1 << 20) + 5;
-    let o = sim.ok(&["random", "--bytes", &n.to_string(), "--out", s(&f)]);
+    let o = sim.ok(&["random", "--bytes", &n.to_string(), "--out", s(&f)], b"");
     assert!(text(&o.stdout).contains(&format!("wrote {n} random bytes")));
     let first = std::fs::read(&f).unwrap();
     assert_eq!(first.len(), n);
@@ -136,7 +61,7 @@ fn random_writes_hex_and_files() {
     assert_eq!(names, ["r.bin"], "no temporary file is left");
 
     // An existing file is kept without --force, replaced with it.
-    let o = sim.run(&["random", "--bytes", "16", "--out", s(&f)]);
+    let o = sim.run(&["random", "--bytes", "16", "--out", s(&f)], b"");
     assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
     assert!(
         text(&o.stderr).contains("pass --force"),
@@ -144,15 +69,18 @@ fn random_writes_hex_and_files() {
         text(&o.stderr)
     );
     assert_eq!(std::fs::read(&f).unwrap(), first);
-    let o = sim.ok(&[
-        "random",
-        "--bytes",
-        "16",
-        "--out",
-        s(&f),
-        "--force",
-        "--json",
-    ]);
+    let o = sim.ok(
+        &[
+            "random",
+            "--bytes",
+            "16",
+            "--out",
+            s(&f),
+            "--force",
+            "--json",
+        ],
+        b"",
+    );
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["bytes"], 16, "{v}");
     assert_eq!(v["out"], s(&f), "{v}");
@@ -219,7 +147,7 @@ fn random_refuses_bad_command_lines() {
 /// works on. A restarted card is healthy again.
 #[test]
 fn a_failed_noise_source_shows_everywhere() {
-    let sim = Sim::start("noise");
+    let sim = Sim::start("noise", false);
     assert_eq!(sim.info()["rng"], "ready");
     let o = Command::new(HSMCTL)
         .args(["sim", "noise", "stuck", "--socket", s(&sim.sock), "--json"])
@@ -230,16 +158,19 @@ fn a_failed_noise_source_shows_everywhere() {
     assert_eq!(v["noise"], "stuck", "{v}");
     // The card draws samples for the reseed of the next key generation.
     let pem = sim.path("k.pem");
-    let o = sim.run(&[
-        "kem",
-        "keygen",
-        "--alg",
-        "ml-kem-512",
-        "--slot",
-        "k",
-        "--pub",
-        s(&pem),
-    ]);
+    let o = sim.run(
+        &[
+            "kem",
+            "keygen",
+            "--alg",
+            "ml-kem-512",
+            "--slot",
+            "k",
+            "--pub",
+            s(&pem),
+        ],
+        b"",
+    );
     assert_eq!(o.status.code(), Some(4), "{}", text(&o.stderr));
     let err = text(&o.stderr);
     assert!(
@@ -247,14 +178,14 @@ fn a_failed_noise_source_shows_everywhere() {
         "{err}"
     );
     assert!(!pem.exists(), "no public key after a failed KeyGen");
-    let o = sim.ok(&["slot", "list", "--json"]);
+    let o = sim.ok(&["slot", "list", "--json"], b"");
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["used"], 0, "{v}");
 
     let v = sim.info();
     assert_eq!(v["rng"], "failed", "{v}");
     assert_eq!(v["status"]["rng_fault"], true, "{v}");
-    let info = text(&sim.ok(&["info"]).stdout);
+    let info = text(&sim.ok(&["info"], b"").stdout);
     assert!(
         info.contains("random numbers:   FAILED")
             && info.contains("health tests")
@@ -262,7 +193,7 @@ fn a_failed_noise_source_shows_everywhere() {
         "{info}"
     );
     let f = sim.path("r.bin");
-    let o = sim.run(&["random", "--bytes", "64", "--out", s(&f)]);
+    let o = sim.run(&["random", "--bytes", "64", "--out", s(&f)], b"");
     assert_eq!(o.status.code(), Some(4), "{}", text(&o.stderr));
     let err = text(&o.stderr);
     assert!(
@@ -270,13 +201,13 @@ fn a_failed_noise_source_shows_everywhere() {
         "{err}"
     );
     assert!(!f.exists());
-    let o = sim.run(&["random", "--bytes", "8", "--hex"]);
+    let o = sim.run(&["random", "--bytes", "8", "--hex"], b"");
     assert_eq!(o.status.code(), Some(4));
     assert!(o.stdout.is_empty());
     // Hashing needs no randomness.
     let m = sim.path("m.txt");
     std::fs::write(&m, b"abc").unwrap();
-    let o = sim.ok(&["hash", "--alg", "sha3-256", "--in", s(&m)]);
+    let o = sim.ok(&["hash", "--alg", "sha3-256", "--in", s(&m)], b"");
     use sha3::Digest;
     let want: String = sha3::Sha3_256::digest(b"abc")
         .iter()
@@ -319,5 +250,5 @@ fn a_failed_noise_source_shows_everywhere() {
         .unwrap();
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert_eq!(sim.info()["rng"], "ready");
-    sim.ok(&["random", "--bytes", "16", "--hex"]);
+    sim.ok(&["random", "--bytes", "16", "--hex"], b"");
 }

@@ -156,6 +156,11 @@ fn ten_thousand_random_jobs_match_the_software() {
     for (i, (s, k)) in xts_keys.iter().enumerate() {
         load(&mut card, *s, KeyAlg::XtsAes256, k, &format!("xts-{i}"));
     }
+    // Each key's card-IV fixed field, drawn from the DRBG when it entered.
+    let fixed: std::collections::HashMap<u16, [u8; 4]> = gcm_keys
+        .iter()
+        .map(|(s, _)| (*s, card.slot_info(*s).unwrap().iv_fixed))
+        .collect();
     let start = Instant::now();
     let (mut done, mut bytes, mut auth_failures) = (0usize, 0usize, 0usize);
     let mut kinds = [0usize; 4];
@@ -245,7 +250,7 @@ fn ten_thousand_random_jobs_match_the_software() {
         let jobs: Vec<Job<'_>> = cases.iter().map(Case::job).collect();
         let results = card.run_jobs(&jobs).unwrap();
         for (c, r) in cases.iter().zip(results) {
-            check(c, r, &gcm_keys, &mut auth_failures);
+            check(c, r, &gcm_keys, &fixed, &mut auth_failures);
         }
         done += cases.len();
     }
@@ -262,7 +267,13 @@ fn ten_thousand_random_jobs_match_the_software() {
     assert!(auth_failures > 0, "some forged tags were tried");
 }
 
-fn check(c: &Case, r: JobResult, keys: &[(u16, Vec<u8>)], auth_failures: &mut usize) {
+fn check(
+    c: &Case,
+    r: JobResult,
+    keys: &[(u16, Vec<u8>)],
+    fixed: &std::collections::HashMap<u16, [u8; 4]>,
+    auth_failures: &mut usize,
+) {
     let what = format!(
         "{} on slot {} with {} bytes",
         r.opcode.name(),
@@ -286,8 +297,8 @@ fn check(c: &Case, r: JobResult, keys: &[(u16, Vec<u8>)], auth_failures: &mut us
                 assert_eq!(s.iv.len(), 12, "{what}: card IV length");
                 assert_eq!(
                     s.iv[..4],
-                    u32::from(c.slot).to_le_bytes(),
-                    "{what}: card IV fixed field is the slot"
+                    fixed[&c.slot],
+                    "{what}: card IV fixed field is the key's"
                 );
             }
             let (ct, tag) = sw_gcm(&keys[*key].1, &s.iv, aad, pt);
@@ -682,6 +693,124 @@ fn slots_hold_metadata_and_count_card_ivs() {
     let b = card.gcm_encrypt(12, GcmIv::Card, 16, b"", b"m").unwrap();
     assert_ne!(a.iv, b.iv);
     assert_ne!(a.ciphertext, b.ciphertext);
-    assert_eq!(a.iv[..4], 12u32.to_le_bytes());
+    assert_eq!(a.iv[..4], e.record.iv_fixed, "the key's own fixed field");
     assert_eq!(u64::from_le_bytes(a.iv[4..].try_into().unwrap()), 3);
+    assert_eq!(e.record.kcv, sw_kcv(&pattern(32, 12)), "key check value");
+    assert_eq!(e.record.created, 1, "the first key since reset");
+}
+
+/// An AES key's check value: the first 3 bytes of its encryption of
+/// `kcv_plaintext()` (for XTS, of the data key).
+fn sw_kcv(key: &[u8]) -> [u8; 3] {
+    use aes::cipher::{BlockEncrypt, KeyInit};
+    let mut b = hsm_contract::crypto::kcv_plaintext().into();
+    match key.len() {
+        16 => aes::Aes128::new_from_slice(key)
+            .unwrap()
+            .encrypt_block(&mut b),
+        _ => aes::Aes256::new_from_slice(&key[..32])
+            .unwrap()
+            .encrypt_block(&mut b),
+    }
+    [b[0], b[1], b[2]]
+}
+
+/// KEY_GENERATE on an operational card: keys that work, never leave the
+/// card, and each get their own check value, fixed field and creation
+/// number; labels and slots as the contract says.
+#[test]
+fn generated_keys_work_and_stay_in_the_card() {
+    let sim = TestCard::start(false);
+    let mut card = sim.open();
+    skip_unless_engines(&card);
+    let mut recs = Vec::new();
+    for (i, (slot, alg)) in [
+        (2u16, KeyAlg::Aes128),
+        (5, KeyAlg::Aes256),
+        (9, KeyAlg::XtsAes256),
+        (11, KeyAlg::Aes256),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let label = format!("generated-{i}");
+        card.key_generate(
+            slot,
+            alg,
+            policy::ENCRYPT | policy::DECRYPT,
+            label_bytes(&label).unwrap(),
+        )
+        .unwrap();
+        let r = card.slot_info(slot).unwrap();
+        assert_eq!(r.alg, alg as u8);
+        assert_eq!(r.created, i as u64 + 1);
+        assert_eq!(card.resolve_slot(&label).unwrap(), slot);
+        recs.push(r);
+    }
+    for (i, a) in recs.iter().enumerate() {
+        for b in &recs[i + 1..] {
+            assert_ne!(a.kcv, b.kcv);
+            assert_ne!(a.iv_fixed, b.iv_fixed);
+        }
+    }
+    // GCM both ways with each AES key; the two AES-256 keys differ.
+    let pt = pattern(1000, 3);
+    let mut sealed = Vec::new();
+    for slot in [2u16, 5, 11] {
+        let s = card
+            .gcm_encrypt(slot, GcmIv::Card, 16, b"hdr", &pt)
+            .unwrap();
+        assert_eq!(s.iv[..4], card.slot_info(slot).unwrap().iv_fixed);
+        assert_eq!(
+            card.gcm_decrypt(slot, &s.iv, &s.tag, b"hdr", &s.ciphertext)
+                .unwrap(),
+            pt
+        );
+        sealed.push(s);
+    }
+    let e = card
+        .gcm_decrypt(
+            11,
+            &sealed[1].iv,
+            &sealed[1].tag,
+            b"hdr",
+            &sealed[1].ciphertext,
+        )
+        .unwrap_err();
+    assert_eq!(
+        e.status(),
+        Some(Status::AuthFailed),
+        "two generated keys are the same"
+    );
+    // XTS both ways.
+    let unit = pattern(4096, 4);
+    let c = card.xts_encrypt(9, [1; 16], &unit).unwrap();
+    assert_ne!(c, unit);
+    assert_eq!(card.xts_decrypt(9, [1; 16], &c).unwrap(), unit);
+    // An occupied slot is refused and keeps its key.
+    let e = card
+        .key_generate(
+            5,
+            KeyAlg::Aes128,
+            policy::ENCRYPT,
+            label_bytes("x").unwrap(),
+        )
+        .unwrap_err();
+    assert_eq!(e.status(), Some(Status::SlotOccupied), "{e}");
+    let now = card.slot_info(5).unwrap();
+    assert_eq!(
+        (now.alg, now.kcv, now.created, now.iv_fixed, now.label),
+        (recs[1].alg, recs[1].kcv, recs[1].created, recs[1].iv_fixed, recs[1].label)
+    );
+    // No plaintext key path exists in operational mode.
+    let e = card
+        .key_load(
+            20,
+            KeyAlg::Aes256,
+            policy::ENCRYPT,
+            label_bytes("y").unwrap(),
+            &[7; 32],
+        )
+        .unwrap_err();
+    assert_eq!(e.status(), Some(Status::NotTestMode), "{e}");
 }

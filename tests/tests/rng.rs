@@ -188,10 +188,11 @@ fn slot_empty(card: &mut Card, slot: u16) -> bool {
 }
 
 /// Injects `source` into the card's noise source and shows that the
-/// health tests catch it: KeyGen and Encaps from the DRBG fail with
+/// health tests catch it: KeyGen, Encaps, KEY_GENERATE and Decaps into a
+/// slot (every AES key needs its IV fixed field from the DRBG) fail with
 /// ENTROPY_FAILURE and store nothing, STATUS says so, RNG_GENERATE fails,
-/// while SHA-3, Decaps with an existing key and GCM still work. Then the
-/// noise source is repaired and a device reset brings the generator back.
+/// while SHA-3 and GCM with existing keys still work. Then the noise
+/// source is repaired and a device reset brings the generator back.
 fn noise_fault_is_caught_and_a_reset_recovers(source: NoiseSource) {
     let sim = TestCard::start(false);
     let mut card = sim.open();
@@ -201,6 +202,7 @@ fn noise_fault_is_caught_and_a_reset_recovers(source: NoiseSource) {
     // Before the fault: a key pair in slot 1 and an encapsulation to it.
     let ek = card.kem_keygen(set, 1, policy::DERIVE, label).unwrap();
     let ct = card.kem_encaps(set, &ek, target(3)).unwrap();
+    card.kem_decaps(set, 1, &ct, target(4)).unwrap();
 
     hsm_sim::control_noise(sim.socket(), source).unwrap();
     // The fault shows when the card next draws samples: a reseed, which
@@ -245,8 +247,21 @@ fn noise_fault_is_caught_and_a_reset_recovers(source: NoiseSource) {
         card.hash(HashAlg::Sha3_256, b"abc", 0).unwrap(),
         sha3::Sha3_256::digest(b"abc").to_vec()
     );
-    card.kem_decaps(set, 1, &ct, target(4)).unwrap();
-    assert!(same_key(&mut card, 3, 4), "Decaps after the fault");
+    assert!(same_key(&mut card, 3, 4), "GCM after the fault");
+    let e = card.kem_decaps(set, 1, &ct, target(6)).unwrap_err();
+    assert_eq!(e.status(), Some(Status::EntropyFailure), "{e}");
+    assert!(
+        slot_empty(&mut card, 6),
+        "a Decaps without a fixed field stored a key"
+    );
+    let e = card
+        .key_generate(7, KeyAlg::Aes256, policy::ENCRYPT, label)
+        .unwrap_err();
+    assert_eq!(e.status(), Some(Status::EntropyFailure), "{e}");
+    assert!(
+        slot_empty(&mut card, 7),
+        "a failed KEY_GENERATE stored a key"
+    );
     assert!(card.status().unwrap().rng_fault, "still failed");
 
     // Repair the source; only a device reset clears the failure. The

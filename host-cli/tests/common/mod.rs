@@ -1,4 +1,4 @@
-//! Helpers shared by the `hsmctl` tests: running hsmctl,
+//! Helpers shared by the `hsmctl` tests: running hsmctl, simulated cards,
 //! temporary directories, signing keys and trust directories, and test
 //! packages. Each test binary uses only some of them.
 
@@ -8,6 +8,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use hsm_bitstream::{Image, ImageEntry, Manifest, Resources};
 
@@ -279,5 +280,95 @@ pub fn manifest(target: &str, security_version: u32, images: &[Image]) -> Manife
             .iter()
             .map(|i| ImageEntry::describe(&i.name, &i.data))
             .collect(),
+    }
+}
+
+/// A simulated card started by `hsmctl sim start` in its own folder,
+/// stopped (and the folder removed) on drop.
+pub struct Sim {
+    pub dir: PathBuf,
+    pub sock: PathBuf,
+    pub device: String,
+}
+
+impl Sim {
+    /// Start a card; `test_mode` passes `--test-mode`.
+    pub fn start(tag: &str, test_mode: bool) -> Sim {
+        let dir = std::env::temp_dir().join(format!("hsmctl-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let sock = dir.join("card.sock");
+        let mut args = vec!["sim", "start", "--socket", s(&sock)];
+        if test_mode {
+            args.push("--test-mode");
+        }
+        let o = Command::new(HSMCTL).args(&args).output().unwrap();
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        Sim {
+            device: format!("sim:{}", sock.display()),
+            sock,
+            dir,
+        }
+    }
+
+    /// `hsmctl ARGS --device THIS-CARD` with `stdin` piped in (so never a
+    /// terminal), and no default card from the environment.
+    pub fn run(&self, args: &[&str], stdin: &[u8]) -> Output {
+        let mut child = Command::new(HSMCTL)
+            .args(args)
+            .args(["--device", &self.device])
+            .env("HSM_SIM_SOCKET", "/nonexistent/hsm-cli-test/card.sock")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut input = child.stdin.take().unwrap();
+        let data = stdin.to_vec();
+        let writer = std::thread::spawn(move || {
+            let _ = input.write_all(&data);
+        });
+        let o = child.wait_with_output().unwrap();
+        writer.join().unwrap();
+        o
+    }
+
+    /// [`Sim::run`], which must succeed.
+    pub fn ok(&self, args: &[&str], stdin: &[u8]) -> Output {
+        let o = self.run(args, stdin);
+        assert!(
+            o.status.success(),
+            "hsmctl {args:?}: exit {:?}\n{}",
+            o.status.code(),
+            text(&o.stderr)
+        );
+        o
+    }
+
+    /// `hsmctl info --json`, once the generator has left the seeding state.
+    pub fn info(&self) -> serde_json::Value {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let o = self.ok(&["info", "--json"], b"");
+            let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+            if v["rng"] != "seeding" || Instant::now() > deadline {
+                return v;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// A path in the card's folder.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = Command::new(HSMCTL)
+            .args(["sim", "stop", "--socket", s(&self.sock)])
+            .output();
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
