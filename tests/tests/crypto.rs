@@ -800,7 +800,13 @@ fn generated_keys_work_and_stay_in_the_card() {
     let now = card.slot_info(5).unwrap();
     assert_eq!(
         (now.alg, now.kcv, now.created, now.iv_fixed, now.label),
-        (recs[1].alg, recs[1].kcv, recs[1].created, recs[1].iv_fixed, recs[1].label)
+        (
+            recs[1].alg,
+            recs[1].kcv,
+            recs[1].created,
+            recs[1].iv_fixed,
+            recs[1].label
+        )
     );
     // No plaintext key path exists in operational mode.
     let e = card
