@@ -213,8 +213,41 @@ pub mod status {
         5,
         "the noise source failed an SP 800-90B health test (repetition count or adaptive proportion); the DRBG is zeroized and jobs that need randomness complete with ENTROPY_FAILURE until the card is reset",
     );
+    /// A power-on self-test failed.
+    pub const SELFTEST_FAILED: Field = bit(
+        "SELFTEST_FAILED",
+        6,
+        "a power-on self-test failed (SELFTEST says which): every job completes with SELFTEST_FAILED until the card is reset",
+    );
     /// All fields, in bit order.
-    pub const FIELDS: &[Field] = &[TEST_MODE, QUEUE_ENABLED, BUSY, FAULT, RNG_READY, RNG_FAULT];
+    pub const FIELDS: &[Field] = &[
+        TEST_MODE,
+        QUEUE_ENABLED,
+        BUSY,
+        FAULT,
+        RNG_READY,
+        RNG_FAULT,
+        SELFTEST_FAILED,
+    ];
+}
+
+/// Fields of [`SELFTEST`].
+pub mod selftest {
+    use super::{bit, Field};
+    /// The DRBG's known-answer test failed.
+    pub const DRBG: Field = bit(
+        "DRBG",
+        0,
+        "the CTR_DRBG known-answer test failed (a NIST CAVP vector built into the RTL: instantiate, generate twice, compare, zeroize)",
+    );
+    /// The power-on self-tests have finished.
+    pub const DONE: Field = bit(
+        "DONE",
+        31,
+        "the power-on self-tests have finished since the last reset, passed or failed",
+    );
+    /// All fields, in bit order.
+    pub const FIELDS: &[Field] = &[DRBG, DONE];
 }
 
 /// Fields of [`CONTROL`].
@@ -391,6 +424,15 @@ pub const FAULT: Register = reg(
     "sticky fault bits; write 1 to clear",
     fault::FIELDS,
 );
+/// Power-on self-test results.
+pub const SELFTEST: Register = reg(
+    "SELFTEST",
+    0x03c,
+    Access::Ro,
+    0,
+    "power-on self-tests: which known-answer tests failed, and whether they have finished; they run after every reset, before the card serves anything that needs them",
+    selftest::FIELDS,
+);
 /// Low half of the address of the first DMA fault.
 pub const FAULT_ADDR_LO: Register = reg(
     "FAULT_ADDR_LO",
@@ -535,6 +577,7 @@ pub const ALL: &[Register] = &[
     FAULT,
     FAULT_ADDR_LO,
     FAULT_ADDR_HI,
+    SELFTEST,
     SQ_BASE_LO,
     SQ_BASE_HI,
     SQ_SIZE_LOG2,

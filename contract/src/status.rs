@@ -56,6 +56,9 @@ pub enum Status {
     /// The card's noise source failed its SP 800-90B health tests: the card
     /// makes no random numbers, and so no keys, until it is reset.
     EntropyFailure = 0x0017,
+    /// A power-on self-test failed: the card refuses every job until it
+    /// is reset.
+    SelfTestFailed = 0x0018,
 }
 
 impl Status {
@@ -85,6 +88,7 @@ impl Status {
         Status::EkCheckFailed,
         Status::EngineFault,
         Status::EntropyFailure,
+        Status::SelfTestFailed,
     ];
 
     /// Decode a completion's status field; `None` for a code this contract
@@ -120,6 +124,7 @@ impl Status {
             Status::EkCheckFailed => "EK_CHECK_FAILED",
             Status::EngineFault => "ENGINE_FAULT",
             Status::EntropyFailure => "ENTROPY_FAILURE",
+            Status::SelfTestFailed => "SELFTEST_FAILED",
         }
     }
 
@@ -158,6 +163,7 @@ impl Status {
             Status::EkCheckFailed => "the ML-KEM encapsulation key fails FIPS 203's modulus check (a coefficient is not below q): it is not a valid key; nothing was written",
             Status::EngineFault => "an engine's self-check failed (for example the ML-KEM sequencer ran an unexpected number of polynomial commands): a hardware fault; no key was stored and the output must not be used; report it and take the card out of service",
             Status::EntropyFailure => "the card's noise source failed its SP 800-90B health tests (repetition count or adaptive proportion; STATUS.RNG_FAULT is set): the DRBG was zeroized and the card generates no random numbers or keys until it is reset; nothing was written or stored. If it recurs after a reset, take the card out of service",
+            Status::SelfTestFailed => "a power-on self-test (known-answer test) failed: STATUS.SELFTEST_FAILED is set and SELFTEST says which; the card ran nothing and refuses every job until it is reset. If it recurs after a reset, take the card out of service",
         }
     }
 }

@@ -82,6 +82,42 @@ pub struct CardStatus {
     /// jobs that need randomness fail with `ENTROPY_FAILURE` until the card
     /// is reset ([`Card::device_reset`]).
     pub rng_fault: bool,
+    /// A power-on self-test failed (`SELFTEST_FAILED`): every job completes
+    /// with `SELFTEST_FAILED` until the card is reset ([`Card::selftest`]
+    /// says which test).
+    pub selftest_failed: bool,
+}
+
+/// The card's power-on self-test results (`SELFTEST`), decoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct SelfTest {
+    /// The raw `SELFTEST` value.
+    pub raw: u32,
+    /// The self-tests have finished since the last reset.
+    pub done: bool,
+    /// The DRBG's known-answer test failed.
+    pub drbg_failed: bool,
+}
+
+impl SelfTest {
+    /// Decode a `SELFTEST` value.
+    pub fn from_raw(raw: u32) -> SelfTest {
+        use regs::selftest as t;
+        SelfTest {
+            raw,
+            done: t::DONE.get(raw) != 0,
+            drbg_failed: t::DRBG.get(raw) != 0,
+        }
+    }
+
+    /// The names of the known-answer tests that failed.
+    pub fn failed(&self) -> Vec<&'static str> {
+        [("drbg", self.drbg_failed)]
+            .into_iter()
+            .filter(|(_, f)| *f)
+            .map(|(n, _)| n)
+            .collect()
+    }
 }
 
 /// The state of the card's random bit generator, from `STATUS`
@@ -133,6 +169,7 @@ impl CardStatus {
             fault: s::FAULT.get(raw) != 0,
             rng_ready: s::RNG_READY.get(raw) != 0,
             rng_fault: s::RNG_FAULT.get(raw) != 0,
+            selftest_failed: s::SELFTEST_FAILED.get(raw) != 0,
         }
     }
 }
@@ -176,6 +213,8 @@ pub struct Identity {
     pub test_mode: bool,
     /// The status register.
     pub status: CardStatus,
+    /// The power-on self-test results.
+    pub selftest: SelfTest,
     /// Card cycles since reset.
     pub cycles: u64,
     /// Completions written since reset.
@@ -290,6 +329,7 @@ impl Card {
             capabilities,
             test_mode: status.test_mode,
             status,
+            selftest: self.selftest()?,
             cycles: self.cycles()?,
             jobs_completed: self.jobs_completed()?,
         })
@@ -310,6 +350,14 @@ impl Card {
     /// Transport errors.
     pub fn status(&self) -> Result<CardStatus> {
         Ok(CardStatus::from_raw(self.t.read32(regs::STATUS.offset)?))
+    }
+
+    /// The power-on self-test results.
+    ///
+    /// # Errors
+    /// Transport errors.
+    pub fn selftest(&self) -> Result<SelfTest> {
+        Ok(SelfTest::from_raw(self.t.read32(regs::SELFTEST.offset)?))
     }
 
     /// The capabilities read when the card was opened.
@@ -437,6 +485,30 @@ impl Card {
         self.queue = None;
         self.arena = None;
         r
+    }
+
+    /// Wait until the power-on self-tests have finished (after a reset),
+    /// and return their results.
+    ///
+    /// # Errors
+    /// [`Error::Timeout`] when they are still running after `timeout`;
+    /// transport errors.
+    pub fn wait_selftest(&self, timeout: std::time::Duration) -> Result<SelfTest> {
+        let start = std::time::Instant::now();
+        loop {
+            let t = self.selftest()?;
+            if t.done {
+                return Ok(t);
+            }
+            if start.elapsed() >= timeout {
+                return Err(Error::Timeout {
+                    device: self.device().into(),
+                    what: "the power-on self-tests to finish (SELFTEST.DONE)".into(),
+                    waited: start.elapsed(),
+                });
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
     }
 
     /// Wait until the random bit generator has left the seeding state

@@ -93,7 +93,7 @@ pub mod vfio_user;
 #[cfg(test)]
 mod mock;
 
-pub use card::{Capabilities, Card, CardStatus, Faults, Identity, RngState};
+pub use card::{Capabilities, Card, CardStatus, Faults, Identity, RngState, SelfTest};
 pub use dma::{page_round, DmaBuffer, DmaMapper, HostMemory, IovaAllocator, DMA_PAGE, IOVA_BASE};
 pub use error::{Error, Result};
 pub use jobs::{

@@ -20,6 +20,8 @@ pub struct DescChecker {
     pub clock: Signal<In, Clock>,
     /// The card runs in test mode.
     pub test_mode: Signal<In, Bit>,
+    /// A power-on self-test failed: every job is refused.
+    pub blocked: Signal<In, Bit>,
     /// Descriptor `version`.
     pub version: Signal<In, Bits<8>>,
     /// Descriptor `opcode`.
@@ -162,6 +164,7 @@ pub struct DescChecker {
     len_xts: Constant<Bits<32>>,
     s_ok: Constant<Bits<16>>,
     s_bad_version: Constant<Bits<16>>,
+    s_selftest: Constant<Bits<16>>,
     s_bad_opcode: Constant<Bits<16>>,
     s_reserved: Constant<Bits<16>>,
     s_too_large: Constant<Bits<16>>,
@@ -234,6 +237,7 @@ impl Default for DescChecker {
             status_c: Default::default(),
             engine_c: Default::default(),
             test_mode: Default::default(),
+            blocked: Default::default(),
             version: Default::default(),
             opcode: Default::default(),
             flags: Default::default(),
@@ -321,6 +325,7 @@ impl Default for DescChecker {
             len_xts: c32(KeyAlg::XtsAes256.key_bytes() as u64),
             s_ok: status(Status::Ok),
             s_bad_version: status(Status::BadVersion),
+            s_selftest: status(Status::SelfTestFailed),
             s_bad_opcode: status(Status::BadOpcode),
             s_reserved: status(Status::ReservedField),
             s_too_large: status(Status::LengthTooLarge),
@@ -609,7 +614,9 @@ impl Logic for DescChecker {
 
         // The checks, in the contract's order.
         self.status_c.next = self.s_ok.val();
-        if self.version.val() != self.c_desc_version.val() {
+        if self.blocked.val() {
+            self.status_c.next = self.s_selftest.val();
+        } else if self.version.val() != self.c_desc_version.val() {
             self.status_c.next = self.s_bad_version.val();
         } else if !self.known.val() {
             self.status_c.next = self.s_bad_opcode.val();

@@ -137,6 +137,12 @@ pub struct Dispatcher {
     /// The random bit generator is seeding or serving: the card needs the
     /// clock even with no job.
     pub rng_busy: Signal<Out, Bit>,
+    /// Fault injection into the DRBG's known-answer test (test input).
+    pub kat_inject: Signal<In, Bit>,
+    /// The power-on self-tests have finished.
+    pub selftest_done: Signal<Out, Bit>,
+    /// The DRBG's known-answer test failed: every job is refused.
+    pub selftest_drbg_fail: Signal<Out, Bit>,
 
     desc_check: DescChecker,
     rng: RngUnit,
@@ -297,6 +303,9 @@ impl Default for Dispatcher {
             rng_ready: Default::default(),
             rng_fault: Default::default(),
             rng_busy: Default::default(),
+            kat_inject: Default::default(),
+            selftest_done: Default::default(),
+            selftest_drbg_fail: Default::default(),
             rng: Default::default(),
             rng_job: Default::default(),
             use_rng: Default::default(),
@@ -619,6 +628,10 @@ impl Logic for Dispatcher {
         self.rng_ready.next = self.rng.seeded.val();
         self.rng_fault.next = self.rng.fault.val();
         self.rng_busy.next = self.rng.busy.val();
+        self.rng.kat_inject.next = self.kat_inject.val();
+        self.selftest_done.next = self.rng.kat_done.val();
+        self.selftest_drbg_fail.next = self.rng.kat_fail.val();
+        self.desc_check.blocked.next = self.rng.kat_fail.val();
         self.rng_job.clock.next = self.clock.val();
         self.rng_job.reset.next = self.reset.val();
         self.rng_job.start.next = false;

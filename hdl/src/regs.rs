@@ -62,6 +62,11 @@ pub struct RegisterFile {
     pub rng_ready: Signal<In, Bit>,
     /// The noise source failed a health test (`STATUS.RNG_FAULT`).
     pub rng_fault: Signal<In, Bit>,
+    /// The power-on self-tests have finished (`SELFTEST.DONE`).
+    pub selftest_done: Signal<In, Bit>,
+    /// The DRBG's known-answer test failed (`SELFTEST.DRBG`,
+    /// `STATUS.SELFTEST_FAILED`).
+    pub selftest_drbg: Signal<In, Bit>,
     /// The card came out of reset in test mode.
     pub test_mode_out: Signal<Out, Bit>,
     /// Queue enabled.
@@ -139,6 +144,7 @@ pub struct RegisterFile {
     a_fault: Constant<Bits<12>>,
     a_fault_lo: Constant<Bits<12>>,
     a_fault_hi: Constant<Bits<12>>,
+    a_selftest: Constant<Bits<12>>,
     a_sq_base_lo: Constant<Bits<12>>,
     a_sq_base_hi: Constant<Bits<12>>,
     a_sq_log2: Constant<Bits<12>>,
@@ -164,6 +170,9 @@ pub struct RegisterFile {
     b_st_fault: Constant<Bits<5>>,
     b_st_rng_ready: Constant<Bits<5>>,
     b_st_rng_fault: Constant<Bits<5>>,
+    b_st_selftest: Constant<Bits<5>>,
+    b_sf_drbg: Constant<Bits<5>>,
+    b_sf_done: Constant<Bits<5>>,
     b_f_rd: Constant<Bits<5>>,
     b_f_wr: Constant<Bits<5>>,
     b_f_cfg: Constant<Bits<5>>,
@@ -197,8 +206,13 @@ impl RegisterFile {
             fault_addr_in: Default::default(),
             rng_ready: Default::default(),
             rng_fault: Default::default(),
+            selftest_done: Default::default(),
+            selftest_drbg: Default::default(),
             b_st_rng_ready: bitpos(&regs::status::RNG_READY),
             b_st_rng_fault: bitpos(&regs::status::RNG_FAULT),
+            b_st_selftest: bitpos(&regs::status::SELFTEST_FAILED),
+            b_sf_drbg: bitpos(&regs::selftest::DRBG),
+            b_sf_done: bitpos(&regs::selftest::DONE),
             test_mode_out: Default::default(),
             queue_enable: Default::default(),
             queue_reset: Default::default(),
@@ -263,6 +277,7 @@ impl RegisterFile {
             a_fault: addr(&regs::FAULT),
             a_fault_lo: addr(&regs::FAULT_ADDR_LO),
             a_fault_hi: addr(&regs::FAULT_ADDR_HI),
+            a_selftest: addr(&regs::SELFTEST),
             a_sq_base_lo: addr(&regs::SQ_BASE_LO),
             a_sq_base_hi: addr(&regs::SQ_BASE_HI),
             a_sq_log2: addr(&regs::SQ_SIZE_LOG2),
@@ -348,7 +363,8 @@ impl Logic for RegisterFile {
             .replace_bit(self.b_st_busy.val().index(), self.disp_busy.val())
             .replace_bit(self.b_st_fault.val().index(), self.fault.q.val().any())
             .replace_bit(self.b_st_rng_ready.val().index(), self.rng_ready.val())
-            .replace_bit(self.b_st_rng_fault.val().index(), self.rng_fault.val());
+            .replace_bit(self.b_st_rng_fault.val().index(), self.rng_fault.val())
+            .replace_bit(self.b_st_selftest.val().index(), self.selftest_drbg.val());
         self.control_v.next = bits::<32>(0).replace_bit(self.b_qe.val().index(), self.qen.q.val());
         self.rd.next = bits::<32>(0);
         if self.reg_addr.val() == self.a_id.val() {
@@ -395,6 +411,11 @@ impl Logic for RegisterFile {
         }
         if self.reg_addr.val() == self.a_fault_hi.val() {
             self.rd.next = self.fault_addr.q.val().get_bits::<32>(32);
+        }
+        if self.reg_addr.val() == self.a_selftest.val() {
+            self.rd.next = bits::<32>(0)
+                .replace_bit(self.b_sf_drbg.val().index(), self.selftest_drbg.val())
+                .replace_bit(self.b_sf_done.val().index(), self.selftest_done.val());
         }
         if self.reg_addr.val() == self.a_sq_base_lo.val() {
             self.rd.next = self.sq_base_r.q.val().get_bits::<32>(0);

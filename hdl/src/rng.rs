@@ -4,7 +4,13 @@
 //! specification).
 //!
 //! # Life cycle
-//! 1. After reset the controller enables the noise source and waits for the
+//! 0. After reset the controller runs the DRBG's known-answer test
+//!    ([`KAT_ENTROPY`], [`KAT_NONCE`], [`KAT_RETURNED`]: instantiate,
+//!    generate twice, compare the second output, zeroize) while the noise
+//!    source's start-up test runs. A mismatch (or `kat_inject`, the
+//!    simulated card's fault-injection input) is final until reset:
+//!    `kat_fail` and `fault` rise and every request is refused.
+//! 1. The controller enables the noise source and waits for the
 //!    health tests' start-up test ([`STARTUP_SAMPLES`] samples).
 //! 2. It collects [`ENTROPY_INPUT_SAMPLES`] + [`NONCE_SAMPLES`] tested
 //!    samples into the DRBG's input buffer, appends [`PERSONALIZATION`] and
@@ -28,7 +34,8 @@
 //! on the noise source's pace.
 
 use crate::drbg::{
-    CtrDrbg, DRBG_CMD_GENERATE, DRBG_CMD_INSTANTIATE, DRBG_CMD_RESEED, DRBG_MAX_GEN_BLOCKS,
+    CtrDrbg, DRBG_CMD_GENERATE, DRBG_CMD_INSTANTIATE, DRBG_CMD_RESEED, DRBG_CMD_ZEROIZE,
+    DRBG_MAX_GEN_BLOCKS,
 };
 use crate::entropy::EntropyHealth;
 use hsm_contract::rng::{
@@ -44,9 +51,70 @@ const _: () = assert!((ENTROPY_INPUT_SAMPLES + NONCE_SAMPLES) / 16 < 8);
 const _: () = assert!(MAX_REQUEST_BYTES as usize == DRBG_MAX_GEN_BLOCKS * 16);
 const _: () = assert!(STARTUP_SAMPLES > 0);
 
+/// The DRBG's power-on known-answer test: NIST CAVP `CTR_DRBG.rsp`,
+/// `[AES-256 use df]`, prediction resistance off, COUNT = 0 (the first test
+/// of `hdl/tests/vectors/ctr-drbg-aes256-df.txt`): the entropy input.
+pub const KAT_ENTROPY: [u8; 32] =
+    hex32("36401940fa8b1fba91a1661f211d78a0b9389a74e5bccfece8d766af1a6d3b14");
+/// The known-answer test's nonce (no personalization string, no
+/// additional input).
+pub const KAT_NONCE: [u8; 16] = hex16("496f25b0f1301b4f501be30380a137eb");
+/// The known-answer test's expected output: the second GENERATE of 512
+/// bits.
+pub const KAT_RETURNED: [u8; 64] = hex64(
+    "5862eb38bd558dd978a696e6df164782ddd887e7e9a6c9f3f1fbafb78941b535a64912dfd224c6dc7454e5250b3d97165e16260c2faf1cc7735cb75fb4f07e1d",
+);
+
+const fn hex_nibble(c: u8) -> u8 {
+    match c {
+        b'0'..=b'9' => c - b'0',
+        b'a'..=b'f' => c - b'a' + 10,
+        _ => panic!("not a lower-case hex digit"),
+    }
+}
+
+const fn hex_into<const N: usize>(s: &str) -> [u8; N] {
+    let b = s.as_bytes();
+    assert!(b.len() == 2 * N);
+    let mut out = [0u8; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = (hex_nibble(b[2 * i]) << 4) | hex_nibble(b[2 * i + 1]);
+        i += 1;
+    }
+    out
+}
+
+const fn hex16(s: &str) -> [u8; 16] {
+    hex_into::<16>(s)
+}
+
+const fn hex32(s: &str) -> [u8; 32] {
+    hex_into::<32>(s)
+}
+
+const fn hex64(s: &str) -> [u8; 64] {
+    hex_into::<64>(s)
+}
+
+/// 16 bytes of `b` from `at`, as the DRBG's blocks hold them (byte 0 in
+/// bits 7:0).
+fn block_at(b: &[u8], at: usize) -> Constant<Bits<128>> {
+    let mut x = [0u8; 16];
+    x.copy_from_slice(&b[at..at + 16]);
+    Constant::new(crate::aes::bits128(u128::from_le_bytes(x)))
+}
+
 /// Controller states.
 #[derive(Copy, Clone, Debug, PartialEq, LogicState)]
 pub enum RngState {
+    /// Known-answer test: writing its input string.
+    KatLoad,
+    /// Known-answer test: a command (instantiate, generate, generate,
+    /// zeroize) running.
+    KatRun,
+    /// The known-answer test failed: no output until reset.
+    KatFail,
     /// Waiting for the noise source's start-up test.
     Startup,
     /// Collecting samples into the DRBG's input buffer.
@@ -101,6 +169,13 @@ pub struct RngUnit {
     /// Work under way (seeding, reseeding, a request): the card must be
     /// clocked.
     pub busy: Signal<Out, Bit>,
+    /// Fault injection (the simulated card's test input; tied low on a
+    /// real card): corrupt the known-answer test's comparison.
+    pub kat_inject: Signal<In, Bit>,
+    /// The known-answer test has finished since reset.
+    pub kat_done: Signal<Out, Bit>,
+    /// The known-answer test failed (sticky until reset).
+    pub kat_fail: Signal<Out, Bit>,
 
     health: EntropyHealth,
     drbg: CtrDrbg,
@@ -121,6 +196,24 @@ pub struct RngUnit {
     // The next GENERATE's blocks (registered, so that no combinational
     // path runs from the DRBG's outputs back to its inputs).
     gen_n: DFF<Bits<13>>,
+    // Known-answer test: the command in progress (0 instantiate, 1 and 2
+    // generate, 3 zeroize), the output block being compared, a mismatch
+    // seen, and the test over.
+    kstep: DFF<Bits<2>>,
+    kidx: DFF<Bits<2>>,
+    kdiff: DFF<Bit>,
+    kdone: DFF<Bit>,
+    kat_in: Signal<Local, Bits<128>>,
+    kat_exp: Signal<Local, Bits<128>>,
+    kat_in0: Constant<Bits<128>>,
+    kat_in1: Constant<Bits<128>>,
+    kat_in2: Constant<Bits<128>>,
+    kat_exp0: Constant<Bits<128>>,
+    kat_exp1: Constant<Bits<128>>,
+    kat_exp2: Constant<Bits<128>>,
+    kat_exp3: Constant<Bits<128>>,
+    kat_len: Constant<Bits<8>>,
+    cmd_zero: Constant<Bits<2>>,
     chunk: Signal<Local, Bits<13>>,
     acc_in: Signal<Local, Bits<128>>,
     pers: Constant<Bits<128>>,
@@ -155,6 +248,9 @@ impl Default for RngUnit {
             seeded: Default::default(),
             fault: Default::default(),
             busy: Default::default(),
+            kat_inject: Default::default(),
+            kat_done: Default::default(),
+            kat_fail: Default::default(),
             health: Default::default(),
             drbg: Default::default(),
             state: Default::default(),
@@ -168,6 +264,21 @@ impl Default for RngUnit {
             pr: Default::default(),
             busy_req: Default::default(),
             gen_n: Default::default(),
+            kstep: Default::default(),
+            kidx: Default::default(),
+            kdiff: Default::default(),
+            kdone: Default::default(),
+            kat_in: Default::default(),
+            kat_exp: Default::default(),
+            kat_in0: block_at(&KAT_ENTROPY, 0),
+            kat_in1: block_at(&KAT_ENTROPY, 16),
+            kat_in2: block_at(&KAT_NONCE, 0),
+            kat_exp0: block_at(&KAT_RETURNED, 0),
+            kat_exp1: block_at(&KAT_RETURNED, 16),
+            kat_exp2: block_at(&KAT_RETURNED, 32),
+            kat_exp3: block_at(&KAT_RETURNED, 48),
+            kat_len: Constant::new(((KAT_ENTROPY.len() + KAT_NONCE.len()) as u64).into()),
+            cmd_zero: Constant::new(DRBG_CMD_ZEROIZE.into()),
             chunk: Default::default(),
             acc_in: Default::default(),
             pers: Constant::new(crate::aes::bits128(u128::from_le_bytes(*PERSONALIZATION))),
@@ -187,11 +298,21 @@ impl Default for RngUnit {
     }
 }
 
+impl RngUnit {
+    /// The DRBG's secret state (Key, V, counters, temporaries) is all
+    /// zero. Test hook for the zeroization after the known-answer test.
+    #[doc(hidden)]
+    pub fn drbg_secret_state_is_zero(&self) -> bool {
+        self.drbg.secret_state_is_zero()
+    }
+}
+
 impl Logic for RngUnit {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, state, acc, acc_n, blk, want_blk, inst, started, left, pr, busy_req, gen_n
+            self, clock, state, acc, acc_n, blk, want_blk, inst, started, left, pr, busy_req,
+            gen_n, kstep, kidx, kdiff, kdone
         );
         self.health.clock.next = self.clock.val();
         self.health.reset.next = self.reset.val();
@@ -212,8 +333,11 @@ impl Logic for RngUnit {
         // DRBG's outputs below, so that no combinational path runs back
         // through it.)
         self.drbg.start.next = !self.started.q.val()
-            & ((self.state.q.val() == RngState::Seed) | (self.state.q.val() == RngState::Gen));
-        self.drbg.out_ready.next = (self.state.q.val() == RngState::Gen) & self.out_ready.val();
+            & ((self.state.q.val() == RngState::Seed)
+                | (self.state.q.val() == RngState::Gen)
+                | (self.state.q.val() == RngState::KatRun));
+        self.drbg.out_ready.next = ((self.state.q.val() == RngState::Gen) & self.out_ready.val())
+            | (self.state.q.val() == RngState::KatRun);
         self.drbg.cmd.next = self.cmd_gen.val();
         if self.state.q.val() == RngState::Seed {
             self.drbg.cmd.next = self.cmd_reseed.val();
@@ -221,6 +345,39 @@ impl Logic for RngUnit {
             if self.inst.q.val() {
                 self.drbg.cmd.next = self.cmd_inst.val();
                 self.drbg.in_len.next = self.in_len_inst.val();
+            }
+        }
+        // The known-answer test's input blocks and expected output blocks.
+        self.kat_in.next = self.kat_in0.val();
+        if self.blk.q.val() == bits::<3>(1) {
+            self.kat_in.next = self.kat_in1.val();
+        }
+        if self.blk.q.val() == bits::<3>(2) {
+            self.kat_in.next = self.kat_in2.val();
+        }
+        self.kat_exp.next = self.kat_exp0.val();
+        if self.kidx.q.val() == bits::<2>(1) {
+            self.kat_exp.next = self.kat_exp1.val();
+        }
+        if self.kidx.q.val() == bits::<2>(2) {
+            self.kat_exp.next = self.kat_exp2.val();
+        }
+        if self.kidx.q.val() == bits::<2>(3) {
+            self.kat_exp.next = self.kat_exp3.val();
+        }
+        if self.state.q.val() == RngState::KatLoad {
+            self.drbg.in_write.next = true;
+            self.drbg.in_block.next = self.kat_in.val();
+        }
+        if self.state.q.val() == RngState::KatRun {
+            // (The GENERATEs take no additional input.)
+            self.drbg.cmd.next = self.cmd_gen.val();
+            if self.kstep.q.val() == bits::<2>(0) {
+                self.drbg.cmd.next = self.cmd_inst.val();
+                self.drbg.in_len.next = self.kat_len.val();
+            }
+            if self.kstep.q.val() == bits::<2>(3) {
+                self.drbg.cmd.next = self.cmd_zero.val();
             }
         }
         self.drbg.reseed_limit.next = self.reseed_limit.val();
@@ -231,6 +388,10 @@ impl Logic for RngUnit {
             self.chunk.next = self.left.q.val().get_bits::<13>(0);
         }
         self.gen_n.d.next = self.chunk.val();
+        if (self.state.q.val() == RngState::KatLoad) | (self.state.q.val() == RngState::KatRun) {
+            // The known-answer test's GENERATEs: 512 bits.
+            self.gen_n.d.next = bits::<13>(4);
+        }
         self.drbg.gen_blocks.next = self.gen_n.q.val();
         // The accumulator with the current sample shifted in (byte 0 first).
         self.acc_in.next =
@@ -253,18 +414,75 @@ impl Logic for RngUnit {
         self.out_block.next = bits::<128>(0);
         self.req_done.next = false;
         self.req_fail.next = false;
+        // (The known-answer test's instantiation serves nothing.)
         self.seeded.next = self.drbg.instantiated.val()
+            & self.kdone.q.val()
+            & (self.state.q.val() != RngState::KatFail)
             & !self.health.rct_fail.val()
             & !self.health.apt_fail.val();
-        self.fault.next = self.state.q.val() == RngState::Fault;
-        self.busy.next = self.health.starting.val()
-            | ((self.state.q.val() != RngState::Idle) & (self.state.q.val() != RngState::Fault));
+        self.fault.next =
+            (self.state.q.val() == RngState::Fault) | (self.state.q.val() == RngState::KatFail);
+        self.kat_done.next = self.kdone.q.val();
+        self.kat_fail.next = self.state.q.val() == RngState::KatFail;
+        // (A failed known-answer test stops the start-up test too.)
+        self.busy.next = (self.health.starting.val() & (self.state.q.val() != RngState::KatFail))
+            | ((self.state.q.val() != RngState::Idle)
+                & (self.state.q.val() != RngState::Fault)
+                & (self.state.q.val() != RngState::KatFail));
         // The DRBG is idle whenever the controller is (a check of the
         // controller, folded into `busy`).
         self.busy.next =
             self.busy.val() | ((self.state.q.val() == RngState::Idle) & !self.drbg.ready.val());
 
         match self.state.q.val() {
+            RngState::KatLoad => {
+                // The start-up test runs meanwhile.
+                self.noise_enable.next = true;
+                self.blk.d.next = self.blk.q.val() + 1;
+                if self.blk.q.val() == bits::<3>(2) {
+                    self.state.d.next = RngState::KatRun;
+                    self.kstep.d.next = bits::<2>(0);
+                    self.kidx.d.next = bits::<2>(0);
+                    self.started.d.next = false;
+                }
+            }
+            RngState::KatRun => {
+                self.noise_enable.next = true;
+                // The second GENERATE's blocks against the expected ones,
+                // all four compared whatever the first finds.
+                if self.drbg.out_valid.val() & (self.kstep.q.val() == bits::<2>(2)) {
+                    self.kidx.d.next = self.kidx.q.val() + 1;
+                    if (self.drbg.out_block.val() != self.kat_exp.val())
+                        | (self.kat_inject.val() & (self.kidx.q.val() == bits::<2>(0)))
+                    {
+                        self.kdiff.d.next = true;
+                    }
+                }
+                if !self.started.q.val() {
+                    self.started.d.next = true;
+                } else if self.drbg.done.val() {
+                    self.started.d.next = false;
+                    self.kstep.d.next = self.kstep.q.val() + 1;
+                    if self.drbg.error.val() {
+                        self.kdiff.d.next = true;
+                    }
+                    if self.kstep.q.val() == bits::<2>(3) {
+                        // Zeroized: the outcome.
+                        self.kdone.d.next = true;
+                        self.blk.d.next = bits::<3>(0);
+                        self.state.d.next = RngState::Startup;
+                        if self.kdiff.q.val() | self.drbg.error.val() {
+                            self.state.d.next = RngState::KatFail;
+                        }
+                    }
+                }
+            }
+            RngState::KatFail => {
+                if self.req.val() {
+                    self.req_done.next = true;
+                    self.req_fail.next = true;
+                }
+            }
             RngState::Startup => {
                 self.noise_enable.next = true;
                 if self.health.healthy.val() {
@@ -368,11 +586,15 @@ impl Logic for RngUnit {
             }
         }
 
-        // A health-test failure is final until reset.
+        // A health-test failure is final until reset (a failed
+        // known-answer test stays the reported cause).
         if (self.health.rct_fail.val() | self.health.apt_fail.val())
             & (self.state.q.val() != RngState::Fault)
+            & (self.state.q.val() != RngState::KatFail)
         {
             self.state.d.next = RngState::Fault;
+            // A known-answer test cut short is over, and did not fail.
+            self.kdone.d.next = true;
             self.acc.d.next = bits::<128>(0);
             if self.busy_req.q.val() {
                 self.req_done.next = true;
@@ -388,7 +610,11 @@ impl Logic for RngUnit {
             self.acc_n.d.next = bits::<4>(0);
         }
         if self.reset.val() {
-            self.state.d.next = RngState::Startup;
+            self.state.d.next = RngState::KatLoad;
+            self.kstep.d.next = bits::<2>(0);
+            self.kidx.d.next = bits::<2>(0);
+            self.kdiff.d.next = false;
+            self.kdone.d.next = false;
             self.acc.d.next = bits::<128>(0);
             self.acc_n.d.next = bits::<4>(0);
             self.blk.d.next = bits::<3>(0);

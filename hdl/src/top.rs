@@ -64,6 +64,11 @@ pub struct HsmCard {
     pub noise_valid: Signal<In, Bit>,
     /// Noise source: an 8-bit sample.
     pub noise_sample: Signal<In, Bits<8>>,
+    /// Self-test fault injection into the DRBG's known-answer test (it
+    /// widens to one bit per test as the card gets more): the simulated
+    /// card's test input, sampled while the tests run; tied low on a real
+    /// card.
+    pub selftest_inject: Signal<In, Bit>,
 
     regs: RegisterFile,
     disp: Dispatcher,
@@ -101,6 +106,7 @@ impl HsmCard {
             noise_enable: Default::default(),
             noise_valid: Default::default(),
             noise_sample: Default::default(),
+            selftest_inject: Default::default(),
             regs: RegisterFile::new(build_hash),
             disp: Dispatcher::default(),
         }
@@ -153,6 +159,9 @@ impl Logic for HsmCard {
         self.disp.noise_sample.next = self.noise_sample.val();
         self.regs.rng_ready.next = self.disp.rng_ready.val();
         self.regs.rng_fault.next = self.disp.rng_fault.val();
+        self.disp.kat_inject.next = self.selftest_inject.val();
+        self.regs.selftest_done.next = self.disp.selftest_done.val();
+        self.regs.selftest_drbg.next = self.disp.selftest_drbg_fail.val();
 
         self.dmar_req_valid.next = self.disp.dmar_req_valid.val();
         self.disp.dmar_req_ready.next = self.dmar_req_ready.val();

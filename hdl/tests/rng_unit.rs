@@ -8,7 +8,7 @@ mod lint;
 
 use drbg_model::SwDrbg;
 use hsm_contract::rng::{ENTROPY_INPUT_SAMPLES, NONCE_SAMPLES, PERSONALIZATION, STARTUP_SAMPLES};
-use hsm_hdl::rng::RngUnit;
+use hsm_hdl::rng::{RngUnit, KAT_ENTROPY, KAT_NONCE, KAT_RETURNED};
 use lint::lint;
 use rand::{rngs::StdRng, RngCore, SeedableRng};
 use rust_hdl::prelude::*;
@@ -231,6 +231,108 @@ fn seeding_time_does_not_depend_on_samples() {
         times.push(b.cycles);
     }
     assert!(times.windows(2).all(|w| w[0] == w[1]), "{times:?}");
+}
+
+/// The first vector of `vectors/ctr-drbg-aes256-df.txt` (NIST CAVP):
+/// entropy input, nonce, returned bits.
+fn first_cavp_vector() -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+    let text = include_str!("vectors/ctr-drbg-aes256-df.txt");
+    let field = |name: &str| {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&format!("{name} =")))
+            .unwrap_or_else(|| panic!("no {name}"));
+        let h = line.split_once('=').unwrap().1.trim();
+        (0..h.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap())
+            .collect::<Vec<u8>>()
+    };
+    (field("EntropyInput"), field("Nonce"), field("ReturnedBits"))
+}
+
+/// Runs until the known-answer test is over; returns its cycles.
+fn kat_cycles(b: &mut Bench) -> u64 {
+    let start = b.cycles;
+    while {
+        b.settle();
+        !b.uut.kat_done.val()
+    } {
+        assert!(
+            b.cycles - start < 5_000,
+            "the known-answer test never ended"
+        );
+        assert!(!b.uut.seeded.val(), "seeded during the known-answer test");
+        b.tick();
+    }
+    b.cycles - start
+}
+
+/// The power-on known-answer test: its vector is NIST's (and the software
+/// model agrees), it passes, it leaves the DRBG zeroized, and it ends
+/// before the start-up test so that seeding is not delayed.
+#[test]
+fn known_answer_test_passes_at_reset_and_zeroizes() {
+    let (entropy, nonce, returned) = first_cavp_vector();
+    assert_eq!(KAT_ENTROPY.to_vec(), entropy);
+    assert_eq!(KAT_NONCE.to_vec(), nonce);
+    assert_eq!(KAT_RETURNED.to_vec(), returned);
+    let mut m = SwDrbg::default();
+    m.instantiate(&[entropy, nonce].concat());
+    m.generate(&[], 4);
+    let out: Vec<u8> = m
+        .generate(&[], 4)
+        .iter()
+        .flat_map(|b| b.to_le_bytes())
+        .collect();
+    assert_eq!(out, returned, "the model disagrees with the vector");
+
+    let mut b = Bench::new(21);
+    let cycles = kat_cycles(&mut b);
+    assert!(!b.uut.kat_fail.val() && !b.uut.fault.val());
+    assert!(
+        b.uut.drbg_secret_state_is_zero(),
+        "the test's state was left in the DRBG"
+    );
+    assert!(
+        (b.fed.len() as u64) < STARTUP_SAMPLES as u64,
+        "the known-answer test ({cycles} cycles) outlasted the start-up test"
+    );
+    eprintln!("DRBG known-answer test: {cycles} cycles");
+    b.wait_ready(20_000);
+    assert!(b.uut.kat_done.val() && !b.uut.kat_fail.val());
+    let (out, fail) = b.request(2, false, |_| true);
+    assert!(!fail && out.len() == 2);
+}
+
+/// A failed known-answer test (injected) is final until reset: nothing is
+/// seeded or served, the noise source is switched off, and no clock is
+/// needed. A reset without the injection recovers.
+#[test]
+fn failed_known_answer_test_blocks_the_unit_until_reset() {
+    let mut b = Bench::new(22);
+    b.uut.kat_inject.next = true;
+    b.uut.reset.next = true;
+    b.tick();
+    b.uut.reset.next = false;
+    kat_cycles(&mut b);
+    b.uut.kat_inject.next = false;
+    for _ in 0..3000 {
+        b.tick();
+    }
+    b.settle();
+    assert!(b.uut.kat_fail.val() && b.uut.fault.val() && !b.uut.seeded.val());
+    assert!(!b.uut.busy.val() && !b.uut.noise_enable.val());
+    assert!(b.uut.drbg_secret_state_is_zero());
+    let (out, fail) = b.request(1, false, |_| true);
+    assert!(fail && out.is_empty());
+    b.uut.reset.next = true;
+    b.tick();
+    b.uut.reset.next = false;
+    b.wait_ready(20_000);
+    assert!(!b.uut.kat_fail.val());
+    let (out, fail) = b.request(1, false, |_| true);
+    assert!(!fail && out.len() == 1);
 }
 
 #[test]

@@ -263,6 +263,7 @@ fn info(device: &DeviceArg, json: bool) -> anyhow::Result<ExitCode> {
         (st.fault, "fault"),
         (st.rng_ready, "rng-ready"),
         (st.rng_fault, "rng-fault"),
+        (st.selftest_failed, "selftest-failed"),
     ] {
         if on {
             flags.push(name);
@@ -279,6 +280,7 @@ fn info(device: &DeviceArg, json: bool) -> anyhow::Result<ExitCode> {
          rings:            up to 2^{} entries\n\
          DMA beat:         {} bytes\n\
          status:           {:#010x} ({})\n\
+         self-tests:       {}\n\
          random numbers:   {}\n\
          cycles:           {}\n\
          jobs completed:   {}\n",
@@ -303,7 +305,12 @@ fn info(device: &DeviceArg, json: bool) -> anyhow::Result<ExitCode> {
         } else {
             flags.join(", ")
         },
-        rng_text(rng),
+        selftest_text(&id.selftest),
+        if st.selftest_failed && rng == RngState::Failed {
+            "FAILED: its known-answer test failed (see self-tests)"
+        } else {
+            rng_text(rng)
+        },
         id.cycles,
         id.jobs_completed,
     );
@@ -324,6 +331,22 @@ fn info(device: &DeviceArg, json: bool) -> anyhow::Result<ExitCode> {
     };
     print_out(&text)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The `self-tests:` line of `hsmctl info`.
+fn selftest_text(t: &hsm_driver::SelfTest) -> String {
+    let failed = t.failed();
+    if !failed.is_empty() {
+        format!(
+            "FAILED: the {} known-answer test{} failed. The card refuses every job (status SELFTEST_FAILED) until it is reset (a simulated card: `hsmctl sim stop`, then `hsmctl sim start`); if a test fails again after a reset, take the card out of service",
+            failed.join(", "),
+            if failed.len() == 1 { "" } else { "s" }
+        )
+    } else if t.done {
+        "passed (known-answer tests at reset: DRBG)".into()
+    } else {
+        "running (the known-answer tests run after every reset)".into()
+    }
 }
 
 /// The `random numbers:` line of `hsmctl info`.

@@ -41,9 +41,13 @@ use crate::{print_json, print_out, DeviceArg};
 pub struct SelftestArgs {
     #[command(flatten)]
     device: DeviceArg,
-    /// NIST vector files (.rsp): AES-GCM encrypt/decrypt, XTS-AES, SHA-3, SHAKE, ML-KEM
-    #[arg(long, value_name = "FILE", num_args = 1.., required = true)]
+    /// NIST vector files (.rsp): AES-GCM encrypt/decrypt, XTS-AES, SHA-3, SHAKE, ML-KEM. Without
+    /// them: rerun the card's power-on known-answer tests (a device reset)
+    #[arg(long, value_name = "FILE", num_args = 1..)]
     vectors: Vec<PathBuf>,
+    /// Without --vectors: reset the card even though slots hold keys (the reset clears them)
+    #[arg(long)]
+    force: bool,
     /// Print one JSON object (failures included) instead of text
     #[arg(long)]
     json: bool,
@@ -491,6 +495,16 @@ pub(crate) const GROUP: usize = 2000;
 
 /// Run the self-test.
 pub fn run(a: &SelftestArgs) -> anyhow::Result<ExitCode> {
+    if a.vectors.is_empty() {
+        return power_on(a);
+    }
+    if a.force {
+        return Err(crate::UsageError(
+            "--force is for the power-on self-tests (no --vectors); the vector runs need no reset"
+                .into(),
+        )
+        .into());
+    }
     let mut card = a.device.open()?;
     if !card.test_mode()? {
         bail!(
@@ -656,6 +670,59 @@ fn record(t: &mut Tally, path: &Path, id: &str, verdict: Result<(), String>, jso
             }
             t.failures.push(msg);
         }
+    }
+}
+
+/// `hsmctl selftest` without vectors: the card's power-on known-answer
+/// tests, run again by a device reset. The key slots are not persistent
+/// yet, so a reset clears them: refused while keys are loaded, unless
+/// `--force`.
+fn power_on(a: &SelftestArgs) -> anyhow::Result<ExitCode> {
+    let mut card = a.device.open()?;
+    // A card whose self-tests failed serves no jobs, so no slot list.
+    if !card.status()?.selftest_failed {
+        let used: Vec<String> = card
+            .list_slots()?
+            .iter()
+            .filter(|s| !s.is_empty())
+            .map(|s| format!("{} ({:?})", s.slot, s.label()))
+            .collect();
+        if !used.is_empty() && !a.force {
+            bail!(
+                "the self-tests run at reset, which clears the key slots (they do not survive a reset yet), and {} slot{} hold keys: {}; delete them first or pass --force",
+                used.len(),
+                if used.len() == 1 { "" } else { "s" },
+                used.join(", ")
+            );
+        }
+    }
+    eprintln!(
+        "hsmctl: resetting {} to run its power-on self-tests ...",
+        card.device()
+    );
+    card.device_reset().context("resetting the card")?;
+    let t = card
+        .wait_selftest(std::time::Duration::from_secs(30))
+        .context("waiting for the self-tests")?;
+    let failed = t.failed();
+    if a.json {
+        crate::print_json(&serde_json::json!({
+            "device": card.device(),
+            "passed": failed.is_empty(),
+            "failed": failed,
+            "selftest": t,
+        }))?;
+    } else if failed.is_empty() {
+        crate::print_out("power-on self-tests passed: DRBG known-answer test\n")?;
+    }
+    if failed.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!(
+            "hsmctl: power-on self-test FAILED: {}; the card refuses every job until it is reset. If it fails again, take the card out of service",
+            failed.join(", ")
+        );
+        Ok(ExitCode::from(crate::exit::ERROR))
     }
 }
 

@@ -203,3 +203,68 @@ fn a_failed_noise_source_stops_key_generation() {
     );
     assert_eq!(slots(&sim)["used"], 0, "a key was stored");
 }
+
+/// `hsmctl selftest` without vectors reruns the card's power-on
+/// known-answer tests (a reset, refused while keys are loaded unless
+/// `--force`); `hsmctl info` reports them, and a failed one (injected by
+/// the simulator) blocks every job until a reset that passes.
+#[test]
+fn power_on_self_tests_on_demand_and_in_info() {
+    let sim = Sim::start("selftest-post", false);
+    let v = sim.info();
+    assert_eq!(v["selftest"]["done"], true, "{v}");
+    assert_eq!(v["selftest"]["drbg_failed"], false, "{v}");
+    let o = sim.ok(&["info"], b"");
+    assert!(
+        text(&o.stdout).contains("self-tests:       passed"),
+        "{}",
+        text(&o.stdout)
+    );
+
+    let o = sim.ok(&["selftest"], b"");
+    assert!(
+        text(&o.stdout).contains("self-tests passed"),
+        "{}",
+        text(&o.stdout)
+    );
+    sim.ok(
+        &["key", "generate", "--alg", "aes-128", "--label", "kept"],
+        b"",
+    );
+    let o = sim.run(&["selftest"], b"");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr).contains("\"kept\"") && text(&o.stderr).contains("--force"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert_eq!(slots(&sim)["used"], 1, "a refused selftest reset the card");
+    let o = sim.ok(&["selftest", "--force", "--json"], b"");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["passed"], true, "{v}");
+
+    hsm_sim::control_selftest_inject(&sim.sock, 1).unwrap();
+    let o = sim.run(&["selftest"], b"");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr).contains("FAILED: drbg"),
+        "{}",
+        text(&o.stderr)
+    );
+    let o = sim.ok(&["info"], b"");
+    let info = text(&o.stdout);
+    assert!(
+        info.contains("self-tests:       FAILED: the drbg known-answer test failed"),
+        "{info}"
+    );
+    let o = sim.run(&["random", "--bytes", "16", "--hex"], b"");
+    assert_eq!(o.status.code(), Some(4));
+    assert!(
+        text(&o.stderr).contains("SELFTEST_FAILED"),
+        "{}",
+        text(&o.stderr)
+    );
+    hsm_sim::control_selftest_inject(&sim.sock, 0).unwrap();
+    sim.ok(&["selftest"], b"");
+    sim.ok(&["random", "--bytes", "16", "--hex"], b"");
+}

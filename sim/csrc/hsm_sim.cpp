@@ -89,6 +89,7 @@ struct HsmSim {
     uint8_t noise_buf[4096];
     size_t noise_pos = sizeof noise_buf;  // next unread byte; refill when at the end
     uint64_t noise_samples = 0;           // samples fed since creation
+    uint8_t selftest_inject = 0;          // fault injection into the self-tests
 };
 
 namespace {
@@ -182,6 +183,7 @@ void cycle(HsmSim* s) {
     // The noise source runs while the card enables it: one sample a cycle.
     t->noise_valid = t->noise_enable;
     t->noise_sample = t->noise_enable ? noise_sample(s) : 0;
+    t->selftest_inject = s->selftest_inject & 1;  // bit 0: the DRBG's test, the one there is
 
     t->clock = 0;
     t->eval();
@@ -262,7 +264,7 @@ constexpr uint32_t kRegTimeout = 1000;
 
 // The version of this interface. Bump it when a signature or a struct above
 // changes: the simulator refuses an image of another version.
-constexpr uint32_t kAbiVersion = 2;
+constexpr uint32_t kAbiVersion = 3;
 
 extern "C" {
 
@@ -426,6 +428,13 @@ HSM_EXPORT void hsm_sim_set_read_latency(HsmSim* s, uint32_t cycles) { s->read_l
 // Chooses what feeds the noise-source port (a NoiseMode; unknown values
 // read as getrandom).
 HSM_EXPORT void hsm_sim_set_noise(HsmSim* s, uint32_t mode) { s->noise_mode = mode; }
+
+// Sets the card's self-test fault-injection input (one bit per known-answer
+// test; bit 0 the DRBG's). It is driven on every cycle, reset included, so
+// it acts on the self-tests of the next reset.
+HSM_EXPORT void hsm_sim_set_selftest_inject(HsmSim* s, uint32_t mask) {
+    s->selftest_inject = static_cast<uint8_t>(mask);
+}
 
 // Copies the counters out.
 HSM_EXPORT void hsm_sim_stats(const HsmSim* s, HsmSimStats* out) { *out = s->stats; }

@@ -39,6 +39,8 @@ pub(crate) struct Card {
     pub min_security_version: u32,
     /// What feeds the noise-source port (kept across image loads).
     pub noise: NoiseSource,
+    /// The self-test fault-injection mask (kept across image loads).
+    pub selftest_inject: u32,
 }
 
 impl Card {
@@ -54,6 +56,7 @@ impl Card {
         let mut model = loader::instantiate(&staged, self.test_mode, None)?;
         model.set_dma_read_latency(self.dma_read_latency);
         model.set_noise(self.noise);
+        model.set_selftest_inject(self.selftest_inject);
         if let Some(dir) = state_dir {
             loader::persist(dir, &staged)?;
         }
@@ -183,6 +186,7 @@ impl CardThread {
                     image,
                     min_security_version,
                     noise: NoiseSource::default(),
+                    selftest_inject: 0,
                 };
                 card_loop(card, &rx, &thread_cycles);
             })

@@ -8,6 +8,7 @@
 //! | `status` | `{"state":"idle"\|"busy","pid":N,"test_mode":bool,"cycles":N,"target":"sim-verilator","image":{...},"min_security_version":N}` ([`ControlStatus`], [`ImageInfo`]) |
 //! | `load PATH` | `{"loaded":{...}}` ([`ImageInfo`]) once the card runs the package at PATH (checked as the [`crate::loader`] module says), or `{"error":"..."}` with the card unchanged; refused while a client is connected |
 //! | `noise getrandom\|stuck\|biased` | `{"noise":"..."}`: what feeds the card's noise-source port from the next sample on ([`crate::NoiseSource`]; `stuck` and `biased` are faults for tests of the card's health tests) |
+//! | `selftest-inject MASK` | `{"selftest_inject":MASK}`: the card's self-test fault-injection input (bit 0: the DRBG's known-answer test), which makes the self-tests of the next reset fail; `0` ends it. A test hook |
 //! | `stop` | `{"stopping":true}`; the server then ends the current session at once (its client sees the connection close), removes its sockets and, in the `hsm-sim` binary, exits |
 //! | anything else | `{"error":"..."}` |
 
@@ -110,6 +111,23 @@ pub fn control_noise(socket: &Path, source: NoiseSource) -> Result<(), SimError>
     let path = control_path(socket);
     let line = request(&path, &format!("noise {}", source.name()), TIMEOUT)?;
     let want = serde_json::json!({ "noise": source.name() }).to_string();
+    if line == want {
+        Ok(())
+    } else {
+        Err(SimError::Control {
+            path,
+            detail: format!("unexpected reply {line:?}"),
+        })
+    }
+}
+
+/// Sets the self-test fault-injection input of the simulated card serving
+/// `socket` (bit 0: the DRBG's known-answer test): the self-tests of the
+/// card's next reset fail. `0` ends the injection.
+pub fn control_selftest_inject(socket: &Path, mask: u8) -> Result<(), SimError> {
+    let path = control_path(socket);
+    let line = request(&path, &format!("selftest-inject {mask}"), TIMEOUT)?;
+    let want = serde_json::json!({ "selftest_inject": mask }).to_string();
     if line == want {
         Ok(())
     } else {
@@ -255,6 +273,20 @@ fn serve(shared: &Shared, card: &CardHandle, stream: UnixStream) -> io::Result<(
             }
             None => serde_json::json!({
                 "error": format!("unknown noise source {:?}: say getrandom, stuck or biased", &line[6..])
+            })
+            .to_string(),
+        },
+        _ if line.starts_with("selftest-inject ") => match line[16..].parse::<u8>() {
+            Ok(mask) => {
+                card.call(move |c| {
+                    c.selftest_inject = mask.into();
+                    c.model.set_selftest_inject(mask.into());
+                })
+                .map_err(io::Error::other)?;
+                serde_json::json!({ "selftest_inject": mask }).to_string()
+            }
+            Err(_) => serde_json::json!({
+                "error": format!("bad self-test injection mask {:?}: say a number from 0 to 255", &line[16..])
             })
             .to_string(),
         },

@@ -75,8 +75,8 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 pub use control::{
-    control_load, control_noise, control_path, control_status, control_stop, CardState,
-    ControlStatus,
+    control_load, control_noise, control_path, control_selftest_inject, control_status,
+    control_stop, CardState, ControlStatus,
 };
 pub use library::ModelLibrary;
 pub use loader::ImageInfo;

@@ -16,7 +16,7 @@ use crate::SimError;
 
 /// The version of the C interface this simulator speaks
 /// (`kAbiVersion` in `csrc/hsm_sim.cpp`).
-pub const ABI_VERSION: u32 = 2;
+pub const ABI_VERSION: u32 = 3;
 
 extern "C" {
     fn hsm_sim_abi_version() -> u32;
@@ -40,6 +40,7 @@ extern "C" {
     fn hsm_sim_unmap_all(sim: *mut RawSim);
     fn hsm_sim_set_read_latency(sim: *mut RawSim, cycles: u32);
     fn hsm_sim_set_noise(sim: *mut RawSim, mode: u32);
+    fn hsm_sim_set_selftest_inject(sim: *mut RawSim, mask: u32);
     fn hsm_sim_stats(sim: *const RawSim, out: *mut Stats);
     fn hsm_sim_flush_trace(sim: *mut RawSim);
 }
@@ -53,7 +54,8 @@ type RunFn = unsafe extern "C" fn(*mut RawSim, u64, *mut RawRun);
 type ClockFn = unsafe extern "C" fn(*mut RawSim, u64);
 type MapFn = unsafe extern "C" fn(*mut RawSim, u64, u64, *mut u8, c_int, c_int) -> c_int;
 type UnmapFn = unsafe extern "C" fn(*mut RawSim, u64, u64) -> c_int;
-/// A setter taking one `uint32_t` (read latency, noise mode).
+/// A setter taking one `uint32_t` (read latency, noise mode, self-test
+/// fault injection).
 type SetU32Fn = unsafe extern "C" fn(*mut RawSim, u32);
 type StatsFn = unsafe extern "C" fn(*const RawSim, *mut Stats);
 type VersionFn = unsafe extern "C" fn() -> u32;
@@ -73,6 +75,7 @@ pub(crate) struct Abi {
     pub unmap_all: SimFn,
     pub set_read_latency: SetU32Fn,
     pub set_noise: SetU32Fn,
+    pub set_selftest_inject: SetU32Fn,
     pub stats: StatsFn,
     pub flush_trace: SimFn,
 }
@@ -114,6 +117,7 @@ impl ModelLibrary {
                     unmap_all: hsm_sim_unmap_all,
                     set_read_latency: hsm_sim_set_read_latency,
                     set_noise: hsm_sim_set_noise,
+                    set_selftest_inject: hsm_sim_set_selftest_inject,
                     stats: hsm_sim_stats,
                     flush_trace: hsm_sim_flush_trace,
                 },
@@ -198,6 +202,7 @@ impl ModelLibrary {
             unmap_all: entry!("hsm_sim_unmap_all", SimFn),
             set_read_latency: entry!("hsm_sim_set_read_latency", SetU32Fn),
             set_noise: entry!("hsm_sim_set_noise", SetU32Fn),
+            set_selftest_inject: entry!("hsm_sim_set_selftest_inject", SetU32Fn),
             stats: entry!("hsm_sim_stats", StatsFn),
             flush_trace: entry!("hsm_sim_flush_trace", SimFn),
         };

@@ -380,6 +380,14 @@ impl Model {
         unsafe { (self.lib.abi.set_noise)(self.raw, source as u32) }
     }
 
+    /// Sets the card's self-test fault-injection input (one bit per
+    /// known-answer test; bit 0 the DRBG's): a test hook that makes the
+    /// self-tests of the next reset fail.
+    pub fn set_selftest_inject(&mut self, mask: u32) {
+        // SAFETY: `raw` is a live model owned by self.
+        unsafe { (self.lib.abi.set_selftest_inject)(self.raw, mask) }
+    }
+
     /// Registers a DMA mapping. Fails when it is empty or overlaps one
     /// already registered.
     pub fn map(&mut self, mapping: DmaMapping) -> Result<(), SimError> {
