@@ -20,6 +20,11 @@
 //! A failed noise source ([`crate::Status::EntropyFailure`]) therefore
 //! stops every key from entering a slot.
 //!
+//! A label other than 32 zero bytes names one key: a key whose label
+//! another occupied slot already has does not enter
+//! ([`crate::Status::LabelInUse`]). The card checks every slot, in the same
+//! cycles whatever it finds.
+//!
 //! # AES-GCM jobs
 //! `params` is a [`GcmParams`] block. All three addresses are 16-byte
 //! aligned. The auxiliary buffer `aux` holds, in order:

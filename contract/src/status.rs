@@ -59,6 +59,8 @@ pub enum Status {
     /// A power-on self-test failed: the card refuses every job until it
     /// is reset.
     SelfTestFailed = 0x0018,
+    /// Another slot holds a key with the same label.
+    LabelInUse = 0x0019,
 }
 
 impl Status {
@@ -89,6 +91,7 @@ impl Status {
         Status::EngineFault,
         Status::EntropyFailure,
         Status::SelfTestFailed,
+        Status::LabelInUse,
     ];
 
     /// Decode a completion's status field; `None` for a code this contract
@@ -125,6 +128,7 @@ impl Status {
             Status::EngineFault => "ENGINE_FAULT",
             Status::EntropyFailure => "ENTROPY_FAILURE",
             Status::SelfTestFailed => "SELFTEST_FAILED",
+            Status::LabelInUse => "LABEL_IN_USE",
         }
     }
 
@@ -164,6 +168,7 @@ impl Status {
             Status::EngineFault => "an engine's self-check failed (for example the ML-KEM sequencer ran an unexpected number of polynomial commands): a hardware fault; no key was stored and the output must not be used; report it and take the card out of service",
             Status::EntropyFailure => "the card's noise source failed its SP 800-90B health tests (repetition count or adaptive proportion; STATUS.RNG_FAULT is set): the DRBG was zeroized and the card generates no random numbers or keys until it is reset; nothing was written or stored. If it recurs after a reset, take the card out of service",
             Status::SelfTestFailed => "a power-on self-test (known-answer test) failed: STATUS.SELFTEST_FAILED is set and SELFTEST says which; the card ran nothing and refuses every job until it is reset. If it recurs after a reset, take the card out of service",
+            Status::LabelInUse => "another slot already holds a key with this label (a label other than 32 zero bytes names one key); nothing was stored. Choose another label, or delete the other key first",
         }
     }
 }

@@ -16,11 +16,13 @@
 //! job.
 //!
 //! An AES key enters (KEY_GENERATE, KEY_LOAD, or an ML-KEM shared secret
-//! through the key port) in the same steps: its bits (KEY_GENERATE: from
-//! the DRBG with prediction resistance), its IV fixed field from the DRBG,
-//! the round keys, the key check value (one block through the encryption
-//! pipeline), and last the record, so that a failure before the record
-//! leaves the slot empty.
+//! through the key port) in the same steps: its label, checked against
+//! every occupied slot (65 cycles; a label other than zeros names one
+//! key); its bits (KEY_LOAD: from `src`; KEY_GENERATE: from the DRBG with
+//! prediction resistance) and its IV fixed field from the DRBG; the round
+//! keys; the key check value (one block through the encryption pipeline);
+//! and last the record, so that a failure before the record leaves the slot
+//! empty. An ML-KEM seed takes the label check and the record only.
 //!
 //! # Data path
 //! One AES encryption pipeline and one decryption pipeline (one block per
@@ -51,6 +53,8 @@ pub enum EngState {
     RecCheck,
     /// KEY_LOAD: receiving key and label.
     KlRead,
+    /// Checking that no other slot has the new key's label.
+    KlLabel,
     /// Drawing from the DRBG: KEY_GENERATE's key, and every AES key's IV
     /// fixed field.
     KlDraw,
@@ -303,6 +307,7 @@ pub struct CryptoEngine {
     fixed: DFF<Bits<32>>,
     serial: DFF<Bits<64>>,
     drawn: DFF<Bits<3>>,
+    dup: DFF<Bit>,
 
     // Locals.
     is_genc: Signal<Local, Bit>,
@@ -396,6 +401,7 @@ pub struct CryptoEngine {
     s_dma_read: Constant<Bits<16>>,
     s_dma_write: Constant<Bits<16>>,
     s_entropy: Constant<Bits<16>>,
+    s_label: Constant<Bits<16>>,
 }
 
 impl Default for CryptoEngine {
@@ -525,6 +531,7 @@ impl Default for CryptoEngine {
             fixed: Default::default(),
             serial: Default::default(),
             drawn: Default::default(),
+            dup: Default::default(),
             is_genc: Default::default(),
             is_gdec: Default::default(),
             is_gcm: Default::default(),
@@ -615,6 +622,7 @@ impl Default for CryptoEngine {
             s_dma_read: status(Status::DmaReadError),
             s_dma_write: status(Status::DmaWriteError),
             s_entropy: status(Status::EntropyFailure),
+            s_label: status(Status::LabelInUse),
         }
     }
 }
@@ -628,7 +636,7 @@ impl Logic for CryptoEngine {
             rq_addr, rq_left, rq2_addr, rq2_left, cnt, rem, out_rem, out_cnt, inflight, wr_addr,
             rki, rk_base, rk0, rk1, rk2, rk3, rk4, rk5, rk6, rk7, rk8, rk9, rk10, rk11, rk12, rk13,
             rk14, kbuf, lbuf, h, h_ok, j0, ctr, ekj0, exp_tag, tag, tw, t_a, t_b, held, part,
-            zero_left, kcv, fixed, serial, drawn
+            zero_left, kcv, fixed, serial, drawn, dup
         );
         // Sub-block clocks and the key store.
         self.enc.clock.next = self.clock.val();
@@ -923,10 +931,8 @@ impl Logic for CryptoEngine {
                     self.wr_err.d.next = false;
                     self.status_r.d.next = self.s_ok.val();
                     self.out_len_r.d.next = bits::<32>(0);
-                    self.state.d.next = EngState::KlRaw;
-                    if self.kp_alg.val() == self.a_aes256.val() {
-                        self.state.d.next = EngState::KlDraw;
-                    }
+                    self.state.d.next = EngState::KlLabel;
+                    self.dup.d.next = false;
                 } else if self.start.val() {
                     self.j_op.d.next = self.opcode.val();
                     self.j_slot.d.next = self.slot.val();
@@ -965,16 +971,13 @@ impl Logic for CryptoEngine {
                         self.kcv.d.next = bits::<24>(0);
                         self.fixed.d.next = bits::<32>(0);
                         self.drawn.d.next = bits::<3>(0);
-                        if self.is_kgen.val() {
-                            // The key and the fixed field first, then the label.
-                            self.state.d.next = EngState::KlDraw;
-                        } else {
-                            self.state.d.next = EngState::KlRead;
-                            self.rq_addr.d.next = self.j_src.q.val();
-                            self.rq_left.d.next = bit_cast::<17, 32>(self.j_len.q.val() >> 4);
-                            self.rq2_addr.d.next = self.j_aux.q.val();
-                            self.rq2_left.d.next = bits::<17>(2);
-                        }
+                        // The key (KEY_LOAD), then the label.
+                        self.state.d.next = EngState::KlRead;
+                        self.dup.d.next = false;
+                        self.rq_addr.d.next = self.j_src.q.val();
+                        self.rq_left.d.next = bit_cast::<17, 32>(self.j_len.q.val() >> 4);
+                        self.rq2_addr.d.next = self.j_aux.q.val();
+                        self.rq2_left.d.next = bits::<17>(2);
                     }
                 } else if self.is_kclear.val() {
                     self.state.d.next = EngState::KcSweep;
@@ -1043,11 +1046,8 @@ impl Logic for CryptoEngine {
                     if self.cnt.q.val() == bit_cast::<17, 32>(self.j_len.q.val() >> 4) + 1 {
                         self.lbuf.d.next =
                             self.lbuf.q.val() | (bit_cast::<256, 128>(self.dmar_data.val()) << 128);
-                        // KEY_LOAD draws its fixed field now; KEY_GENERATE has.
-                        self.state.d.next = EngState::KlDraw;
-                        if self.is_kgen.val() {
-                            self.state.d.next = EngState::KlExpand;
-                        }
+                        self.state.d.next = EngState::KlLabel;
+                        self.cnt.d.next = bits::<17>(0);
                         self.rk_base.d.next = bits::<5>(0);
                     }
                 }
@@ -1113,15 +1113,45 @@ impl Logic for CryptoEngine {
                     if self.rng_fail.val() {
                         self.status_r.d.next = self.s_entropy.val();
                         self.state.d.next = EngState::Finish;
-                    } else if self.is_kgen.val() {
-                        self.state.d.next = EngState::KlRead;
-                        self.cnt.d.next = bits::<17>(0);
-                        self.rq_addr.d.next = self.j_aux.q.val();
-                        self.rq_left.d.next = bits::<17>(2);
                     } else {
                         self.state.d.next = EngState::KlExpand;
                         self.cnt.d.next = bits::<17>(0);
                         self.rk_base.d.next = bits::<5>(0);
+                    }
+                }
+            }
+            EngState::KlLabel => {
+                // Records 0 to 63, one a cycle (each read's data the cycle
+                // after): an occupied one with the same label, other than
+                // all zeros, is a duplicate. 65 cycles whatever is found.
+                self.rec_ram.read_address.next = self.cnt.q.val().get_bits::<6>(0);
+                self.cnt.d.next = self.cnt.q.val() + 1;
+                if self.cnt.q.val().any()
+                    & (self.rec_ram.read_data.val().get_bits::<8>(0) != self.a_empty.val())
+                    & (self.rec_ram.read_data.val().get_bits::<256>(256) == self.lbuf.q.val())
+                    & self.lbuf.q.val().any()
+                {
+                    self.dup.d.next = true;
+                }
+                if self.cnt.q.val() == bits::<17>(64) {
+                    self.cnt.d.next = bits::<17>(0);
+                    self.rk_base.d.next = bits::<5>(0);
+                    if self.dup.q.val()
+                        | ((self.rec_ram.read_data.val().get_bits::<8>(0) != self.a_empty.val())
+                            & (self.rec_ram.read_data.val().get_bits::<256>(256)
+                                == self.lbuf.q.val())
+                            & self.lbuf.q.val().any())
+                    {
+                        self.status_r.d.next = self.s_label.val();
+                        self.state.d.next = EngState::Finish;
+                    } else if (self.k_alg.val() == self.a_aes128.val())
+                        | (self.k_alg.val() == self.a_aes256.val())
+                        | (self.k_alg.val() == self.a_xts.val())
+                    {
+                        self.state.d.next = EngState::KlDraw;
+                    } else {
+                        // An ML-KEM seed from the key port.
+                        self.state.d.next = EngState::KlRaw;
                     }
                 }
             }

@@ -190,7 +190,7 @@ fn gcm_matches_the_reference_both_ways_and_withholds_on_bad_tag() {
             KeyAlg::Aes128
         };
         assert_eq!(
-            load_key(&mut b, &mut r, slot, alg, &key, "k").status(),
+            load_key(&mut b, &mut r, slot, alg, &key, &format!("k{slot}")).status(),
             Some(Status::Ok)
         );
         for (len, aad_len) in [(0usize, 0usize), (1, 0), (16, 16), (100, 20), (257, 3)] {
@@ -468,7 +468,15 @@ fn xts_data_units_of_any_bit_length() {
         let slot = slot as u16;
         let (key, tweak, pt, ct) = (hex(key), hex(tweak), hex(pt), hex(ct));
         assert_eq!(
-            load_key(&mut b, &mut r, slot, KeyAlg::XtsAes256, &key, "x").status(),
+            load_key(
+                &mut b,
+                &mut r,
+                slot,
+                KeyAlg::XtsAes256,
+                &key,
+                &format!("x{slot}")
+            )
+            .status(),
             Some(Status::Ok)
         );
         let len = pt.len();
@@ -593,4 +601,85 @@ fn key_generate_fills_a_slot_from_the_drbg() {
     assert_eq!(d.precheck(false), Some(Status::ReservedField));
     assert_eq!(r.run(&mut b, &[d])[0].status(), Some(Status::ReservedField));
     assert_eq!(slot_info(&mut b, &mut r, 20).alg, 0, "nothing was stored");
+}
+
+/// Labels other than zeros name one key: KEY_LOAD and KEY_GENERATE of a
+/// label another slot has are refused and store nothing; the label is free
+/// again once that slot is cleared; zero labels may repeat; the check takes
+/// the same cycles whatever it finds.
+#[test]
+fn labels_are_unique_among_the_slots() {
+    let (mut b, mut r) = card();
+    let ok = load_key(
+        &mut b,
+        &mut r,
+        40,
+        KeyAlg::Aes256,
+        &pattern(32, 1),
+        "payroll",
+    );
+    assert_eq!(ok.status(), Some(Status::Ok));
+    let c = load_key(
+        &mut b,
+        &mut r,
+        2,
+        KeyAlg::Aes128,
+        &pattern(16, 2),
+        "payroll",
+    );
+    assert_eq!(c.status(), Some(Status::LabelInUse));
+    assert_eq!(
+        slot_info(&mut b, &mut r, 2).alg,
+        0,
+        "a duplicate was stored"
+    );
+    let c = key_generate(&mut b, &mut r, 63, KeyAlg::XtsAes256, "payroll");
+    assert_eq!(c.status(), Some(Status::LabelInUse));
+    assert_eq!(
+        slot_info(&mut b, &mut r, 63).alg,
+        0,
+        "a duplicate was stored"
+    );
+    // A label that differs in its last byte is another label.
+    let mut other = [b'x'; 32];
+    let c = load_key(
+        &mut b,
+        &mut r,
+        3,
+        KeyAlg::Aes128,
+        &pattern(16, 3),
+        std::str::from_utf8(&other).unwrap(),
+    );
+    assert_eq!(c.status(), Some(Status::Ok));
+    other[31] = b'y';
+    let c = load_key(
+        &mut b,
+        &mut r,
+        4,
+        KeyAlg::Aes128,
+        &pattern(16, 4),
+        std::str::from_utf8(&other).unwrap(),
+    );
+    assert_eq!(c.status(), Some(Status::Ok));
+    // Zero labels repeat.
+    for slot in [5, 6] {
+        let c = load_key(&mut b, &mut r, slot, KeyAlg::Aes128, &pattern(16, 5), "");
+        assert_eq!(c.status(), Some(Status::Ok));
+    }
+    // Cleared, the label is free.
+    let c = run1(&mut b, &mut r, desc(Opcode::KeyClear, 40));
+    assert_eq!(c.status(), Some(Status::Ok));
+    let again = load_key(
+        &mut b,
+        &mut r,
+        2,
+        KeyAlg::Aes256,
+        &pattern(32, 1),
+        "payroll",
+    );
+    assert_eq!(again.status(), Some(Status::Ok));
+    assert_eq!(
+        again.cycles, ok.cycles,
+        "the label check's cycles depend on the slots"
+    );
 }

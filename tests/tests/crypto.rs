@@ -820,3 +820,52 @@ fn generated_keys_work_and_stay_in_the_card() {
         .unwrap_err();
     assert_eq!(e.status(), Some(Status::NotTestMode), "{e}");
 }
+
+/// The card itself keeps labels unique (whatever the host checks): a key
+/// generated, loaded or made by ML-KEM under a label another slot has is
+/// refused with LABEL_IN_USE and stores nothing.
+#[test]
+fn the_card_refuses_a_label_in_use() {
+    let sim = TestCard::start(true);
+    let mut card = sim.open();
+    skip_unless_engines(&card);
+    let l = label_bytes("only-one").unwrap();
+    card.key_generate(4, KeyAlg::Aes256, policy::ENCRYPT, l)
+        .unwrap();
+    let e = card
+        .key_generate(5, KeyAlg::Aes128, policy::ENCRYPT, l)
+        .unwrap_err();
+    assert_eq!(e.status(), Some(Status::LabelInUse), "{e}");
+    let e = card
+        .key_load(6, KeyAlg::Aes128, policy::ENCRYPT, l, &[3; 16])
+        .unwrap_err();
+    assert_eq!(e.status(), Some(Status::LabelInUse), "{e}");
+    let set = hsm_contract::kem::KemSet::MlKem512;
+    let e = card.kem_keygen(set, 7, policy::DERIVE, l).unwrap_err();
+    assert_eq!(e.status(), Some(Status::LabelInUse), "{e}");
+    let ek = card
+        .kem_keygen(set, 7, policy::DERIVE, label_bytes("kem").unwrap())
+        .unwrap();
+    let e = card
+        .kem_encaps(
+            set,
+            &ek,
+            hsm_driver::KemTarget {
+                slot: 8,
+                policy: policy::ENCRYPT,
+                label: l,
+            },
+        )
+        .unwrap_err();
+    assert_eq!(e.status(), Some(Status::LabelInUse), "{e}");
+    for slot in [5, 6, 8] {
+        assert_eq!(
+            card.slot_info(slot).unwrap().alg,
+            0,
+            "slot {slot} holds a duplicate"
+        );
+    }
+    card.key_clear(4).unwrap();
+    card.key_generate(5, KeyAlg::Aes128, policy::ENCRYPT, l)
+        .unwrap();
+}
