@@ -866,27 +866,17 @@ impl Card {
                         desc.params = tweak;
                     }
                     Job::KeyLoad {
-                        alg,
-                        policy,
-                        label,
-                        key,
-                        ..
-                    } => {
-                        mem[p.src..p.src + s].copy_from_slice(key);
-                        mem[p.aux..p.aux + LABEL_BYTES].copy_from_slice(&label);
-                        desc.src_addr = iova(p.src);
-                        desc.src_len = s as u32;
-                        desc.aux_addr = iova(p.aux);
-                        desc.aux_len = LABEL_BYTES as u32;
-                        desc.params = KeyLoadParams {
-                            alg: alg as u8,
-                            policy,
-                        }
-                        .to_bytes();
+                        alg, policy, label, ..
                     }
-                    Job::KeyGenerate {
+                    | Job::KeyGenerate {
                         alg, policy, label, ..
                     } => {
+                        // KEY_LOAD's key in src; KEY_GENERATE draws it.
+                        if let Job::KeyLoad { key, .. } = job {
+                            mem[p.src..p.src + s].copy_from_slice(key);
+                            desc.src_addr = iova(p.src);
+                            desc.src_len = s as u32;
+                        }
                         mem[p.aux..p.aux + LABEL_BYTES].copy_from_slice(&label);
                         desc.aux_addr = iova(p.aux);
                         desc.aux_len = LABEL_BYTES as u32;

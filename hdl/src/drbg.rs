@@ -242,14 +242,7 @@ pub struct CtrDrbg {
     rc: DFF<Bits<33>>,
     inst: DFF<Bit>,
     // The input buffer.
-    b0: DFF<Bits<128>>,
-    b1: DFF<Bits<128>>,
-    b2: DFF<Bits<128>>,
-    b3: DFF<Bits<128>>,
-    b4: DFF<Bits<128>>,
-    b5: DFF<Bits<128>>,
-    b6: DFF<Bits<128>>,
-    b7: DFF<Bits<128>>,
+    ibuf: DFF<Bits<1024>>,
     // The df's output (the Update's provided_data).
     seed0: DFF<Bits<128>>,
     seed1: DFF<Bits<128>>,
@@ -274,6 +267,8 @@ pub struct CtrDrbg {
     ct: Signal<Local, Bits<128>>,
     raw: Signal<Local, Bits<128>>,
     base: Signal<Local, Bits<9>>,
+    // The mask of block in_index of the input buffer.
+    buf_wmask: Signal<Local, Bits<1024>>,
     sh: Signal<Local, Bits<8>>,
     hi_ones: Signal<Local, Bits<128>>,
     m: Signal<Local, Bits<128>>,
@@ -332,14 +327,8 @@ impl Default for CtrDrbg {
             v: Default::default(),
             rc: Default::default(),
             inst: Default::default(),
-            b0: Default::default(),
-            b1: Default::default(),
-            b2: Default::default(),
-            b3: Default::default(),
-            b4: Default::default(),
-            b5: Default::default(),
-            b6: Default::default(),
-            b7: Default::default(),
+            ibuf: Default::default(),
+            buf_wmask: Default::default(),
             seed0: Default::default(),
             seed1: Default::default(),
             seed2: Default::default(),
@@ -384,14 +373,6 @@ impl CtrDrbg {
     #[doc(hidden)]
     pub fn scratch_is_zero(&self) -> bool {
         let wide = [
-            &self.b0,
-            &self.b1,
-            &self.b2,
-            &self.b3,
-            &self.b4,
-            &self.b5,
-            &self.b6,
-            &self.b7,
             &self.seed0,
             &self.seed1,
             &self.seed2,
@@ -402,6 +383,7 @@ impl CtrDrbg {
             &self.ob,
         ];
         wide.iter().all(|r| !r.q.val().any())
+            && !self.ibuf.q.val().any()
             && !self.prev.q.val().any()
             && !self.ov.q.val()
             && !self.len_r.q.val().any()
@@ -427,9 +409,12 @@ impl Logic for CtrDrbg {
     fn update(&mut self) {
         dff_setup!(
             self, clock, phase, cmd_r, len_r, ns_r, gb_r, err_r, pi, pj, gc, key0, key1, v, rc,
-            inst, b0, b1, b2, b3, b4, b5, b6, b7, seed0, seed1, seed2, t0, t1, t2, st, prev, ob,
-            ov
+            inst, ibuf, seed0, seed1, seed2, t0, t1, t2, st, prev, ob, ov
         );
+
+        // The input buffer: eight 128-bit blocks in one register.
+        self.buf_wmask.next =
+            bit_cast::<1024, 128>(self.ones.val()) << (bit_cast::<11, 3>(self.in_index.val()) << 7);
 
         // The AES core: key expansion in lockstep with one round.
         self.kx.clock.next = self.clock.val();
@@ -507,43 +492,14 @@ impl Logic for CtrDrbg {
                         self.pt.next = bit_cast::<128, 2>(self.pi.q.val()) << 24;
                     } else {
                         // S block pj - 1 from buffer blocks pj - 2 and pj - 1.
-                        match self.pj.q.val().index() {
-                            1 => {
-                                self.raw.next = self.b0.q.val();
-                                self.base.next = bits::<9>(0);
-                            }
-                            2 => {
-                                self.raw.next = self.b1.q.val();
-                                self.base.next = bits::<9>(16);
-                            }
-                            3 => {
-                                self.raw.next = self.b2.q.val();
-                                self.base.next = bits::<9>(32);
-                            }
-                            4 => {
-                                self.raw.next = self.b3.q.val();
-                                self.base.next = bits::<9>(48);
-                            }
-                            5 => {
-                                self.raw.next = self.b4.q.val();
-                                self.base.next = bits::<9>(64);
-                            }
-                            6 => {
-                                self.raw.next = self.b5.q.val();
-                                self.base.next = bits::<9>(80);
-                            }
-                            7 => {
-                                self.raw.next = self.b6.q.val();
-                                self.base.next = bits::<9>(96);
-                            }
-                            8 => {
-                                self.raw.next = self.b7.q.val();
-                                self.base.next = bits::<9>(112);
-                            }
-                            _ => {
-                                self.raw.next = bits::<128>(0);
-                                self.base.next = bits::<9>(128);
-                            }
+                        if self.pj.q.val() <= bits::<4>(8) {
+                            self.raw.next = bit_cast::<128, 1024>(
+                                self.ibuf.q.val() >> (bit_cast::<11, 4>(self.pj.q.val() - 1) << 7),
+                            );
+                            self.base.next = bit_cast::<9, 4>(self.pj.q.val() - 1) << 4;
+                        } else {
+                            self.raw.next = bits::<128>(0);
+                            self.base.next = bits::<9>(128);
                         }
                         // Bytes of this block that are input: in_len - base
                         // (= in_len mod 16) when below 16; the next byte is
@@ -727,32 +683,11 @@ impl Logic for CtrDrbg {
         // Idle: input buffer writes and commands.
         if self.phase.q.val() == DrbgPhase::Idle {
             if self.in_write.val() {
-                match self.in_index.val().index() {
-                    0 => {
-                        self.b0.d.next = self.in_block.val();
-                    }
-                    1 => {
-                        self.b1.d.next = self.in_block.val();
-                    }
-                    2 => {
-                        self.b2.d.next = self.in_block.val();
-                    }
-                    3 => {
-                        self.b3.d.next = self.in_block.val();
-                    }
-                    4 => {
-                        self.b4.d.next = self.in_block.val();
-                    }
-                    5 => {
-                        self.b5.d.next = self.in_block.val();
-                    }
-                    6 => {
-                        self.b6.d.next = self.in_block.val();
-                    }
-                    _ => {
-                        self.b7.d.next = self.in_block.val();
-                    }
-                }
+                // Block in_index of the buffer (shifts, so that the mask has
+                // the buffer's width in Verilog too).
+                self.ibuf.d.next = (self.ibuf.q.val() & !self.buf_wmask.val())
+                    | (bit_cast::<1024, 128>(self.in_block.val())
+                        << (bit_cast::<11, 3>(self.in_index.val()) << 7));
             }
             if self.start.val() {
                 self.refuse.next = self.in_len.val() > bits::<8>(128);
@@ -820,14 +755,7 @@ impl Logic for CtrDrbg {
             self.pi.d.next = bits::<2>(0);
             self.pj.d.next = bits::<4>(0);
             self.gc.d.next = bits::<13>(0);
-            self.b0.d.next = bits::<128>(0);
-            self.b1.d.next = bits::<128>(0);
-            self.b2.d.next = bits::<128>(0);
-            self.b3.d.next = bits::<128>(0);
-            self.b4.d.next = bits::<128>(0);
-            self.b5.d.next = bits::<128>(0);
-            self.b6.d.next = bits::<128>(0);
-            self.b7.d.next = bits::<128>(0);
+            self.ibuf.d.next = bits::<1024>(0);
             self.seed0.d.next = bits::<128>(0);
             self.seed1.d.next = bits::<128>(0);
             self.seed2.d.next = bits::<128>(0);

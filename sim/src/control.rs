@@ -108,10 +108,19 @@ pub fn control_stop(socket: &Path) -> Result<(), SimError> {
 /// port from the next sample on: the host's `getrandom`, or a fault that
 /// the card's health tests must catch.
 pub fn control_noise(socket: &Path, source: NoiseSource) -> Result<(), SimError> {
+    command(
+        socket,
+        &format!("noise {}", source.name()),
+        serde_json::json!({ "noise": source.name() }),
+    )
+}
+
+/// Sends `cmd` to the control socket of the card serving `socket` and
+/// checks that the reply is `want`.
+fn command(socket: &Path, cmd: &str, want: serde_json::Value) -> Result<(), SimError> {
     let path = control_path(socket);
-    let line = request(&path, &format!("noise {}", source.name()), TIMEOUT)?;
-    let want = serde_json::json!({ "noise": source.name() }).to_string();
-    if line == want {
+    let line = request(&path, cmd, TIMEOUT)?;
+    if serde_json::from_str::<serde_json::Value>(&line).is_ok_and(|v| v == want) {
         Ok(())
     } else {
         Err(SimError::Control {
@@ -125,17 +134,11 @@ pub fn control_noise(socket: &Path, source: NoiseSource) -> Result<(), SimError>
 /// `socket` (bit 0: the DRBG's known-answer test): the self-tests of the
 /// card's next reset fail. `0` ends the injection.
 pub fn control_selftest_inject(socket: &Path, mask: u8) -> Result<(), SimError> {
-    let path = control_path(socket);
-    let line = request(&path, &format!("selftest-inject {mask}"), TIMEOUT)?;
-    let want = serde_json::json!({ "selftest_inject": mask }).to_string();
-    if line == want {
-        Ok(())
-    } else {
-        Err(SimError::Control {
-            path,
-            detail: format!("unexpected reply {line:?}"),
-        })
-    }
+    command(
+        socket,
+        &format!("selftest-inject {mask}"),
+        serde_json::json!({ "selftest_inject": mask }),
+    )
 }
 
 /// Asks the simulated card serving `socket` to load the package at
