@@ -317,6 +317,7 @@ pub struct CryptoEngine {
     is_xts: Signal<Local, Bit>,
     is_kload: Signal<Local, Bit>,
     is_kgen: Signal<Local, Bit>,
+    label_hit: Signal<Local, Bit>,
     k_blocks: Signal<Local, Bits<3>>,
     is_kclear: Signal<Local, Bit>,
     is_sinfo: Signal<Local, Bit>,
@@ -539,6 +540,7 @@ impl Default for CryptoEngine {
             is_xts: Default::default(),
             is_kload: Default::default(),
             is_kgen: Default::default(),
+            label_hit: Default::default(),
             k_blocks: Default::default(),
             is_kclear: Default::default(),
             is_sinfo: Default::default(),
@@ -860,6 +862,7 @@ impl Logic for CryptoEngine {
         self.kp_rec_policy.next = self.rec_ram.read_data.val().get_bits::<16>(16);
         self.kp_key.next = self.rk_ram.read_data.val();
 
+        self.label_hit.next = false;
         // Random bits: asked for in KlDraw only.
         self.rng_req.next = false;
         self.rng_blocks.next = bits::<16>(1);
@@ -1126,22 +1129,15 @@ impl Logic for CryptoEngine {
                 // all zeros, is a duplicate. 65 cycles whatever is found.
                 self.rec_ram.read_address.next = self.cnt.q.val().get_bits::<6>(0);
                 self.cnt.d.next = self.cnt.q.val() + 1;
-                if self.cnt.q.val().any()
+                self.label_hit.next = self.cnt.q.val().any()
                     & (self.rec_ram.read_data.val().get_bits::<8>(0) != self.a_empty.val())
                     & (self.rec_ram.read_data.val().get_bits::<256>(256) == self.lbuf.q.val())
-                    & self.lbuf.q.val().any()
-                {
-                    self.dup.d.next = true;
-                }
+                    & self.lbuf.q.val().any();
+                self.dup.d.next = self.dup.q.val() | self.label_hit.val();
                 if self.cnt.q.val() == bits::<17>(64) {
                     self.cnt.d.next = bits::<17>(0);
                     self.rk_base.d.next = bits::<5>(0);
-                    if self.dup.q.val()
-                        | ((self.rec_ram.read_data.val().get_bits::<8>(0) != self.a_empty.val())
-                            & (self.rec_ram.read_data.val().get_bits::<256>(256)
-                                == self.lbuf.q.val())
-                            & self.lbuf.q.val().any())
-                    {
+                    if self.dup.q.val() | self.label_hit.val() {
                         self.status_r.d.next = self.s_label.val();
                         self.state.d.next = EngState::Finish;
                     } else if (self.k_alg.val() == self.a_aes128.val())
