@@ -112,6 +112,10 @@ pub enum KeyAlg {
     MlKem768 = 5,
     /// ML-KEM-1024 decapsulation key (seed).
     MlKem1024 = 6,
+    /// The slot's persistent record failed its integrity check at boot
+    /// (altered, sealed under another master key, or another slot's): the
+    /// slot serves no job until it is cleared.
+    Damaged = 0xff,
 }
 
 impl KeyAlg {
@@ -124,6 +128,7 @@ impl KeyAlg {
         KeyAlg::MlKem512,
         KeyAlg::MlKem768,
         KeyAlg::MlKem1024,
+        KeyAlg::Damaged,
     ];
 
     /// Decode an algorithm code.
@@ -134,7 +139,7 @@ impl KeyAlg {
     /// Key material length in bytes (0 for [`KeyAlg::Empty`]).
     pub const fn key_bytes(self) -> usize {
         match self {
-            KeyAlg::Empty => 0,
+            KeyAlg::Empty | KeyAlg::Damaged => 0,
             KeyAlg::Aes128 => 16,
             KeyAlg::Aes256 => 32,
             KeyAlg::XtsAes256 => 64,
@@ -152,6 +157,7 @@ impl KeyAlg {
             KeyAlg::MlKem512 => "ml-kem-512",
             KeyAlg::MlKem768 => "ml-kem-768",
             KeyAlg::MlKem1024 => "ml-kem-1024",
+            KeyAlg::Damaged => "damaged",
         }
     }
 
@@ -337,6 +343,18 @@ impl SlotRecord {
             iv_fixed: [b[24], b[25], b[26], b[27]],
             label,
         }
+    }
+
+    /// The GCM invocations made with this key since the card's last reset
+    /// (the invocation counter's low bits, below the boot epoch; see
+    /// [`crate::storage`]).
+    pub const fn boot_invocations(&self) -> u64 {
+        self.invocations & ((1u64 << crate::storage::EPOCH_SHIFT) - 1)
+    }
+
+    /// The boot epoch in the invocation counter's high bits.
+    pub const fn boot_epoch(&self) -> u64 {
+        self.invocations >> crate::storage::EPOCH_SHIFT
     }
 
     /// Encode a record.

@@ -230,5 +230,6 @@ pub fn all() -> Vec<(&'static str, String)> {
     vec![
         ("docs/registers.md", registers_md()),
         ("docs/descriptors.md", descriptors_md()),
+        ("sim/csrc/contract.h", crate::storage::c_header()),
     ]
 }

@@ -61,6 +61,13 @@ pub enum Status {
     SelfTestFailed = 0x0018,
     /// Another slot holds a key with the same label.
     LabelInUse = 0x0019,
+    /// The card could not store the key in its persistent storage; the
+    /// slot stays empty.
+    StorageFailed = 0x001a,
+    /// The key has made every GCM invocation this boot allows
+    /// (2^44, see [`crate::storage`]); card-IV encryption with it works
+    /// again after a reset.
+    InvocationsExhausted = 0x001b,
 }
 
 impl Status {
@@ -92,6 +99,8 @@ impl Status {
         Status::EntropyFailure,
         Status::SelfTestFailed,
         Status::LabelInUse,
+        Status::StorageFailed,
+        Status::InvocationsExhausted,
     ];
 
     /// Decode a completion's status field; `None` for a code this contract
@@ -129,6 +138,8 @@ impl Status {
             Status::EntropyFailure => "ENTROPY_FAILURE",
             Status::SelfTestFailed => "SELFTEST_FAILED",
             Status::LabelInUse => "LABEL_IN_USE",
+            Status::StorageFailed => "STORAGE_FAILED",
+            Status::InvocationsExhausted => "INVOCATIONS_EXHAUSTED",
         }
     }
 
@@ -169,6 +180,8 @@ impl Status {
             Status::EntropyFailure => "the card's noise source failed its SP 800-90B health tests (repetition count or adaptive proportion; STATUS.RNG_FAULT is set): the DRBG was zeroized and the card generates no random numbers or keys until it is reset; nothing was written or stored. If it recurs after a reset, take the card out of service",
             Status::SelfTestFailed => "a power-on self-test (known-answer test) failed: STATUS.SELFTEST_FAILED is set and SELFTEST says which; the card ran nothing and refuses every job until it is reset. If it recurs after a reset, take the card out of service",
             Status::LabelInUse => "another slot already holds a key with this label (a label other than 32 zero bytes names one key); nothing was stored. Choose another label, or delete the other key first",
+            Status::StorageFailed => "the card could not write the key's sealed record to its persistent storage; the slot stays empty and no other slot changed. Check the storage (the simulated card's state directory) and retry",
+            Status::InvocationsExhausted => "the key has made the 2^44 GCM encryptions with card IVs that one boot allows; reset the card (the boot epoch moves its counter on) and retry",
         }
     }
 }

@@ -20,6 +20,7 @@ use crate::hash::HashEngine;
 use crate::kem_engine::KemEngine;
 use crate::rng::RngUnit;
 use crate::rng_job::RngJob;
+use crate::vault::Vault;
 use hsm_contract::layout::{cqe, desc, LayoutField};
 use hsm_contract::{Opcode, Status};
 use rust_hdl::prelude::*;
@@ -134,8 +135,8 @@ pub struct Dispatcher {
     pub rng_ready: Signal<Out, Bit>,
     /// The noise source failed a health test.
     pub rng_fault: Signal<Out, Bit>,
-    /// The random bit generator is seeding or serving: the card needs the
-    /// clock even with no job.
+    /// The random bit generator is seeding or serving, or the vault is
+    /// booting or working: the card needs the clock even with no job.
     pub rng_busy: Signal<Out, Bit>,
     /// Fault injection into the DRBG's known-answer test (test input).
     pub kat_inject: Signal<In, Bit>,
@@ -143,12 +144,47 @@ pub struct Dispatcher {
     pub selftest_done: Signal<Out, Bit>,
     /// The DRBG's known-answer test failed: every job is refused.
     pub selftest_drbg_fail: Signal<Out, Bit>,
+    /// Master-key store: it holds a key (`hsm_contract::storage`).
+    pub bb_valid: Signal<In, Bit>,
+    /// Master-key store: the key.
+    pub bb_key: Signal<In, Bits<256>>,
+    /// Master-key store: the boot epoch.
+    pub bb_epoch: Signal<In, Bits<20>>,
+    /// Master-key store: pulse, write.
+    pub bb_write: Signal<Out, Bit>,
+    /// Master-key store: the valid bit to write.
+    pub bb_wvalid: Signal<Out, Bit>,
+    /// Master-key store: the key to write.
+    pub bb_wkey: Signal<Out, Bits<256>>,
+    /// Master-key store: the epoch to write.
+    pub bb_wepoch: Signal<Out, Bits<20>>,
+    /// Master-key store: pulse, the write is done.
+    pub bb_ack: Signal<In, Bit>,
+    /// Master-key store: with `bb_ack`, the write is stored.
+    pub bb_ok: Signal<In, Bit>,
+    /// Record store: pulse, an operation.
+    pub nv_req: Signal<Out, Bit>,
+    /// Record store: the operation.
+    pub nv_op: Signal<Out, Bits<2>>,
+    /// Record store: the record.
+    pub nv_index: Signal<Out, Bits<6>>,
+    /// Record store: the beat.
+    pub nv_beat: Signal<Out, Bits<4>>,
+    /// Record store: the beat to stage.
+    pub nv_wdata: Signal<Out, Bits<128>>,
+    /// Record store: pulse, the operation is done.
+    pub nv_ack: Signal<In, Bit>,
+    /// Record store: with `nv_ack`, it succeeded.
+    pub nv_ok: Signal<In, Bit>,
+    /// Record store: with `nv_ack`, the beat read.
+    pub nv_rdata: Signal<In, Bits<128>>,
 
     desc_check: DescChecker,
     rng: RngUnit,
     rng_job: RngJob,
     use_rng: DFF<Bit>,
     engine: CryptoEngine,
+    vault: Vault,
     hash: HashEngine,
     kem: KemEngine,
     state: DFF<DispState>,
@@ -158,6 +194,16 @@ pub struct Dispatcher {
     sq_head_r: DFF<Bits<16>>,
     cq_tail_r: DFF<Bits<16>>,
     phase: DFF<Bit>,
+    // The vault's answers to the engine, one cycle late: a register between
+    // two state machines that read each other (no combinational loop).
+    vr_ready: DFF<Bit>,
+    vr_epoch: DFF<Bits<20>>,
+    vr_done: DFF<Bit>,
+    vr_ok: DFF<Bit>,
+    vr_present: DFF<Bit>,
+    vr_entropy: DFF<Bit>,
+    vr_rec: DFF<Bits<512>>,
+    vr_key: DFF<Bits<512>>,
     desc_r: DFF<Bits<512>>,
     beats: DFF<Bits<3>>,
     job_cycles: DFF<Bits<32>>,
@@ -306,6 +352,32 @@ impl Default for Dispatcher {
             kat_inject: Default::default(),
             selftest_done: Default::default(),
             selftest_drbg_fail: Default::default(),
+            bb_valid: Default::default(),
+            bb_key: Default::default(),
+            bb_epoch: Default::default(),
+            bb_write: Default::default(),
+            bb_wvalid: Default::default(),
+            bb_wkey: Default::default(),
+            bb_wepoch: Default::default(),
+            bb_ack: Default::default(),
+            bb_ok: Default::default(),
+            nv_req: Default::default(),
+            nv_op: Default::default(),
+            nv_index: Default::default(),
+            nv_beat: Default::default(),
+            nv_wdata: Default::default(),
+            nv_ack: Default::default(),
+            nv_ok: Default::default(),
+            nv_rdata: Default::default(),
+            vault: Default::default(),
+            vr_ready: Default::default(),
+            vr_epoch: Default::default(),
+            vr_done: Default::default(),
+            vr_ok: Default::default(),
+            vr_present: Default::default(),
+            vr_entropy: Default::default(),
+            vr_rec: Default::default(),
+            vr_key: Default::default(),
             rng: Default::default(),
             rng_job: Default::default(),
             use_rng: Default::default(),
@@ -427,6 +499,14 @@ impl Logic for Dispatcher {
         dff_setup!(
             self,
             clock,
+            vr_ready,
+            vr_epoch,
+            vr_done,
+            vr_ok,
+            vr_present,
+            vr_entropy,
+            vr_rec,
+            vr_key,
             eng_started,
             use_hash,
             use_kem,
@@ -627,7 +707,7 @@ impl Logic for Dispatcher {
         self.rng.noise_sample.next = self.noise_sample.val();
         self.rng_ready.next = self.rng.seeded.val();
         self.rng_fault.next = self.rng.fault.val();
-        self.rng_busy.next = self.rng.busy.val();
+        self.rng_busy.next = self.rng.busy.val() | self.vault.busy.val();
         self.rng.kat_inject.next = self.kat_inject.val();
         self.selftest_done.next = self.rng.kat_done.val();
         self.selftest_drbg_fail.next = self.rng.kat_fail.val();
@@ -652,7 +732,62 @@ impl Logic for Dispatcher {
         self.engine.rng_block.next = self.rng.out_block.val();
         self.engine.rng_done.next = false;
         self.engine.rng_fail.next = self.rng.req_fail.val();
-        if self.engine.rng_req.val() {
+        // The vault: between the engine and the two stores.
+        self.vault.clock.next = self.clock.val();
+        self.vault.reset.next = self.reset.val();
+        self.vault.bb_valid.next = self.bb_valid.val();
+        self.vault.bb_key.next = self.bb_key.val();
+        self.vault.bb_epoch.next = self.bb_epoch.val();
+        self.vault.bb_ack.next = self.bb_ack.val();
+        self.vault.bb_ok.next = self.bb_ok.val();
+        self.bb_write.next = self.vault.bb_write.val();
+        self.bb_wvalid.next = self.vault.bb_wvalid.val();
+        self.bb_wkey.next = self.vault.bb_wkey.val();
+        self.bb_wepoch.next = self.vault.bb_wepoch.val();
+        self.nv_req.next = self.vault.nv_req.val();
+        self.nv_op.next = self.vault.nv_op.val();
+        self.nv_index.next = self.vault.nv_index.val();
+        self.nv_beat.next = self.vault.nv_beat.val();
+        self.nv_wdata.next = self.vault.nv_wdata.val();
+        self.vault.nv_ack.next = self.nv_ack.val();
+        self.vault.nv_ok.next = self.nv_ok.val();
+        self.vault.nv_rdata.next = self.nv_rdata.val();
+        self.vr_ready.d.next = self.vault.ready.val();
+        self.vr_epoch.d.next = self.vault.epoch.val();
+        self.vr_done.d.next = self.vault.done.val();
+        self.vr_ok.d.next = self.vault.ok.val();
+        self.vr_present.d.next = self.vault.present.val();
+        self.vr_entropy.d.next = self.vault.entropy_fail.val();
+        // (Zero but in the cycle after a LOAD's done.)
+        self.vr_rec.d.next = self.vault.out_rec.val();
+        self.vr_key.d.next = self.vault.out_key.val();
+        self.engine.v_ready.next = self.vr_ready.q.val();
+        self.engine.v_epoch.next = self.vr_epoch.q.val();
+        self.vault.cmd.next = self.engine.v_cmd.val();
+        self.vault.cmd_op.next = self.engine.v_op.val();
+        self.vault.cmd_index.next = self.engine.v_index.val();
+        self.vault.cmd_rec.next = self.engine.v_rec.val();
+        self.vault.cmd_key.next = self.engine.v_key.val();
+        self.engine.v_done.next = self.vr_done.q.val();
+        self.engine.v_ok.next = self.vr_ok.q.val();
+        self.engine.v_present.next = self.vr_present.q.val();
+        self.engine.v_entropy.next = self.vr_entropy.q.val();
+        self.engine.v_rec_in.next = self.vr_rec.q.val();
+        self.engine.v_key_in.next = self.vr_key.q.val();
+        self.vault.rng_valid.next = false;
+        self.vault.rng_block.next = self.rng.out_block.val();
+        self.vault.rng_done.next = false;
+        self.vault.rng_fail.next = self.rng.req_fail.val();
+        if self.vault.rng_req.val() {
+            // The master key, drawn while the engine waits on the vault
+            // for a key's first seal.
+            self.rng.req.next = true;
+            self.rng.req_blocks.next = self.vault.rng_blocks.val();
+            self.rng.req_pr.next = true;
+            self.rng.out_ready.next = self.vault.rng_ready.val();
+            self.vault.rng_valid.next = self.rng.out_valid.val();
+            self.vault.rng_done.next = self.rng.req_done.val();
+        } else if self.engine.rng_req.val() {
             // The crypto engine draws for a key entering a slot: for its
             // own jobs, and for an ML-KEM job's store, after the ML-KEM
             // engine's own draw is over.

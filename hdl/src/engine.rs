@@ -24,6 +24,17 @@
 //! and last the record, so that a failure before the record leaves the slot
 //! empty. An ML-KEM seed takes the label check and the record only.
 //!
+//! # Persistence
+//! Before a key's record is written, the vault ([`crate::vault`]) seals the
+//! record and the key into persistent storage; if it cannot, the job fails
+//! with STORAGE_FAILED (ENTROPY_FAILURE when no master key could be drawn)
+//! and the slot's round keys are overwritten. KEY_CLEAR removes the sealed
+//! copy before it clears the slot. After the reset clear, the engine asks
+//! the vault for every slot's record and lets each key enter again (its
+//! expansion and check value, which must match the stored one), keeping its
+//! record but for the invocation counter, which starts at the boot epoch;
+//! a record that does not open makes its slot read as damaged.
+//!
 //! # Data path
 //! One AES encryption pipeline and one decryption pipeline (one block per
 //! cycle each, constant latency), one GHASH unit (one block per cycle), and
@@ -37,6 +48,7 @@ use crate::consts::{c8, opcode, status};
 use crate::gf128::XtsMulAlpha;
 use crate::ghash::Ghash;
 use hsm_contract::crypto::{kcv_plaintext, policy, KeyAlg};
+use hsm_contract::storage::{EPOCH_BITS, EPOCH_SHIFT};
 use hsm_contract::{Opcode, Status};
 use rust_hdl::prelude::*;
 
@@ -108,9 +120,24 @@ pub enum EngState {
     XtsStealWait,
     /// Waiting for the last write's error response.
     Drain,
+    /// After reset: asking the vault for the next slot's record.
+    RsLoad,
+    /// Waiting for the vault's answer.
+    RsWait,
+    /// A key entering: sealing its record into persistent storage.
+    KlSeal,
+    /// Waiting for the vault.
+    KlSealWait,
+    /// KEY_CLEAR: removing the slot's persistent record.
+    KcErase,
+    /// Waiting for the vault.
+    KcEraseWait,
     /// Reporting.
     Finish,
 }
+
+// The invocation counter's epoch field, as `update` writes it.
+const _: () = assert!(EPOCH_SHIFT == 44 && EPOCH_BITS == 20);
 
 // Tags carried through the AES pipelines.
 const T_H: u64 = 1;
@@ -202,6 +229,32 @@ pub struct CryptoEngine {
     pub rng_done: Signal<In, Bit>,
     /// Random bits: with `rng_done`, the request failed (entropy failure).
     pub rng_fail: Signal<In, Bit>,
+    /// Vault: booted (the key store is restored from it once it is).
+    pub v_ready: Signal<In, Bit>,
+    /// Vault: this boot's epoch, the high bits of every invocation counter.
+    pub v_epoch: Signal<In, Bits<20>>,
+    /// Vault: pulse, a command (`crate::vault::vault_cmd`).
+    pub v_cmd: Signal<Out, Bit>,
+    /// Vault: the command.
+    pub v_op: Signal<Out, Bits<2>>,
+    /// Vault: the slot.
+    pub v_index: Signal<Out, Bits<6>>,
+    /// Vault: the record to seal.
+    pub v_rec: Signal<Out, Bits<512>>,
+    /// Vault: the key entry to seal.
+    pub v_key: Signal<Out, Bits<512>>,
+    /// Vault: pulse, the command is done.
+    pub v_done: Signal<In, Bit>,
+    /// Vault: with `v_done`, it succeeded.
+    pub v_ok: Signal<In, Bit>,
+    /// Vault: with `v_done`, the record exists.
+    pub v_present: Signal<In, Bit>,
+    /// Vault: with `v_done`, no master key could be drawn.
+    pub v_entropy: Signal<In, Bit>,
+    /// Vault: with `v_done`, an opened record.
+    pub v_rec_in: Signal<In, Bits<512>>,
+    /// Vault: with `v_done`, an opened key entry.
+    pub v_key_in: Signal<In, Bits<512>>,
     /// DMA read request valid.
     pub dmar_req_valid: Signal<Out, Bit>,
     /// DMA read request ready.
@@ -308,6 +361,9 @@ pub struct CryptoEngine {
     serial: DFF<Bits<64>>,
     drawn: DFF<Bits<3>>,
     dup: DFF<Bit>,
+    // Restoring the key store from the vault after reset.
+    restoring: DFF<Bit>,
+    rs_idx: DFF<Bits<7>>,
 
     // Locals.
     is_genc: Signal<Local, Bit>,
@@ -369,6 +425,8 @@ pub struct CryptoEngine {
     rk_data: Signal<Local, Bits<128>>,
     part_mask: Signal<Local, Bits<128>>,
     si_beat: Signal<Local, Bits<128>>,
+    inv_base: Signal<Local, Bits<64>>,
+    new_rec: Signal<Local, Bits<512>>,
 
     o_genc: Constant<Bits<8>>,
     o_gdec: Constant<Bits<8>>,
@@ -403,6 +461,12 @@ pub struct CryptoEngine {
     s_dma_write: Constant<Bits<16>>,
     s_entropy: Constant<Bits<16>>,
     s_label: Constant<Bits<16>>,
+    s_storage: Constant<Bits<16>>,
+    s_exhausted: Constant<Bits<16>>,
+    a_damaged: Constant<Bits<8>>,
+    v_load: Constant<Bits<2>>,
+    v_seal: Constant<Bits<2>>,
+    v_erase: Constant<Bits<2>>,
 }
 
 impl Default for CryptoEngine {
@@ -446,6 +510,19 @@ impl Default for CryptoEngine {
             rng_block: Default::default(),
             rng_done: Default::default(),
             rng_fail: Default::default(),
+            v_ready: Default::default(),
+            v_epoch: Default::default(),
+            v_cmd: Default::default(),
+            v_op: Default::default(),
+            v_index: Default::default(),
+            v_rec: Default::default(),
+            v_key: Default::default(),
+            v_done: Default::default(),
+            v_ok: Default::default(),
+            v_present: Default::default(),
+            v_entropy: Default::default(),
+            v_rec_in: Default::default(),
+            v_key_in: Default::default(),
             dmar_req_valid: Default::default(),
             dmar_req_ready: Default::default(),
             dmar_req_addr: Default::default(),
@@ -533,6 +610,8 @@ impl Default for CryptoEngine {
             serial: Default::default(),
             drawn: Default::default(),
             dup: Default::default(),
+            restoring: Default::default(),
+            rs_idx: Default::default(),
             is_genc: Default::default(),
             is_gdec: Default::default(),
             is_gcm: Default::default(),
@@ -592,6 +671,8 @@ impl Default for CryptoEngine {
             rk_data: Default::default(),
             part_mask: Default::default(),
             si_beat: Default::default(),
+            inv_base: Default::default(),
+            new_rec: Default::default(),
             o_genc: opcode(Opcode::AesGcmEncrypt),
             o_gdec: opcode(Opcode::AesGcmDecrypt),
             o_xenc: opcode(Opcode::AesXtsEncrypt),
@@ -625,6 +706,12 @@ impl Default for CryptoEngine {
             s_dma_write: status(Status::DmaWriteError),
             s_entropy: status(Status::EntropyFailure),
             s_label: status(Status::LabelInUse),
+            s_storage: status(Status::StorageFailed),
+            s_exhausted: status(Status::InvocationsExhausted),
+            a_damaged: c8(KeyAlg::Damaged as u8 as u64),
+            v_load: Constant::new(crate::vault::vault_cmd::LOAD.into()),
+            v_seal: Constant::new(crate::vault::vault_cmd::SEAL.into()),
+            v_erase: Constant::new(crate::vault::vault_cmd::ERASE.into()),
         }
     }
 }
@@ -638,7 +725,7 @@ impl Logic for CryptoEngine {
             rq_addr, rq_left, rq2_addr, rq2_left, cnt, rem, out_rem, out_cnt, inflight, wr_addr,
             rki, rk_base, rk0, rk1, rk2, rk3, rk4, rk5, rk6, rk7, rk8, rk9, rk10, rk11, rk12, rk13,
             rk14, kbuf, lbuf, h, h_ok, j0, ctr, ekj0, exp_tag, tag, tw, t_a, t_b, held, part,
-            zero_left, kcv, fixed, serial, drawn, dup
+            zero_left, kcv, fixed, serial, drawn, dup, restoring, rs_idx
         );
         // Sub-block clocks and the key store.
         self.enc.clock.next = self.clock.val();
@@ -841,8 +928,46 @@ impl Logic for CryptoEngine {
 
         // Key expansion.
         self.kx.start.next = false;
+        // The key stays whole in kbuf until its record is sealed: an XTS
+        // pair's tweak key is its high half.
         self.kx.key.next = self.kbuf.q.val().get_bits::<256>(0);
+        if self.state.q.val() == EngState::KlExpand2 {
+            self.kx.key.next = self.kbuf.q.val().get_bits::<256>(256);
+        }
         self.kx.aes256.next = self.aes256.q.val();
+
+        // The vault. A key's record as it enters: a restored key keeps its
+        // creation number; every key's invocation counter starts this boot
+        // at the epoch.
+        self.inv_base.next = bit_cast::<64, 20>(self.v_epoch.val()) << 44;
+        self.new_rec.next = bit_cast::<512, 8>(self.k_alg.val())
+            | (bit_cast::<512, 16>(self.k_policy.val()) << 16)
+            | (bit_cast::<512, 24>(self.kcv.q.val()) << 32)
+            | (bit_cast::<512, 64>(self.inv_base.val()) << 64)
+            | (bit_cast::<512, 64>(self.serial.q.val() + 1) << 128)
+            | (bit_cast::<512, 32>(self.fixed.q.val()) << 192)
+            | (bit_cast::<512, 256>(self.lbuf.q.val()) << 256);
+        if self.restoring.q.val() {
+            self.new_rec.next = bit_cast::<512, 8>(self.k_alg.val())
+                | (bit_cast::<512, 16>(self.k_policy.val()) << 16)
+                | (bit_cast::<512, 24>(self.kcv.q.val()) << 32)
+                | (bit_cast::<512, 64>(self.inv_base.val()) << 64)
+                | (bit_cast::<512, 64>(self.rec.q.val().get_bits::<64>(128)) << 128)
+                | (bit_cast::<512, 32>(self.fixed.q.val()) << 192)
+                | (bit_cast::<512, 256>(self.lbuf.q.val()) << 256);
+        }
+        self.v_cmd.next = false;
+        self.v_op.next = self.v_load.val();
+        self.v_index.next = self.j_slot.q.val();
+        self.v_rec.next = self.rec.q.val();
+        // The key entry: an AES key's bits, an XTS pair, an ML-KEM seed.
+        self.v_key.next = self.kbuf.q.val();
+        if self.k_alg.val() == self.a_aes256.val() {
+            self.v_key.next = bit_cast::<512, 256>(self.kbuf.q.val().get_bits::<256>(0));
+        }
+        if self.k_alg.val() == self.a_aes128.val() {
+            self.v_key.next = bit_cast::<512, 128>(self.kbuf.q.val().get_bits::<128>(0));
+        }
 
         // RAM ports.
         self.rec_ram.read_address.next = self.j_slot.q.val();
@@ -883,7 +1008,10 @@ impl Logic for CryptoEngine {
         self.read_fault.next = false;
         self.write_fault.next = false;
         self.fault_addr.next = self.last_wr.q.val();
-        self.ready.next = self.state.q.val() != EngState::Init;
+        self.ready.next = (self.state.q.val() != EngState::Init)
+            & (self.state.q.val() != EngState::RsLoad)
+            & (self.state.q.val() != EngState::RsWait)
+            & !self.restoring.q.val();
         self.busy.next = true;
         self.status.next = self.status_r.q.val();
         self.out_len.next = self.out_len_r.q.val();
@@ -905,7 +1033,10 @@ impl Logic for CryptoEngine {
                 self.init_ctr.d.next = self.init_ctr.q.val() + 1;
                 self.serial.d.next = bits::<64>(0);
                 if self.init_ctr.q.val().get_bit(11) {
-                    self.state.d.next = EngState::Idle;
+                    // Then the slots kept in persistent storage.
+                    self.state.d.next = EngState::RsLoad;
+                    self.rs_idx.d.next = bits::<7>(0);
+                    self.restoring.d.next = false;
                 }
             }
             EngState::Idle => {
@@ -983,7 +1114,9 @@ impl Logic for CryptoEngine {
                         self.rq2_left.d.next = bits::<17>(2);
                     }
                 } else if self.is_kclear.val() {
-                    self.state.d.next = EngState::KcSweep;
+                    // The persistent record first: a key whose record
+                    // could not be removed stays, and says so.
+                    self.state.d.next = EngState::KcErase;
                     self.rki.d.next = bits::<5>(0);
                 } else if self.is_sinfo.val() {
                     self.state.d.next = EngState::SiWrite;
@@ -1004,6 +1137,12 @@ impl Logic for CryptoEngine {
                             .any())
                 {
                     self.status_r.d.next = self.s_policy.val();
+                } else if self.is_genc.val()
+                    & self.p_card_iv.val()
+                    & self.rec_ram.read_data.val().get_bits::<44>(64).all()
+                {
+                    // This boot's invocations of the key are spent.
+                    self.status_r.d.next = self.s_exhausted.val();
                 } else {
                     // Round keys: GCM the data key; XTS first the tweak key.
                     self.state.d.next = EngState::RkLoad;
@@ -1037,7 +1176,10 @@ impl Logic for CryptoEngine {
                     if self.dmar_data_err.val() {
                         self.rd_err.d.next = true;
                     }
-                    if (self.cnt.q.val() < bits::<17>(4)) & self.is_kload.val() {
+                    if (self.cnt.q.val() < bits::<17>(4))
+                        & (self.cnt.q.val() < bit_cast::<17, 32>(self.j_len.q.val() >> 4))
+                        & self.is_kload.val()
+                    {
                         self.kbuf.d.next = self.kbuf.q.val()
                             | (bit_cast::<512, 128>(self.dmar_data.val())
                                 << (bit_cast::<10, 2>(self.cnt.q.val().get_bits::<2>(0)) << 7));
@@ -1074,7 +1216,6 @@ impl Logic for CryptoEngine {
                         if self.k_alg.val() == self.a_xts.val() {
                             self.state.d.next = EngState::KlExpand2;
                             self.rk_base.d.next = bits::<5>(16);
-                            self.kbuf.d.next = self.kbuf.q.val() >> 256;
                         } else {
                             // The check value, from the round keys just written.
                             self.state.d.next = EngState::RkLoad;
@@ -1165,23 +1306,133 @@ impl Logic for CryptoEngine {
                 }
             }
             EngState::KlRecord => {
-                self.rec_ram.write_enable.next = true;
-                self.rec_ram.write_data.next = bit_cast::<512, 8>(self.k_alg.val())
-                    | (bit_cast::<512, 16>(self.k_policy.val()) << 16)
-                    | (bit_cast::<512, 24>(self.kcv.q.val()) << 32)
-                    | (bit_cast::<512, 64>(self.serial.q.val() + 1) << 128)
-                    | (bit_cast::<512, 32>(self.fixed.q.val()) << 192)
-                    | (bit_cast::<512, 256>(self.lbuf.q.val()) << 256);
-                self.serial.d.next = self.serial.q.val() + 1;
-                self.kbuf.d.next = bits::<512>(0);
-                self.state.d.next = EngState::Finish;
+                self.rec.d.next = self.new_rec.val();
+                if self.restoring.q.val() {
+                    // A restored key: its record, unless the check value
+                    // computed now differs from the stored one.
+                    self.rec_ram.write_enable.next = true;
+                    self.rec_ram.write_data.next = self.new_rec.val();
+                    if self.kcv.q.val() != self.rec.q.val().get_bits::<24>(32) {
+                        self.rec_ram.write_data.next = bit_cast::<512, 8>(self.a_damaged.val());
+                    }
+                    if self.rec.q.val().get_bits::<64>(128) > self.serial.q.val() {
+                        self.serial.d.next = self.rec.q.val().get_bits::<64>(128);
+                    }
+                    self.kbuf.d.next = bits::<512>(0);
+                    self.restoring.d.next = false;
+                    self.rs_idx.d.next = self.rs_idx.q.val() + 1;
+                    self.state.d.next = EngState::RsLoad;
+                } else {
+                    self.state.d.next = EngState::KlSeal;
+                }
+            }
+            EngState::KlSeal => {
+                self.v_cmd.next = true;
+                self.v_op.next = self.v_seal.val();
+                self.state.d.next = EngState::KlSealWait;
+            }
+            EngState::KlSealWait => {
+                if self.v_done.val() {
+                    self.kbuf.d.next = bits::<512>(0);
+                    if self.v_ok.val() {
+                        // Stored: the record makes the slot live.
+                        self.rec_ram.write_enable.next = true;
+                        self.rec_ram.write_data.next = self.rec.q.val();
+                        self.serial.d.next = self.serial.q.val() + 1;
+                        self.state.d.next = EngState::Finish;
+                    } else {
+                        // Not stored: the slot stays empty, its round keys
+                        // overwritten.
+                        self.status_r.d.next = self.s_storage.val();
+                        if self.v_entropy.val() {
+                            self.status_r.d.next = self.s_entropy.val();
+                        }
+                        self.rki.d.next = bits::<5>(0);
+                        self.state.d.next = EngState::KcSweep;
+                    }
+                }
+            }
+            EngState::KcErase => {
+                self.v_cmd.next = true;
+                self.v_op.next = self.v_erase.val();
+                self.state.d.next = EngState::KcEraseWait;
+            }
+            EngState::KcEraseWait => {
+                if self.v_done.val() {
+                    if self.v_ok.val() {
+                        self.state.d.next = EngState::KcSweep;
+                    } else {
+                        self.status_r.d.next = self.s_storage.val();
+                        self.state.d.next = EngState::Finish;
+                    }
+                }
+            }
+            EngState::RsLoad => {
+                self.v_index.next = self.rs_idx.q.val().get_bits::<6>(0);
+                if self.rs_idx.q.val().get_bit(6) {
+                    self.state.d.next = EngState::Idle;
+                } else if self.v_ready.val() {
+                    self.v_cmd.next = true;
+                    self.v_op.next = self.v_load.val();
+                    self.state.d.next = EngState::RsWait;
+                }
+            }
+            EngState::RsWait => {
+                self.rec_ram.write_address.next = self.rs_idx.q.val().get_bits::<6>(0);
+                if self.v_done.val() {
+                    self.rs_idx.d.next = self.rs_idx.q.val() + 1;
+                    self.state.d.next = EngState::RsLoad;
+                    if self.v_present.val() & !self.v_ok.val() {
+                        // A record that does not open: the slot says so.
+                        self.rec_ram.write_enable.next = true;
+                        self.rec_ram.write_data.next = bit_cast::<512, 8>(self.a_damaged.val());
+                    } else if self.v_present.val() {
+                        // The key enters as any key does, from its
+                        // expansion on; the record keeps its fields.
+                        self.rs_idx.d.next = self.rs_idx.q.val();
+                        self.restoring.d.next = true;
+                        self.j_slot.d.next = self.rs_idx.q.val().get_bits::<6>(0);
+                        self.j_op.d.next = bits::<8>(0);
+                        self.rec.d.next = self.v_rec_in.val();
+                        self.kbuf.d.next = self.v_key_in.val();
+                        self.lbuf.d.next = self.v_rec_in.val().get_bits::<256>(256);
+                        self.fixed.d.next = self.v_rec_in.val().get_bits::<32>(192);
+                        self.j_params.d.next =
+                            bit_cast::<128, 8>(self.v_rec_in.val().get_bits::<8>(0))
+                                | (bit_cast::<128, 16>(self.v_rec_in.val().get_bits::<16>(16))
+                                    << 16);
+                        self.kcv.d.next = bits::<24>(0);
+                        self.aes256.d.next =
+                            self.v_rec_in.val().get_bits::<8>(0) != self.a_aes128.val();
+                        self.cnt.d.next = bits::<17>(0);
+                        self.rki.d.next = bits::<5>(0);
+                        self.rk_base.d.next = bits::<5>(0);
+                        self.rd_err.d.next = false;
+                        self.state.d.next = EngState::KlRaw;
+                        if (self.v_rec_in.val().get_bits::<8>(0) == self.a_aes128.val())
+                            | (self.v_rec_in.val().get_bits::<8>(0) == self.a_aes256.val())
+                            | (self.v_rec_in.val().get_bits::<8>(0) == self.a_xts.val())
+                        {
+                            self.state.d.next = EngState::KlExpand;
+                        }
+                    }
+                }
             }
             EngState::KlRaw => {
                 self.rk_ram.write_address.next =
                     self.slot_rk.val() + bit_cast::<11, 5>(self.rki.q.val());
+                // Entry `rki` of the seed (kbuf keeps it whole for the seal).
                 self.rk_ram.write_data.next = self.kbuf.q.val().get_bits::<128>(0);
+                if self.rki.q.val() == 1 {
+                    self.rk_ram.write_data.next = self.kbuf.q.val().get_bits::<128>(128);
+                }
+                if self.rki.q.val() == 2 {
+                    self.rk_ram.write_data.next = self.kbuf.q.val().get_bits::<128>(256);
+                }
+                if self.rki.q.val() == 3 {
+                    self.rk_ram.write_data.next = self.kbuf.q.val().get_bits::<128>(384);
+                }
                 self.rk_ram.write_enable.next = true;
-                self.kbuf.d.next = self.kbuf.q.val() >> 128;
                 self.rki.d.next = self.rki.q.val() + 1;
                 if self.rki.q.val() == bits::<5>(3) {
                     self.state.d.next = EngState::KlRecord;
@@ -1576,6 +1827,16 @@ impl Logic for CryptoEngine {
                     self.out_len.next = bits::<32>(0);
                 }
                 self.state.d.next = EngState::Idle;
+                if self.restoring.q.val() {
+                    // A restored key that could not enter (no job runs):
+                    // its slot says so, and the restore goes on.
+                    self.done.next = false;
+                    self.restoring.d.next = false;
+                    self.rec_ram.write_enable.next = true;
+                    self.rec_ram.write_data.next = bit_cast::<512, 8>(self.a_damaged.val());
+                    self.rs_idx.d.next = self.rs_idx.q.val() + 1;
+                    self.state.d.next = EngState::RsLoad;
+                }
                 // Nothing of the key outlives the job in working registers.
                 self.rk0.d.next = bits::<128>(0);
                 self.rk1.d.next = bits::<128>(0);

@@ -38,6 +38,7 @@ pub mod rng;
 pub mod rng_job;
 pub mod sponge;
 mod top;
+pub mod vault;
 
 pub use blocks::{block_verilog, Block};
 pub use top::HsmCard;

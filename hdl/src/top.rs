@@ -69,6 +69,40 @@ pub struct HsmCard {
     /// card's test input, sampled while the tests run; tied low on a real
     /// card.
     pub selftest_inject: Signal<In, Bit>,
+    /// Master-key store: it holds a key (`hsm_contract::storage`).
+    pub bb_valid: Signal<In, Bit>,
+    /// Master-key store: the device master key.
+    pub bb_key: Signal<In, Bits<256>>,
+    /// Master-key store: the boot epoch.
+    pub bb_epoch: Signal<In, Bits<20>>,
+    /// Master-key store: pulse, write the three fields below.
+    pub bb_write: Signal<Out, Bit>,
+    /// Master-key store: the valid bit to write.
+    pub bb_wvalid: Signal<Out, Bit>,
+    /// Master-key store: the key to write.
+    pub bb_wkey: Signal<Out, Bits<256>>,
+    /// Master-key store: the epoch to write.
+    pub bb_wepoch: Signal<Out, Bits<20>>,
+    /// Master-key store: pulse, the write is done (in a later cycle).
+    pub bb_ack: Signal<In, Bit>,
+    /// Master-key store: with `bb_ack`, the write is stored.
+    pub bb_ok: Signal<In, Bit>,
+    /// Record store: pulse, an operation (`hsm_contract::storage::nv_op`).
+    pub nv_req: Signal<Out, Bit>,
+    /// Record store: the operation.
+    pub nv_op: Signal<Out, Bits<2>>,
+    /// Record store: the record.
+    pub nv_index: Signal<Out, Bits<6>>,
+    /// Record store: the beat (READ, WRITE).
+    pub nv_beat: Signal<Out, Bits<4>>,
+    /// Record store: the beat to stage (WRITE).
+    pub nv_wdata: Signal<Out, Bits<128>>,
+    /// Record store: pulse, the operation is done (in a later cycle).
+    pub nv_ack: Signal<In, Bit>,
+    /// Record store: with `nv_ack`, it succeeded (READ: the record exists).
+    pub nv_ok: Signal<In, Bit>,
+    /// Record store: with `nv_ack`, the beat read.
+    pub nv_rdata: Signal<In, Bits<128>>,
 
     regs: RegisterFile,
     disp: Dispatcher,
@@ -107,6 +141,23 @@ impl HsmCard {
             noise_valid: Default::default(),
             noise_sample: Default::default(),
             selftest_inject: Default::default(),
+            bb_valid: Default::default(),
+            bb_key: Default::default(),
+            bb_epoch: Default::default(),
+            bb_write: Default::default(),
+            bb_wvalid: Default::default(),
+            bb_wkey: Default::default(),
+            bb_wepoch: Default::default(),
+            bb_ack: Default::default(),
+            bb_ok: Default::default(),
+            nv_req: Default::default(),
+            nv_op: Default::default(),
+            nv_index: Default::default(),
+            nv_beat: Default::default(),
+            nv_wdata: Default::default(),
+            nv_ack: Default::default(),
+            nv_ok: Default::default(),
+            nv_rdata: Default::default(),
             regs: RegisterFile::new(build_hash),
             disp: Dispatcher::default(),
         }
@@ -163,6 +214,23 @@ impl Logic for HsmCard {
         self.regs.selftest_done.next = self.disp.selftest_done.val();
         self.regs.selftest_drbg.next = self.disp.selftest_drbg_fail.val();
 
+        self.disp.bb_valid.next = self.bb_valid.val();
+        self.disp.bb_key.next = self.bb_key.val();
+        self.disp.bb_epoch.next = self.bb_epoch.val();
+        self.disp.bb_ack.next = self.bb_ack.val();
+        self.disp.bb_ok.next = self.bb_ok.val();
+        self.bb_write.next = self.disp.bb_write.val();
+        self.bb_wvalid.next = self.disp.bb_wvalid.val();
+        self.bb_wkey.next = self.disp.bb_wkey.val();
+        self.bb_wepoch.next = self.disp.bb_wepoch.val();
+        self.nv_req.next = self.disp.nv_req.val();
+        self.nv_op.next = self.disp.nv_op.val();
+        self.nv_index.next = self.disp.nv_index.val();
+        self.nv_beat.next = self.disp.nv_beat.val();
+        self.nv_wdata.next = self.disp.nv_wdata.val();
+        self.disp.nv_ack.next = self.nv_ack.val();
+        self.disp.nv_ok.next = self.nv_ok.val();
+        self.disp.nv_rdata.next = self.nv_rdata.val();
         self.dmar_req_valid.next = self.disp.dmar_req_valid.val();
         self.disp.dmar_req_ready.next = self.dmar_req_ready.val();
         self.dmar_req_addr.next = self.disp.dmar_req_addr.val();

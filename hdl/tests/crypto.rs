@@ -9,7 +9,7 @@ use bench::*;
 use hsm_contract::crypto::{
     kcv_plaintext, pad16, policy, GcmParams, KeyAlg, KeyLoadParams, SlotRecord,
 };
-use hsm_contract::{Completion, Descriptor, Opcode, Status, DESCRIPTOR_VERSION};
+use hsm_contract::{storage, Completion, Descriptor, Opcode, Status, DESCRIPTOR_VERSION};
 
 const KEY_ADDR: u64 = DATA_ADDR;
 const LABEL_ADDR: u64 = DATA_ADDR + 0x100;
@@ -616,6 +616,8 @@ fn labels_are_unique_among_the_slots() {
         let key = pattern(16, slot.into());
         load_key(b, r, slot, KeyAlg::Aes128, &key, label)
     };
+    // (The card's first key also draws its master key: slot 0 takes that.)
+    assert_eq!(load(&mut b, &mut r, 0, b"").status(), Some(Status::Ok));
     let first = load(&mut b, &mut r, 40, b"payroll");
     assert_eq!(first.status(), Some(Status::Ok));
     assert_eq!(
@@ -649,4 +651,185 @@ fn labels_are_unique_among_the_slots() {
         again.cycles, first.cycles,
         "the label check's cycles depend on the slots"
     );
+}
+
+/// The sealed copy of `slot` in the bench's storage, opened with the
+/// reference key unwrap (`aes-kw`) under the master key: slot record, then
+/// key entry.
+fn open_record(store: &Store, slot: u8) -> Vec<u8> {
+    let (mk, _) = store.master.expect("a master key");
+    let rec = &store.records[&slot];
+    assert_eq!(rec[storage::SEALED_BYTES..], [0u8; 8], "the fill");
+    aes_kw::KekAes256::from(mk)
+        .unwrap_vec(&rec[..storage::SEALED_BYTES])
+        .expect("the record opens with the reference")
+}
+
+/// A card whose storage is `store`, booted.
+fn reboot(store: Store) -> (Bench, Rings) {
+    let mut b = Bench::with_store(4 << 20, true, store);
+    let r = Rings::setup(&mut b, 3, 3);
+    (b, r)
+}
+
+/// Keys survive a power cycle: every key that enters a slot is sealed with
+/// AES key wrap under the master key (the reference opens it), comes back
+/// after a reset with its record (the invocation counter moved to the new
+/// boot epoch) and encrypts as before; a cleared key's record is gone.
+#[test]
+fn slots_survive_a_power_cycle_sealed_under_the_master_key() {
+    let (mut b, mut r) = card();
+    assert!(b.store.master.is_none(), "a new card has no master key");
+    let key128 = pattern(16, 77);
+    assert_eq!(
+        load_key(&mut b, &mut r, 3, KeyAlg::Aes128, &key128, "loaded").status(),
+        Some(Status::Ok)
+    );
+    for (slot, alg, label) in [
+        (7, KeyAlg::Aes256, "gen-256"),
+        (9, KeyAlg::XtsAes256, "gen-xts"),
+    ] {
+        let c = key_generate(&mut b, &mut r, slot, alg, label);
+        assert_eq!(c.status(), Some(Status::Ok), "{alg:?}");
+        eprintln!("{alg:?} generated and sealed in {} cycles", c.cycles);
+    }
+    let slots = [3u16, 7, 9];
+    let before: Vec<_> = slots
+        .iter()
+        .map(|&s| slot_info(&mut b, &mut r, s))
+        .collect();
+    let pt = pattern(64, 8);
+    let ct = seal(&mut b, &mut r, 7, &pt);
+
+    // The master key was drawn at the first seal, epoch 0; one record per key.
+    let (_, epoch) = b.store.master.expect("the first key made a master key");
+    assert_eq!(epoch, 0);
+    assert_eq!(b.store.master_writes, 1);
+    assert_eq!(
+        b.store.records.keys().copied().collect::<Vec<_>>(),
+        [3, 7, 9]
+    );
+    for (i, &slot) in slots.iter().enumerate() {
+        let plain = open_record(&b.store, slot as u8);
+        assert_eq!(plain[1], slot as u8, "the slot index");
+        assert_eq!(plain[7], storage::SLOT_FORMAT);
+        assert_eq!(plain[8..16], [0u8; 8], "no invocation counter");
+        let mut rec = plain[..64].to_vec();
+        rec[1] = 0;
+        rec[7] = 0;
+        assert_eq!(rec, before[i].to_bytes(), "slot {slot}: the record");
+        // The key entry: the check value says it is the slot's key.
+        let key = &plain[64..];
+        let alg = KeyAlg::from_u8(before[i].alg).unwrap();
+        let data_key = if alg == KeyAlg::XtsAes256 {
+            32
+        } else {
+            alg.key_bytes()
+        };
+        assert_eq!(kcv(&key[..data_key]), before[i].kcv);
+        if slot == 3 {
+            assert_eq!(key[..16], key128);
+            assert_eq!(key[16..], [0u8; 48]);
+        }
+    }
+
+    // Power cycle: the keys are back, the epoch moved on.
+    let (mut b, mut r) = reboot(b.store.clone());
+    for (i, &slot) in slots.iter().enumerate() {
+        let mut want = before[i];
+        want.invocations = 1 << storage::EPOCH_SHIFT;
+        assert_eq!(slot_info(&mut b, &mut r, slot), want, "slot {slot}");
+    }
+    assert_eq!(b.store.master.unwrap().1, 1, "the boot epoch");
+    assert_eq!(seal(&mut b, &mut r, 7, &pt), ct, "the restored key differs");
+    // New keys keep counting creations after the restored ones.
+    let c = key_generate(&mut b, &mut r, 11, KeyAlg::Aes128, "after");
+    assert_eq!(c.status(), Some(Status::Ok));
+    assert_eq!(slot_info(&mut b, &mut r, 11).created, 4);
+
+    // A cleared key's record goes with it.
+    let d = desc(Opcode::KeyClear, 3);
+    assert_eq!(run1(&mut b, &mut r, d).status(), Some(Status::Ok));
+    assert!(!b.store.records.contains_key(&3));
+    let (mut b, mut r) = reboot(b.store.clone());
+    assert_eq!(slot_info(&mut b, &mut r, 3).alg, KeyAlg::Empty as u8);
+    assert_eq!(b.store.master.unwrap().1, 2, "the boot epoch");
+    assert_eq!(slot_info(&mut b, &mut r, 11).label[..5], *b"after");
+}
+
+/// Storage that fails its checks is refused, slot by slot: an altered
+/// record, a record moved to another slot's place, records under another
+/// master key. Such a slot reads as damaged, serves nothing and can be
+/// cleared; the other slots are intact. A failed commit stores nothing.
+#[test]
+fn storage_that_fails_its_checks_is_refused() {
+    let (mut b, mut r) = card();
+    for slot in 1..=3u16 {
+        let c = key_generate(&mut b, &mut r, slot, KeyAlg::Aes256, &format!("k{slot}"));
+        assert_eq!(c.status(), Some(Status::Ok));
+    }
+    let pt = pattern(32, 1);
+    let ct3 = seal(&mut b, &mut r, 3, &pt);
+    let good = b.store.clone();
+
+    // A flipped bit in record 1; record 2 copied over slot 4's place.
+    let mut bad = good.clone();
+    bad.records.get_mut(&1).unwrap()[40] ^= 0x10;
+    let moved = bad.records[&2];
+    bad.records.insert(4, moved);
+    let (mut b, mut r) = reboot(bad);
+    let damaged = KeyAlg::Damaged as u8;
+    assert_eq!(slot_info(&mut b, &mut r, 1).alg, damaged);
+    assert_eq!(slot_info(&mut b, &mut r, 4).alg, damaged);
+    assert_eq!(slot_info(&mut b, &mut r, 2).alg, KeyAlg::Aes256 as u8);
+    assert_eq!(seal(&mut b, &mut r, 3, &pt), ct3, "an intact slot changed");
+    // A damaged slot serves nothing and takes no key until cleared.
+    let iv = [7u8; 12];
+    b.put(SRC_ADDR, &pt);
+    put_aux(&mut b, &iv, None, &[]);
+    let d = gcm_job(Opcode::AesGcmEncrypt, 1, &iv, None, &[], pt.len(), 16);
+    assert_eq!(run1(&mut b, &mut r, d).status(), Some(Status::WrongKeyType));
+    let c = key_generate(&mut b, &mut r, 1, KeyAlg::Aes128, "new");
+    assert_eq!(c.status(), Some(Status::SlotOccupied));
+    let d = desc(Opcode::KeyClear, 1);
+    assert_eq!(run1(&mut b, &mut r, d).status(), Some(Status::Ok));
+    assert!(!b.store.records.contains_key(&1));
+    let c = key_generate(&mut b, &mut r, 1, KeyAlg::Aes128, "new");
+    assert_eq!(c.status(), Some(Status::Ok));
+
+    // Another card's master key opens none of them.
+    let mut swapped = good.clone();
+    swapped.master = Some(([0x5a; 32], 9));
+    let (mut b, mut r) = reboot(swapped);
+    for slot in 1..=3 {
+        assert_eq!(slot_info(&mut b, &mut r, slot).alg, damaged, "slot {slot}");
+    }
+
+    // A commit the storage refuses: STORAGE_FAILED, the slot stays empty,
+    // its round keys are overwritten, nothing else changes.
+    let (mut b, mut r) = reboot(good.clone());
+    b.store.fail_commits = true;
+    let c = key_generate(&mut b, &mut r, 5, KeyAlg::XtsAes256, "nowhere");
+    assert_eq!(c.status(), Some(Status::StorageFailed));
+    assert_eq!(slot_info(&mut b, &mut r, 5).alg, KeyAlg::Empty as u8);
+    assert_eq!(b.store.records, good.records);
+    assert_eq!(seal(&mut b, &mut r, 3, &pt), ct3);
+}
+
+/// A master key the store does not keep seals nothing: the first key is
+/// refused with STORAGE_FAILED and its slot stays empty; once the store
+/// works, the next key makes the master key and is sealed.
+#[test]
+fn a_master_key_the_store_refuses_seals_nothing() {
+    let (mut b, mut r) = card();
+    b.store.fail_master_writes = true;
+    let c = key_generate(&mut b, &mut r, 2, KeyAlg::Aes256, "first");
+    assert_eq!(c.status(), Some(Status::StorageFailed));
+    assert_eq!(slot_info(&mut b, &mut r, 2).alg, KeyAlg::Empty as u8);
+    assert!(b.store.master.is_none() && b.store.records.is_empty());
+    b.store.fail_master_writes = false;
+    let c = key_generate(&mut b, &mut r, 2, KeyAlg::Aes256, "first");
+    assert_eq!(c.status(), Some(Status::Ok));
+    assert!(b.store.master.is_some());
+    open_record(&b.store, 2);
 }

@@ -459,13 +459,13 @@ fn load(a: &LoadArgs) -> anyhow::Result<ExitCode> {
 
 fn describe(e: &SlotEntry) -> String {
     format!(
-        "slot {} ({}, label {:?}, check value {}, policy {}, {} GCM encryptions)",
+        "slot {} ({}, label {:?}, check value {}, policy {}, {} GCM encryptions since the last reset)",
         e.slot,
         e.alg().map_or("unknown algorithm", |a| a.name()),
         e.label(),
         kcv_hex(e),
         policy_names(e.record.policy),
-        e.record.invocations
+        e.record.boot_invocations()
     )
 }
 
@@ -526,7 +526,8 @@ fn list(device: &DeviceArg, json: bool) -> anyhow::Result<ExitCode> {
                     "policy": policy_list(s.record.policy),
                     "kcv": kcv_hex(s),
                     "created": s.record.created,
-                    "invocations": s.record.invocations,
+                    "invocations": s.record.boot_invocations(),
+                    "boot_epoch": s.record.boot_epoch(),
                     "label": s.label(),
                 })
             })
@@ -550,7 +551,7 @@ fn list(device: &DeviceArg, json: bool) -> anyhow::Result<ExitCode> {
             policy_names(s.record.policy),
             kcv_hex(s),
             s.record.created,
-            s.record.invocations,
+            s.record.boot_invocations(),
             s.label()
         );
     }

@@ -45,9 +45,6 @@ pub struct SelftestArgs {
     /// them: rerun the card's power-on known-answer tests (a device reset)
     #[arg(long, value_name = "FILE", num_args = 1..)]
     vectors: Vec<PathBuf>,
-    /// Without --vectors: reset the card even though slots hold keys (the reset clears them)
-    #[arg(long)]
-    force: bool,
     /// Print one JSON object (failures included) instead of text
     #[arg(long)]
     json: bool,
@@ -498,13 +495,6 @@ pub fn run(a: &SelftestArgs) -> anyhow::Result<ExitCode> {
     if a.vectors.is_empty() {
         return power_on(a);
     }
-    if a.force {
-        return Err(crate::UsageError(
-            "--force is for the power-on self-tests (no --vectors); the vector runs need no reset"
-                .into(),
-        )
-        .into());
-    }
     let mut card = a.device.open()?;
     if !card.test_mode()? {
         bail!(
@@ -674,28 +664,10 @@ fn record(t: &mut Tally, path: &Path, id: &str, verdict: Result<(), String>, jso
 }
 
 /// `hsmctl selftest` without vectors: the card's power-on known-answer
-/// tests, run again by a device reset. The key slots are not persistent
-/// yet, so a reset clears them: refused while keys are loaded, unless
-/// `--force`.
+/// tests, run again by a device reset. The key slots survive it: the card
+/// restores them from its persistent storage as at power-on.
 fn power_on(a: &SelftestArgs) -> anyhow::Result<ExitCode> {
     let mut card = a.device.open()?;
-    // A card whose self-tests failed serves no jobs, so no slot list.
-    if !card.status()?.selftest_failed {
-        let used: Vec<String> = card
-            .list_slots()?
-            .iter()
-            .filter(|s| !s.is_empty())
-            .map(|s| format!("{} ({:?})", s.slot, s.label()))
-            .collect();
-        if !used.is_empty() && !a.force {
-            bail!(
-                "the self-tests run at reset, which clears the key slots (they do not survive a reset yet), and {} slot{} hold keys: {}; delete them first or pass --force",
-                used.len(),
-                if used.len() == 1 { "" } else { "s" },
-                used.join(", ")
-            );
-        }
-    }
     eprintln!(
         "hsmctl: resetting {} to run its power-on self-tests ...",
         card.device()

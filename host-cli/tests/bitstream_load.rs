@@ -279,9 +279,48 @@ fn build_sign_load_and_every_refusal() {
     b.sign(&trusted, &wrong_build);
     b.assert_refused(&wrong_build, "build id");
 
+    // A key in a slot, and a file sealed with it, before the load.
+    b.ok(&[
+        "key", "generate", "--alg", "aes-256", "--label", "kept", "--device", &b.device,
+    ]);
+    let (plain, sealed, opened) = (b.path("p"), b.path("p.hsm"), b.path("p.out"));
+    std::fs::write(&plain, b"sealed before the image changed").unwrap();
+    b.ok(&[
+        "encrypt",
+        "--slot",
+        "kept",
+        "--in",
+        s(&plain),
+        "--out",
+        s(&sealed),
+        "--device",
+        &b.device,
+    ]);
+    let kcv = |b: &Bench| {
+        let o = b.ok(&["slot", "list", "--json", "--device", &b.device]);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["slots"][0]["kcv"].as_str().unwrap().to_owned()
+    };
+    let kcv_before = kcv(&b);
+
     // The good one loads; the card runs it and serves jobs.
     let o = b.load(&good);
     assert!(o.status.success(), "{}", text(&o.stderr));
+    // The key slots survive the reload.
+    assert_eq!(kcv(&b), kcv_before, "the key changed with the image");
+    b.ok(&[
+        "decrypt",
+        "--in",
+        s(&sealed),
+        "--out",
+        s(&opened),
+        "--device",
+        &b.device,
+    ]);
+    assert_eq!(
+        std::fs::read(&opened).unwrap(),
+        std::fs::read(&plain).unwrap()
+    );
     let hash = hsm_bitstream::sha384(Package::read_file(&good).unwrap().manifest_bytes());
     let hash: String = hash.iter().map(|b| format!("{b:02x}")).collect();
     let loaded = ("package".to_owned(), Some(hash), u64::from(security + 1));

@@ -15,7 +15,14 @@
 #include <new>
 #include <vector>
 
+#include <cerrno>
+#include <string>
+
+#include <fcntl.h>
 #include <sys/random.h>
+#include <unistd.h>
+
+#include "contract.h"
 
 #include "Vtop.h"
 #include "verilated.h"
@@ -90,6 +97,21 @@ struct HsmSim {
     size_t noise_pos = sizeof noise_buf;  // next unread byte; refill when at the end
     uint64_t noise_samples = 0;           // samples fed since creation
     uint8_t selftest_inject = 0;          // fault injection into the self-tests
+    // The card's persistent storage (hsm_contract::storage): the master-key
+    // store and the record store, kept here and, when `state_dir` is set,
+    // in files there (written atomically, hsm_sim_set_storage).
+    std::string state_dir;
+    bool bb_valid = false;
+    uint8_t bb_key[32] = {};
+    uint32_t bb_epoch = 0;
+    bool bb_ack_next = false;
+    bool bb_ok_next = false;
+    bool nv_present[HSM_NV_RECORDS] = {};
+    uint8_t nv_records[HSM_NV_RECORDS][HSM_NV_RECORD_BEATS * kBeat] = {};
+    uint8_t nv_staged[HSM_NV_RECORD_BEATS * kBeat] = {};
+    bool nv_ack_next = false;
+    bool nv_ok_next = false;
+    uint8_t nv_rdata_next[kBeat] = {};
 };
 
 namespace {
@@ -139,6 +161,148 @@ uint8_t noise_sample(HsmSim* s) {
     return v;
 }
 
+// Writes `len` bytes to `dir/name` atomically: a temporary file, synced,
+// renamed over the old one, and the directory synced. Returns success.
+bool write_atomic(const std::string& dir, const std::string& name, const uint8_t* data, size_t len) {
+    const std::string path = dir + "/" + name;
+    const std::string tmp = path + ".tmp";
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return false;
+    size_t done = 0;
+    while (done < len) {
+        ssize_t w = ::write(fd, data + done, len - done);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) break;
+        done += static_cast<size_t>(w);
+    }
+    bool ok = done == len && ::fsync(fd) == 0;
+    ok = ::close(fd) == 0 && ok;
+    if (ok) ok = ::rename(tmp.c_str(), path.c_str()) == 0;
+    if (!ok) {
+        ::unlink(tmp.c_str());
+        return false;
+    }
+    int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        ::fsync(dfd);
+        ::close(dfd);
+    }
+    return true;
+}
+
+// Removes `dir/name` (gone already is success) and syncs the directory.
+bool remove_durably(const std::string& dir, const std::string& name) {
+    const std::string path = dir + "/" + name;
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) return false;
+    int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        ::fsync(dfd);
+        ::close(dfd);
+    }
+    return true;
+}
+
+std::string record_name(unsigned index) {
+    char name[32];
+    std::snprintf(name, sizeof name, HSM_NV_RECORD_FILE_FORMAT, index);
+    return name;
+}
+
+// Reads up to `cap` bytes of `path`; returns the file's length, or -1 when it
+// does not exist, or -2 on another error.
+long read_file(const std::string& path, uint8_t* out, size_t cap) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return errno == ENOENT ? -1 : -2;
+    size_t total = 0;
+    uint8_t scratch[256];
+    for (;;) {
+        ssize_t r = ::read(fd, scratch, sizeof scratch);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            ::close(fd);
+            return -2;
+        }
+        if (r == 0) break;
+        for (ssize_t i = 0; i < r; ++i) {
+            if (total < cap) out[total] = scratch[i];
+            ++total;
+        }
+    }
+    ::close(fd);
+    return static_cast<long>(total);
+}
+
+// The master-key store's file image: valid, key, epoch (little-endian).
+void master_image(const HsmSim* s, uint8_t out[HSM_MASTER_KEY_FILE_BYTES]) {
+    out[0] = s->bb_valid ? 1 : 0;
+    std::memcpy(out + 1, s->bb_key, 32);
+    for (int i = 0; i < 4; ++i) out[33 + i] = static_cast<uint8_t>(s->bb_epoch >> (8 * i));
+}
+
+// Serves the storage ports' requests sampled at this rising edge; the answers
+// go out in the next cycle.
+void serve_storage(HsmSim* s, bool bb_write, bool bb_wvalid, const uint8_t* bb_wkey, uint32_t bb_wepoch,
+                   bool nv_req, unsigned nv_op, unsigned nv_index, unsigned nv_beat, const uint8_t* nv_wdata) {
+    if (bb_write) {
+        bool stored = true;
+        const bool old_valid = s->bb_valid;
+        uint8_t old_key[32];
+        std::memcpy(old_key, s->bb_key, 32);
+        const uint32_t old_epoch = s->bb_epoch;
+        s->bb_valid = bb_wvalid;
+        std::memcpy(s->bb_key, bb_wkey, 32);
+        s->bb_epoch = bb_wepoch;
+        if (!s->state_dir.empty()) {
+            uint8_t image[HSM_MASTER_KEY_FILE_BYTES];
+            master_image(s, image);
+            stored = write_atomic(s->state_dir, HSM_MASTER_KEY_FILE, image, sizeof image);
+            if (!stored) {
+                // Not stored: the store keeps what it had, and says so.
+                s->bb_valid = old_valid;
+                std::memcpy(s->bb_key, old_key, 32);
+                s->bb_epoch = old_epoch;
+            }
+            std::memset(image, 0, sizeof image);
+        }
+        std::memset(old_key, 0, sizeof old_key);
+        s->bb_ack_next = true;
+        s->bb_ok_next = stored;
+    }
+    if (nv_req) {
+        const unsigned index = nv_index % HSM_NV_RECORDS;
+        const unsigned beat = nv_beat % HSM_NV_RECORD_BEATS;
+        bool ok = true;
+        std::memset(s->nv_rdata_next, 0, kBeat);
+        switch (nv_op) {
+            case HSM_NV_OP_READ:
+                ok = s->nv_present[index];
+                if (ok) std::memcpy(s->nv_rdata_next, s->nv_records[index] + kBeat * beat, kBeat);
+                break;
+            case HSM_NV_OP_WRITE:
+                std::memcpy(s->nv_staged + kBeat * beat, nv_wdata, kBeat);
+                break;
+            case HSM_NV_OP_COMMIT:
+                if (!s->state_dir.empty()) {
+                    ok = write_atomic(s->state_dir, record_name(index), s->nv_staged, sizeof s->nv_staged);
+                }
+                if (ok) {
+                    std::memcpy(s->nv_records[index], s->nv_staged, sizeof s->nv_staged);
+                    s->nv_present[index] = true;
+                }
+                break;
+            default:  // HSM_NV_OP_ERASE
+                if (!s->state_dir.empty()) ok = remove_durably(s->state_dir, record_name(index));
+                if (ok) {
+                    std::memset(s->nv_records[index], 0, sizeof s->nv_records[index]);
+                    s->nv_present[index] = false;
+                }
+                break;
+        }
+        s->nv_ack_next = true;
+        s->nv_ok_next = ok;
+    }
+}
+
 bool dma_pending(const HsmSim* s) {
     const Vtop* t = s->top.get();
     return !s->bursts.empty() || s->write_err_next || t->dmar_req_valid || t->dmaw_valid;
@@ -184,6 +348,25 @@ void cycle(HsmSim* s) {
     t->noise_valid = t->noise_enable;
     t->noise_sample = t->noise_enable ? noise_sample(s) : 0;
     t->selftest_inject = s->selftest_inject & 1;  // bit 0: the DRBG's test, the one there is
+    // The storage ports.
+    t->bb_valid = s->bb_valid;
+    for (int w = 0; w < 8; ++w) {
+        uint32_t word;
+        std::memcpy(&word, s->bb_key + 4 * w, 4);
+        t->bb_key[w] = word;
+    }
+    t->bb_epoch = s->bb_epoch & ((1u << HSM_EPOCH_BITS) - 1);
+    t->bb_ack = s->bb_ack_next;
+    t->bb_ok = s->bb_ok_next;
+    s->bb_ack_next = false;
+    t->nv_ack = s->nv_ack_next;
+    t->nv_ok = s->nv_ok_next;
+    for (int w = 0; w < 4; ++w) {
+        uint32_t word;
+        std::memcpy(&word, s->nv_rdata_next + 4 * w, 4);
+        t->nv_rdata[w] = word;
+    }
+    s->nv_ack_next = false;
 
     t->clock = 0;
     t->eval();
@@ -206,9 +389,29 @@ void cycle(HsmSim* s) {
         }
     }
 
+    const bool bb_write = t->bb_write;
+    const bool bb_wvalid = t->bb_wvalid;
+    const uint32_t bb_wepoch = t->bb_wepoch;
+    uint8_t bb_wkey[32];
+    for (int w = 0; w < 8; ++w) {
+        uint32_t word = t->bb_wkey[w];
+        std::memcpy(bb_wkey + 4 * w, &word, 4);
+    }
+    const bool nv_req = t->nv_req;
+    const unsigned nv_op = t->nv_op;
+    const unsigned nv_index = t->nv_index;
+    const unsigned nv_beat = t->nv_beat;
+    uint8_t nv_wdata[kBeat];
+    for (int w = 0; w < 4; ++w) {
+        uint32_t word = t->nv_wdata[w];
+        std::memcpy(nv_wdata + 4 * w, &word, 4);
+    }
+
     t->clock = 1;
     t->eval();
     dump(s, 2 * now + 1);
+    serve_storage(s, bb_write, bb_wvalid, bb_wkey, bb_wepoch, nv_req, nv_op, nv_index, nv_beat, nv_wdata);
+    std::memset(bb_wkey, 0, sizeof bb_wkey);
     s->stats.cycles = now + 1;
 
     if (data_fire) {
@@ -264,7 +467,7 @@ constexpr uint32_t kRegTimeout = 1000;
 
 // The version of this interface. Bump it when a signature or a struct above
 // changes: the simulator refuses an image of another version.
-constexpr uint32_t kAbiVersion = 3;
+constexpr uint32_t kAbiVersion = 4;
 
 extern "C" {
 
@@ -434,6 +637,59 @@ HSM_EXPORT void hsm_sim_set_noise(HsmSim* s, uint32_t mode) { s->noise_mode = mo
 // it acts on the self-tests of the next reset.
 HSM_EXPORT void hsm_sim_set_selftest_inject(HsmSim* s, uint32_t mask) {
     s->selftest_inject = static_cast<uint8_t>(mask);
+}
+
+// Attaches the state directory `dir` as the card's persistent storage (see
+// hsm_contract::storage): loads the master-key store and the records from it,
+// and from then on writes every change there, atomically, before the card
+// sees it acknowledged. It takes effect at the next reset. Returns 0, or -1
+// with a message in err[0..err_len) (nothing changed then).
+HSM_EXPORT int hsm_sim_set_storage(HsmSim* s, const char* dir, char* err, size_t err_len) {
+    const std::string d = dir;
+    uint8_t image[HSM_MASTER_KEY_FILE_BYTES + 1];
+    long n = read_file(d + "/" + HSM_MASTER_KEY_FILE, image, sizeof image);
+    if (n == -2) {
+        std::snprintf(err, err_len, "cannot read %s/%s: %s", dir, HSM_MASTER_KEY_FILE, std::strerror(errno));
+        return -1;
+    }
+    if (n >= 0 && (n != HSM_MASTER_KEY_FILE_BYTES || image[0] > 1)) {
+        std::snprintf(err, err_len,
+                      "%s/%s is not a master-key store (%ld bytes, want %d): the card's keys cannot be opened; "
+                      "move the file away to start the card without them",
+                      dir, HSM_MASTER_KEY_FILE, n, HSM_MASTER_KEY_FILE_BYTES);
+        std::memset(image, 0, sizeof image);
+        return -1;
+    }
+    const bool valid = n > 0 && image[0] == 1;
+    uint32_t epoch = 0;
+    if (n > 0) {
+        for (int i = 0; i < 4; ++i) epoch |= static_cast<uint32_t>(image[33 + i]) << (8 * i);
+    }
+    std::vector<uint8_t> recs(sizeof s->nv_records, 0);
+    bool present[HSM_NV_RECORDS] = {};
+    const size_t rec_bytes = sizeof s->nv_records[0];
+    for (unsigned i = 0; i < HSM_NV_RECORDS; ++i) {
+        long len = read_file(d + "/" + record_name(i), recs.data() + rec_bytes * i, rec_bytes);
+        if (len == -2) {
+            std::snprintf(err, err_len, "cannot read %s/%s: %s", dir, record_name(i).c_str(), std::strerror(errno));
+            std::memset(image, 0, sizeof image);
+            return -1;
+        }
+        // A record of another length is presented as it is (cut or
+        // zero-filled): the card finds that it does not open.
+        present[i] = len >= 0;
+    }
+    s->bb_valid = valid;
+    std::memset(s->bb_key, 0, 32);
+    if (n > 0) std::memcpy(s->bb_key, image + 1, 32);
+    s->bb_epoch = epoch;
+    std::memset(image, 0, sizeof image);
+    for (unsigned i = 0; i < HSM_NV_RECORDS; ++i) {
+        s->nv_present[i] = present[i];
+        std::memcpy(s->nv_records[i], recs.data() + rec_bytes * i, rec_bytes);
+    }
+    s->state_dir = d;
+    return 0;
 }
 
 // Copies the counters out.

@@ -58,6 +58,9 @@ impl Card {
         model.set_noise(self.noise);
         model.set_selftest_inject(self.selftest_inject);
         if let Some(dir) = state_dir {
+            // The new image opens the same storage: the slots survive.
+            model.set_storage(dir)?;
+            model.reset(self.test_mode);
             loader::persist(dir, &staged)?;
         }
         for mapping in self.model.take_mappings() {
@@ -132,6 +135,8 @@ pub(crate) struct Boot {
     pub staged: Option<Staged>,
     /// The highest security version the card has accepted.
     pub min_security_version: u32,
+    /// The state directory, which holds the card's persistent storage.
+    pub state_dir: Option<PathBuf>,
 }
 
 /// The running card thread.
@@ -165,6 +170,15 @@ impl CardThread {
                         Ok((model, ImageInfo::builtin(id)))
                     }),
                 };
+                // The persistent storage is read at reset: attach it, then
+                // boot again from it.
+                let booted = booted.and_then(|(mut model, image)| {
+                    if let Some(dir) = &boot.state_dir {
+                        model.set_storage(dir)?;
+                        model.reset(test_mode);
+                    }
+                    Ok((model, image))
+                });
                 let (model, image) = match booted {
                     Ok((mut model, image)) => {
                         model.set_dma_read_latency(dma_read_latency);

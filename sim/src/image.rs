@@ -19,6 +19,9 @@ include!("verilator_flags.rs");
 
 /// The wrapper around the Verilated model, compiled into every image.
 const WRAPPER_CPP: &str = include_str!("../csrc/hsm_sim.cpp");
+/// The contract's constants the wrapper includes (generated, see
+/// `hsm_contract::storage::c_header`).
+const CONTRACT_H: &str = include_str!("../csrc/contract.h");
 
 /// File name of the model library in a simulated card's package.
 pub const LIBRARY_NAME: &str = "card.so";
@@ -134,6 +137,8 @@ pub fn build(
     std::fs::write(&unity_path, unity).map_err(io(&unity_path))?;
     let wrapper = workdir.join("hsm_sim.cpp");
     std::fs::write(&wrapper, WRAPPER_CPP).map_err(io(&wrapper))?;
+    let header = workdir.join("contract.h");
+    std::fs::write(&header, CONTRACT_H).map_err(io(&header))?;
 
     let include = root.join("include");
     let sources: Vec<(PathBuf, &str)> = vec![

@@ -50,8 +50,13 @@
 //!   [`image::build`] makes such an image; [`ModelLibrary`] runs it.
 //! - **State directory.** [`SimConfig::state_dir`] is created if missing. It
 //!   holds the stored card image (`image.pkg`), which the card starts from,
-//!   and the highest security version accepted (`security-version`). Key
-//!   slots do not persist yet.
+//!   the highest security version accepted (`security-version`), and the
+//!   card's persistent storage (`hsm_contract::storage`): the master-key
+//!   store `master.key` (a real card keeps it in battery-backed RAM, apart
+//!   from the records) and one sealed record per key slot
+//!   (`record-NN.bin`), each written atomically. Without a state directory
+//!   the storage lives in memory: keys survive a device reset, not the
+//!   process, nor a card-image load.
 //!
 //! The `hsm-sim` binary serves a card in the foreground:
 //! `hsm-sim --socket PATH [--state DIR] [--test-mode] [--trace FILE]
@@ -93,6 +98,9 @@ pub enum SimError {
     /// The Verilated model could not be created.
     #[error("cannot create the Verilated card model: {0}")]
     Model(String),
+    /// The card's persistent storage in the state directory cannot be used.
+    #[error("the card's persistent storage: {0}")]
+    Storage(String),
     /// The trace file could not be written.
     #[error("cannot write the trace file {path}: {reason}")]
     Trace {
@@ -345,6 +353,7 @@ fn boot(state_dir: Option<&Path>) -> Result<card::Boot, SimError> {
         return Ok(card::Boot {
             staged: None,
             min_security_version: 0,
+            state_dir: None,
         });
     };
     let min = loader::recorded_security_version(dir)?;
@@ -367,6 +376,7 @@ fn boot(state_dir: Option<&Path>) -> Result<card::Boot, SimError> {
     Ok(card::Boot {
         staged,
         min_security_version: min,
+        state_dir: Some(dir.to_path_buf()),
     })
 }
 

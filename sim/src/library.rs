@@ -16,7 +16,7 @@ use crate::SimError;
 
 /// The version of the C interface this simulator speaks
 /// (`kAbiVersion` in `csrc/hsm_sim.cpp`).
-pub const ABI_VERSION: u32 = 3;
+pub const ABI_VERSION: u32 = 4;
 
 extern "C" {
     fn hsm_sim_abi_version() -> u32;
@@ -41,6 +41,12 @@ extern "C" {
     fn hsm_sim_set_read_latency(sim: *mut RawSim, cycles: u32);
     fn hsm_sim_set_noise(sim: *mut RawSim, mode: u32);
     fn hsm_sim_set_selftest_inject(sim: *mut RawSim, mask: u32);
+    fn hsm_sim_set_storage(
+        sim: *mut RawSim,
+        dir: *const c_char,
+        err: *mut c_char,
+        err_len: usize,
+    ) -> c_int;
     fn hsm_sim_stats(sim: *const RawSim, out: *mut Stats);
     fn hsm_sim_flush_trace(sim: *mut RawSim);
 }
@@ -57,6 +63,7 @@ type UnmapFn = unsafe extern "C" fn(*mut RawSim, u64, u64) -> c_int;
 /// A setter taking one `uint32_t` (read latency, noise mode, self-test
 /// fault injection).
 type SetU32Fn = unsafe extern "C" fn(*mut RawSim, u32);
+type StorageFn = unsafe extern "C" fn(*mut RawSim, *const c_char, *mut c_char, usize) -> c_int;
 type StatsFn = unsafe extern "C" fn(*const RawSim, *mut Stats);
 type VersionFn = unsafe extern "C" fn() -> u32;
 
@@ -76,6 +83,7 @@ pub(crate) struct Abi {
     pub set_read_latency: SetU32Fn,
     pub set_noise: SetU32Fn,
     pub set_selftest_inject: SetU32Fn,
+    pub set_storage: StorageFn,
     pub stats: StatsFn,
     pub flush_trace: SimFn,
 }
@@ -118,6 +126,7 @@ impl ModelLibrary {
                     set_read_latency: hsm_sim_set_read_latency,
                     set_noise: hsm_sim_set_noise,
                     set_selftest_inject: hsm_sim_set_selftest_inject,
+                    set_storage: hsm_sim_set_storage,
                     stats: hsm_sim_stats,
                     flush_trace: hsm_sim_flush_trace,
                 },
@@ -203,6 +212,7 @@ impl ModelLibrary {
             set_read_latency: entry!("hsm_sim_set_read_latency", SetU32Fn),
             set_noise: entry!("hsm_sim_set_noise", SetU32Fn),
             set_selftest_inject: entry!("hsm_sim_set_selftest_inject", SetU32Fn),
+            set_storage: entry!("hsm_sim_set_storage", StorageFn),
             stats: entry!("hsm_sim_stats", StatsFn),
             flush_trace: entry!("hsm_sim_flush_trace", SimFn),
         };

@@ -322,6 +322,29 @@ impl Model {
         unsafe { (self.lib.abi.reset)(self.raw, c_int::from(test_mode), RESET_CYCLES) }
     }
 
+    /// Makes the state directory `dir` the card's persistent storage (its
+    /// master-key store and record store, `hsm_contract::storage`): loads
+    /// them from there, and from then on writes every change there
+    /// atomically. The card reads them at its next [`Model::reset`].
+    pub fn set_storage(&mut self, dir: &Path) -> Result<(), SimError> {
+        let dir_c = CString::new(dir.as_os_str().as_encoded_bytes()).map_err(|_| {
+            SimError::Model(format!("{}: the path contains a NUL byte", dir.display()))
+        })?;
+        let mut err = [0u8; 512];
+        // SAFETY: `raw` is live, the path is NUL-terminated, and `err` is a
+        // writable buffer of the length passed.
+        let rc = unsafe {
+            (self.lib.abi.set_storage)(self.raw, dir_c.as_ptr(), err.as_mut_ptr().cast(), err.len())
+        };
+        if rc != 0 {
+            let end = err.iter().position(|&b| b == 0).unwrap_or(err.len());
+            return Err(SimError::Storage(
+                String::from_utf8_lossy(&err[..end]).into_owned(),
+            ));
+        }
+        Ok(())
+    }
+
     /// Reads the 32-bit register at BAR0 byte offset `offset`.
     pub fn read(&mut self, offset: u32) -> Result<u32, SimError> {
         let mut value = 0u32;

@@ -59,11 +59,17 @@ fn identity_scratch_and_reset() {
     let status = model.read(regs::STATUS.offset).unwrap();
     assert_eq!(regs::status::TEST_MODE.get(status), 0);
 
-    // After reset the card overwrites its key store (busy for 2048
-    // cycles); after that an idle card is not clocked by run().
+    // After reset the card overwrites its key store (2048 cycles), then
+    // looks up its 64 persistent records (none here: a few cycles each);
+    // after that an idle card is not clocked by run().
     let r = model.run(1_000_000);
     assert!(r.idle());
-    assert!(r.cycles >= 2000 && r.cycles < 2100, "{} cycles", r.cycles);
+    eprintln!("reset to idle with empty storage: {} cycles", r.cycles);
+    assert!(
+        r.cycles >= 2048 + 64 && r.cycles < 2048 + 64 * 10,
+        "{} cycles",
+        r.cycles
+    );
     let r = model.run(1_000_000);
     assert!(r.idle());
     assert_eq!(r.cycles, 0);

@@ -16,6 +16,7 @@
 //! stage per enabled cycle whatever the data, and the key expansion takes a
 //! number of cycles fixed by the key size alone.
 
+pub mod iter;
 pub mod key_expand;
 pub mod pipe;
 pub mod round;

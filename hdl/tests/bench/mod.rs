@@ -2,7 +2,7 @@
 //! a DMA responder that follow `docs/card-ports.md`, and register access.
 #![allow(dead_code)]
 
-use hsm_contract::{regs, Completion, Descriptor, COMPLETION_BYTES, DESCRIPTOR_BYTES};
+use hsm_contract::{regs, storage, Completion, Descriptor, COMPLETION_BYTES, DESCRIPTOR_BYTES};
 use hsm_hdl::HsmCard;
 use rust_hdl::prelude::*;
 use std::collections::VecDeque;
@@ -27,6 +27,29 @@ pub struct Bench {
     /// The noise source: a xorshift stream (the card's health tests pass
     /// it; its randomness does not matter to these tests).
     noise: u64,
+    /// The persistent storage the card's vault reaches (kept by
+    /// [`Bench::power_cycle`]).
+    pub store: Store,
+    nv_reply: Option<(bool, u128)>,
+    bb_reply: bool,
+}
+
+/// The bench's persistent storage, as `hsm_contract::storage` describes it:
+/// the master-key store and the record store.
+#[derive(Clone, Debug, Default)]
+pub struct Store {
+    /// The master-key store: key and epoch, when it holds a key.
+    pub master: Option<([u8; 32], u32)>,
+    /// The record store.
+    pub records: std::collections::BTreeMap<u8, [u8; storage::RECORD_BYTES]>,
+    /// Beats staged for the next commit.
+    staged: Vec<u8>,
+    /// Refuse commits (a full or failing storage).
+    pub fail_commits: bool,
+    /// Refuse master-key store writes.
+    pub fail_master_writes: bool,
+    /// Master-key store writes seen.
+    pub master_writes: u64,
 }
 
 impl Bench {
@@ -44,15 +67,31 @@ impl Bench {
             write_ready: true,
             read_gaps: false,
             noise: 0x9e37_79b9_7f4a_7c15,
+            store: Store::default(),
+            nv_reply: None,
+            bb_reply: false,
         };
-        b.card.test_mode_strap.next = test_mode;
-        b.card.reset.next = true;
-        b.tick();
-        b.tick();
-        b.card.reset.next = false;
-        b.card.test_mode_strap.next = false;
-        b.tick();
+        b.reset(test_mode);
         b
+    }
+
+    /// A card whose storage is `store`, as after a power cycle.
+    pub fn with_store(mem_len: usize, test_mode: bool, store: Store) -> Bench {
+        let mut b = Bench::new(mem_len, test_mode);
+        b.store = store;
+        b.reset(test_mode);
+        b
+    }
+
+    /// Resets the card (a power cycle: the storage stays).
+    pub fn reset(&mut self, test_mode: bool) {
+        self.card.test_mode_strap.next = test_mode;
+        self.card.reset.next = true;
+        self.tick();
+        self.tick();
+        self.card.reset.next = false;
+        self.card.test_mode_strap.next = false;
+        self.tick();
     }
 
     fn index(&self, addr: u64, len: u64) -> Option<usize> {
@@ -87,7 +126,24 @@ impl Bench {
         self.noise ^= self.noise >> 7;
         self.noise ^= self.noise << 17;
         let sample = if enable { self.noise as u8 } else { 0 };
+        // The stores answer in the cycle after a request.
+        let master = self.store.master;
         let c = &mut self.card;
+        c.bb_valid.next = master.is_some();
+        let (mkey, mepoch) = master.unwrap_or(([0; 32], 0));
+        c.bb_key.next = (bit_cast::<256, 128>(to_bits128(u128::from_le_bytes(
+            mkey[16..].try_into().unwrap(),
+        ))) << 128)
+            | bit_cast::<256, 128>(to_bits128(u128::from_le_bytes(
+                mkey[..16].try_into().unwrap(),
+            )));
+        c.bb_epoch.next = (mepoch as u64).into();
+        c.bb_ack.next = std::mem::take(&mut self.bb_reply);
+        c.bb_ok.next = !self.store.fail_master_writes;
+        let nv = self.nv_reply.take();
+        c.nv_ack.next = nv.is_some();
+        c.nv_ok.next = nv.map(|r| r.0).unwrap_or(false);
+        c.nv_rdata.next = to_bits128(nv.map(|r| r.1).unwrap_or(0));
         c.noise_valid.next = enable;
         c.noise_sample.next = (sample as u64).into();
         c.clock.next = false.into();
@@ -133,6 +189,53 @@ impl Bench {
             )
         });
         let irq = c.irq.val();
+        if c.bb_write.val() {
+            let lo = from_bits128(c.bb_wkey.val().get_bits::<128>(0)).to_le_bytes();
+            let hi = from_bits128(c.bb_wkey.val().get_bits::<128>(128)).to_le_bytes();
+            let mut key = [0u8; 32];
+            key[..16].copy_from_slice(&lo);
+            key[16..].copy_from_slice(&hi);
+            let epoch = c.bb_wepoch.val().to_u64() as u32;
+            if !self.store.fail_master_writes {
+                self.store.master = c.bb_wvalid.val().then_some((key, epoch));
+            }
+            self.store.master_writes += 1;
+            self.bb_reply = true;
+        }
+        if c.nv_req.val() {
+            let op = c.nv_op.val().to_u64() as u8;
+            let index = c.nv_index.val().to_u64() as u8;
+            let beat = c.nv_beat.val().to_u64() as usize;
+            let st = &mut self.store;
+            self.nv_reply = Some(match op {
+                storage::nv_op::READ => match st.records.get(&index) {
+                    Some(r) => (
+                        true,
+                        u128::from_le_bytes(r[16 * beat..16 * beat + 16].try_into().unwrap()),
+                    ),
+                    None => (false, 0),
+                },
+                storage::nv_op::WRITE => {
+                    st.staged.resize(storage::RECORD_BYTES, 0);
+                    st.staged[16 * beat..16 * beat + 16]
+                        .copy_from_slice(&from_bits128(c.nv_wdata.val()).to_le_bytes());
+                    (true, 0)
+                }
+                storage::nv_op::COMMIT => {
+                    if st.fail_commits {
+                        (false, 0)
+                    } else {
+                        st.records
+                            .insert(index, st.staged.clone().try_into().unwrap());
+                        (true, 0)
+                    }
+                }
+                _ => {
+                    st.records.remove(&index);
+                    (true, 0)
+                }
+            });
+        }
         self.write_err_next = false;
         if let Some((addr, data, strb)) = write {
             assert_eq!(addr % 16, 0, "unaligned write beat");

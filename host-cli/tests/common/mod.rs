@@ -289,26 +289,101 @@ pub struct Sim {
     pub dir: PathBuf,
     pub sock: PathBuf,
     pub device: String,
+    /// The card's state directory, when it has one.
+    pub state: Option<PathBuf>,
+    test_mode: bool,
+    pid: std::cell::Cell<u32>,
 }
 
 impl Sim {
     /// Start a card; `test_mode` passes `--test-mode`.
     pub fn start(tag: &str, test_mode: bool) -> Sim {
+        Sim::start_with(tag, test_mode, false)
+    }
+
+    /// Start a card with a state directory (`state` in its folder), whose
+    /// keys survive [`Sim::restart`] and [`Sim::kill_and_restart`].
+    pub fn start_with_state(tag: &str, test_mode: bool) -> Sim {
+        Sim::start_with(tag, test_mode, true)
+    }
+
+    fn start_with(tag: &str, test_mode: bool, state: bool) -> Sim {
         let dir = std::env::temp_dir().join(format!("hsmctl-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let sock = dir.join("card.sock");
-        let mut args = vec!["sim", "start", "--socket", s(&sock)];
-        if test_mode {
-            args.push("--test-mode");
-        }
-        let o = Command::new(HSMCTL).args(&args).output().unwrap();
-        assert!(o.status.success(), "{}", text(&o.stderr));
-        Sim {
+        let sim = Sim {
             device: format!("sim:{}", sock.display()),
+            state: state.then(|| dir.join("state")),
             sock,
             dir,
+            test_mode,
+            pid: std::cell::Cell::new(0),
+        };
+        sim.launch();
+        sim
+    }
+
+    /// `hsmctl sim start` for this card; panics with its message on failure.
+    fn launch(&self) {
+        let o = self.try_launch();
+        assert!(o.status.success(), "{}", text(&o.stderr));
+    }
+
+    /// `hsmctl sim start` for this card.
+    pub fn try_launch(&self) -> Output {
+        let mut args = vec!["sim", "start", "--json", "--socket", s(&self.sock)];
+        if self.test_mode {
+            args.push("--test-mode");
         }
+        if let Some(state) = &self.state {
+            args.extend(["--state", s(state)]);
+        }
+        let o = Command::new(HSMCTL).args(&args).output().unwrap();
+        if o.status.success() {
+            let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+            self.pid.set(v["pid"].as_u64().unwrap() as u32);
+        }
+        o
+    }
+
+    /// A power cycle: `hsmctl sim stop`, then start again on the same state.
+    pub fn restart(&self) {
+        self.stop();
+        self.launch();
+    }
+
+    /// Starts a card stopped with [`Sim::stop`] again.
+    pub fn restart_stopped(&self) {
+        self.launch();
+    }
+
+    /// Stops the card (`hsmctl sim stop`).
+    pub fn stop(&self) {
+        let o = Command::new(HSMCTL)
+            .args(["sim", "stop", "--socket", s(&self.sock)])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", text(&o.stderr));
+    }
+
+    /// Kills the card's process with SIGKILL (whatever it was doing), then
+    /// starts it again on the same state.
+    pub fn kill_and_restart(&self) {
+        let pid = self.pid.get().to_string();
+        let o = Command::new("kill").args(["-KILL", &pid]).output().unwrap();
+        assert!(o.status.success(), "kill {pid}: {}", text(&o.stderr));
+        // Wait until the process is gone before starting another.
+        let proc_dir = PathBuf::from(format!("/proc/{pid}"));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while proc_dir.exists() && Instant::now() < deadline {
+            let stat = std::fs::read_to_string(proc_dir.join("stat")).unwrap_or_default();
+            if stat.contains(") Z ") {
+                break; // a zombie: dead, not yet reaped by its parent
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.launch();
     }
 
     /// `hsmctl ARGS --device THIS-CARD` with `stdin` piped in (so never a
