@@ -494,21 +494,14 @@ impl Card {
     /// [`Error::Timeout`] when they are still running after `timeout`;
     /// transport errors.
     pub fn wait_selftest(&self, timeout: std::time::Duration) -> Result<SelfTest> {
-        let start = std::time::Instant::now();
-        loop {
-            let t = self.selftest()?;
-            if t.done {
-                return Ok(t);
-            }
-            if start.elapsed() >= timeout {
-                return Err(Error::Timeout {
-                    device: self.device().into(),
-                    what: "the power-on self-tests to finish (SELFTEST.DONE)".into(),
-                    waited: start.elapsed(),
-                });
-            }
-            std::thread::sleep(std::time::Duration::from_millis(1));
-        }
+        self.poll_until(
+            timeout,
+            "the power-on self-tests to finish (SELFTEST.DONE)",
+            |card| {
+                let t = card.selftest()?;
+                Ok(t.done.then_some(t))
+            },
+        )
     }
 
     /// Wait until the random bit generator has left the seeding state
@@ -518,16 +511,33 @@ impl Card {
     /// [`Error::Timeout`] when it is still seeding after `timeout`;
     /// transport errors.
     pub fn wait_rng(&self, timeout: std::time::Duration) -> Result<RngState> {
+        self.poll_until(
+            timeout,
+            "the random bit generator to be seeded (STATUS.RNG_READY)",
+            |card| {
+                let st = card.status()?.rng_state();
+                Ok((st != RngState::Seeding).then_some(st))
+            },
+        )
+    }
+
+    /// Polls `probe` every millisecond until it gives a value, for at most
+    /// `timeout`; `what` names the wait in the timeout error.
+    fn poll_until<T>(
+        &self,
+        timeout: std::time::Duration,
+        what: &str,
+        mut probe: impl FnMut(&Self) -> Result<Option<T>>,
+    ) -> Result<T> {
         let start = std::time::Instant::now();
         loop {
-            let st = self.status()?.rng_state();
-            if st != RngState::Seeding {
-                return Ok(st);
+            if let Some(v) = probe(self)? {
+                return Ok(v);
             }
             if start.elapsed() >= timeout {
                 return Err(Error::Timeout {
                     device: self.device().into(),
-                    what: "the random bit generator to be seeded (STATUS.RNG_READY)".into(),
+                    what: what.into(),
                     waited: start.elapsed(),
                 });
             }
