@@ -106,7 +106,8 @@ impl NoiseArg {
 #[derive(Args, Debug, Clone)]
 pub struct ServeArgs {
     /// Directory for the card's persistent state (what a real card keeps
-    /// in non-volatile memory)
+    /// in non-volatile memory: its sealed key slots, its master-key store,
+    /// its card image). Without it the keys last as long as the process
     #[arg(long, value_name = "DIR")]
     state: Option<PathBuf>,
     /// Socket to serve on [default: $HSM_SIM_SOCKET, else
@@ -343,6 +344,11 @@ fn start(a: &StartArgs) -> anyhow::Result<ExitCode> {
                     socket.display(),
                     log.display()
                 ))?;
+            }
+            if a.serve.state.is_none() {
+                eprintln!(
+                    "hsmctl: no --state DIR: the card's keys live in the simulator's memory and are lost when it stops"
+                );
             }
             return Ok(ExitCode::SUCCESS);
         }

@@ -76,6 +76,11 @@ fn start_info_bench_stop() {
     let started = json(&o);
     assert_eq!(started["socket"], s(&sock));
     assert!(
+        !text(&o.stderr).contains("no --state"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert!(
         state.join("card.log").exists(),
         "the log goes to the state dir"
     );

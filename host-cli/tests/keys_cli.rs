@@ -11,6 +11,28 @@ fn slots(sim: &Sim) -> serde_json::Value {
     serde_json::from_slice(&o.stdout).unwrap()
 }
 
+/// `hsmctl key generate --alg ml-kem-1024 --label LABEL --pub PUBLIC EXTRA`,
+/// which must succeed.
+fn generate_kem(
+    sim: &Sim,
+    label: &str,
+    public: &std::path::Path,
+    extra: &[&str],
+) -> std::process::Output {
+    let mut args = vec![
+        "key",
+        "generate",
+        "--alg",
+        "ml-kem-1024",
+        "--label",
+        label,
+        "--pub",
+        s(public),
+    ];
+    args.extend_from_slice(extra);
+    sim.ok(&args, b"")
+}
+
 fn usage(sim: &Sim, args: &[&str], why: &str) {
     let o = sim.run(args, b"");
     assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o.stderr));
@@ -62,20 +84,7 @@ fn generate_list_use_and_delete_keys() {
     );
     // An ML-KEM key pair: the public key goes to a file.
     let public = sim.path("kem.pem");
-    let o = sim.ok(
-        &[
-            "key",
-            "generate",
-            "--alg",
-            "ml-kem-1024",
-            "--label",
-            "kem",
-            "--pub",
-            s(&public),
-            "--json",
-        ],
-        b"",
-    );
+    let o = generate_kem(&sim, "kem", &public, &["--json"]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["set"], "ml-kem-1024", "{v}");
     assert!(std::fs::read_to_string(&public)
@@ -320,17 +329,7 @@ fn keys_survive_a_restart_and_damaged_storage_is_refused() {
         b"",
     );
     let public = sim.path("kem.pem");
-    let kem = [
-        "key",
-        "generate",
-        "--alg",
-        "ml-kem-1024",
-        "--label",
-        "kem",
-        "--pub",
-        s(&public),
-    ];
-    sim.ok(&kem, b"");
+    generate_kem(&sim, "kem", &public, &[]);
     let (pt, enc, dec) = (sim.path("p"), sim.path("p.hsm"), sim.path("p.out"));
     std::fs::write(&pt, b"sealed before the power cycle").unwrap();
     sim.ok(

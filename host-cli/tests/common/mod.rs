@@ -328,6 +328,13 @@ impl Sim {
     fn launch(&self) {
         let o = self.try_launch();
         assert!(o.status.success(), "{}", text(&o.stderr));
+        // Whether the keys outlive the process is said at start.
+        assert_eq!(
+            text(&o.stderr).contains("no --state DIR"),
+            self.state.is_none(),
+            "{}",
+            text(&o.stderr)
+        );
     }
 
     /// `hsmctl sim start` for this card.
