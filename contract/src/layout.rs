@@ -395,7 +395,7 @@ impl Descriptor {
             _ => {}
         }
         // 3. Alignment: every address a crypto or key job uses.
-        if !matches!(op, Opcode::Nop | Opcode::Copy)
+        if !matches!(op, Opcode::Nop | Opcode::Copy | Opcode::CardZeroize)
             && !(self.src_addr | self.dst_addr | self.aux_addr).is_multiple_of(16)
         {
             return Some(Status::Misaligned);
@@ -517,7 +517,9 @@ impl Descriptor {
             }
         }
         // 7. The slot index.
-        if !matches!(op, Opcode::Nop | Opcode::Copy) && self.key_slot as u32 >= KEY_SLOTS {
+        if !matches!(op, Opcode::Nop | Opcode::Copy | Opcode::CardZeroize)
+            && self.key_slot as u32 >= KEY_SLOTS
+        {
             return Some(Status::BadSlot);
         }
         if kem && kem_p.is_some_and(|p| p.target as u32 >= KEY_SLOTS) {

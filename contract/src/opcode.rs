@@ -26,6 +26,9 @@ pub enum Opcode {
     SlotInfo = 0x22,
     /// Generate an AES key from the card's DRBG into an empty slot.
     KeyGenerate = 0x23,
+    /// Zeroize the card: erase the master key, every key slot and the
+    /// DRBG state (see [`crate::storage`]).
+    CardZeroize = 0x2f,
     /// SHA3-224 of `src` (FIPS 202); see [`crate::hash`].
     Sha3_224 = 0x30,
     /// SHA3-256 of `src`.
@@ -62,6 +65,7 @@ impl Opcode {
         Opcode::KeyClear,
         Opcode::SlotInfo,
         Opcode::KeyGenerate,
+        Opcode::CardZeroize,
         Opcode::Sha3_224,
         Opcode::Sha3_256,
         Opcode::Sha3_384,
@@ -92,6 +96,7 @@ impl Opcode {
             Opcode::KeyClear => "KEY_CLEAR",
             Opcode::SlotInfo => "SLOT_INFO",
             Opcode::KeyGenerate => "KEY_GENERATE",
+            Opcode::CardZeroize => "CARD_ZEROIZE",
             Opcode::Sha3_224 => "SHA3_224",
             Opcode::Sha3_256 => "SHA3_256",
             Opcode::Sha3_384 => "SHA3_384",
@@ -118,6 +123,7 @@ impl Opcode {
             Opcode::KeyClear => "clears key_slot: overwrites its key material and round keys with zeros and marks it empty",
             Opcode::SlotInfo => "writes the 64-byte slot record of key_slot (algorithm, policy, key check value, counters, IV fixed field, label; never key material) to dst",
             Opcode::KeyGenerate => "generates an AES-128, AES-256 or XTS-AES-256 key from the card's DRBG (with prediction resistance) into the empty slot key_slot, with the 32-byte label at aux and the algorithm and policy in params; ENTROPY_FAILURE when the noise source has failed",
+            Opcode::CardZeroize => "completes with OK, then zeroizes the card as the tamper input does: the queues stop, the master-key store is overwritten, every persistent record is erased and every key-holding memory and register, the DRBG's included, is overwritten during the reset that follows; STATUS.ZEROIZED then says it is done; every field but version, opcode and job_id must be zero",
             Opcode::Sha3_224 | Opcode::Sha3_256 | Opcode::Sha3_384 | Opcode::Sha3_512 => "hashes src_len bytes (0 to 1 MiB) at src and writes the digest to dst (out_len is the digest length); flags PARTIAL and RESUME chain jobs through a 200-byte sponge state (see Hash jobs)",
             Opcode::Shake128 | Opcode::Shake256 => "absorbs src_len bytes (0 to 1 MiB) at src and writes exactly dst_len bytes (0 to 1 MiB) of output to dst; flags PARTIAL and RESUME as for SHA-3",
             Opcode::KemKeygen => "ML-KEM KeyGen with d || z from the card's DRBG (src_len 0; test mode may pass them in src): the seed goes into the empty slot key_slot with the label at aux and params.policy; ek goes to dst (with EXPOSE also dk_PKE)",
@@ -132,7 +138,7 @@ impl Opcode {
     /// completes with [`crate::Status::ReservedField`].
     pub const fn fields_used(self) -> &'static [&'static str] {
         match self {
-            Opcode::Nop => &[],
+            Opcode::Nop | Opcode::CardZeroize => &[],
             Opcode::Copy => &["src_addr", "dst_addr", "src_len", "dst_len"],
             Opcode::AesGcmEncrypt | Opcode::AesGcmDecrypt => &[
                 "src_addr", "dst_addr", "src_len", "dst_len", "aux_addr", "aux_len", "key_slot",

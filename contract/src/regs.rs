@@ -219,6 +219,12 @@ pub mod status {
         6,
         "a power-on self-test failed (SELFTEST says which): every job completes with SELFTEST_FAILED until the card is reset",
     );
+    /// The card holds no master key, so no key.
+    pub const ZEROIZED: Field = bit(
+        "ZEROIZED",
+        7,
+        "the card holds no master key and so no key: it is new, or it was zeroized (CARD_ZEROIZE or the tamper input) and the master-key store confirmed the erasure; clear once the first key is sealed",
+    );
     /// All fields, in bit order.
     pub const FIELDS: &[Field] = &[
         TEST_MODE,
@@ -228,6 +234,7 @@ pub mod status {
         RNG_READY,
         RNG_FAULT,
         SELFTEST_FAILED,
+        ZEROIZED,
     ];
 }
 

@@ -34,6 +34,19 @@
 //! IV can therefore never repeat across power cycles; within one boot a key
 //! has 2^44 invocations, after which card-IV encryption with it fails with
 //! `INVOCATIONS_EXHAUSTED` until the next reset.
+//!
+//! # Zeroization
+//! A rising edge of the card's `tamper` input, or a `CARD_ZEROIZE` job
+//! (after its completion is written), zeroizes the card: the queues stop
+//! and the card resets itself with zeroization on. During that reset the
+//! vault first overwrites the master-key store (valid bit, key and all;
+//! the epoch is kept), which alone makes every sealed record unreadable,
+//! then erases every record, then overwrites its own round keys; meanwhile
+//! the engines overwrite the key store, the round-key memory and the
+//! ML-KEM memories, and the DRBG is reinstantiated from fresh entropy after
+//! its known-answer test. The card's own part takes a fixed number of
+//! cycles; what the stores take to acknowledge is theirs. `STATUS.ZEROIZED`
+//! is then set, and stays set until a new master key is sealed.
 
 /// Number of records in the record store.
 pub const RECORDS: usize = 64;

@@ -86,6 +86,8 @@ pub struct CardStatus {
     /// with `SELFTEST_FAILED` until the card is reset ([`Card::selftest`]
     /// says which test).
     pub selftest_failed: bool,
+    /// The card holds no master key and so no key: new, or zeroized.
+    pub zeroized: bool,
 }
 
 /// The card's power-on self-test results (`SELFTEST`), decoded.
@@ -170,6 +172,7 @@ impl CardStatus {
             rng_ready: s::RNG_READY.get(raw) != 0,
             rng_fault: s::RNG_FAULT.get(raw) != 0,
             selftest_failed: s::SELFTEST_FAILED.get(raw) != 0,
+            zeroized: s::ZEROIZED.get(raw) != 0,
         }
     }
 }
@@ -485,6 +488,41 @@ impl Card {
         self.queue = None;
         self.arena = None;
         r
+    }
+
+    /// Zeroize the card (`CARD_ZEROIZE`): it erases its master key, every
+    /// key slot's persistent record and every memory that held a key, and
+    /// reseeds its DRBG; see `hsm_contract::storage`. Returns once the card
+    /// reports `STATUS.ZEROIZED` and serves again (self-tests done, DRBG
+    /// seeded). The card stops every queue; the next job starts a new one.
+    ///
+    /// # Errors
+    /// [`Error::JobFailed`] when the card refuses the job (nothing is
+    /// erased then); [`Error::Timeout`] when it does not report ZEROIZED
+    /// within `timeout` (its master-key store did not confirm the erasure);
+    /// queue and transport errors.
+    pub fn zeroize(&mut self, timeout: std::time::Duration) -> Result<SelfTest> {
+        let q = self.queue()?;
+        let d = Descriptor {
+            opcode: hsm_contract::Opcode::CardZeroize as u8,
+            ..Descriptor::nop(q.next_job_id())
+        };
+        let done = q.run_batch(&[d]).and_then(one);
+        // The card has stopped its queue, whatever the completion said.
+        self.queue = None;
+        self.arena = None;
+        done?;
+        self.poll_until(
+            timeout,
+            "the card to confirm its zeroization (STATUS.ZEROIZED)",
+            |card| {
+                let s = card.status()?;
+                Ok((s.zeroized && !s.queue_enabled).then_some(()))
+            },
+        )?;
+        let st = self.wait_selftest(timeout)?;
+        self.wait_rng(timeout)?;
+        Ok(st)
     }
 
     /// Wait until the power-on self-tests have finished (after a reset),

@@ -176,11 +176,15 @@ impl State {
         if hsm_contract::hash::HashAlg::from_opcode(op).is_some()
             || matches!(
                 op,
-                Opcode::KemKeygen | Opcode::KemEncaps | Opcode::KemDecaps | Opcode::KeyGenerate
+                Opcode::KemKeygen
+                    | Opcode::KemEncaps
+                    | Opcode::KemDecaps
+                    | Opcode::KeyGenerate
+                    | Opcode::CardZeroize
             )
         {
-            // The mock is a card image without the hash and ML-KEM engines
-            // and without a DRBG.
+            // The mock is a card image without the hash and ML-KEM engines,
+            // without a DRBG and without persistent storage.
             return (Status::BadOpcode, 0);
         }
         let slot = d.key_slot;

@@ -86,6 +86,7 @@ pub struct DescChecker {
     status_c: Signal<Local, Bits<16>>,
     engine_c: Signal<Local, Bit>,
     is_nop: Signal<Local, Bit>,
+    is_zz: Signal<Local, Bit>,
     is_copy: Signal<Local, Bit>,
     is_genc: Signal<Local, Bit>,
     is_gdec: Signal<Local, Bit>,
@@ -126,6 +127,7 @@ pub struct DescChecker {
 
     c_desc_version: Constant<Bits<8>>,
     o_nop: Constant<Bits<8>>,
+    o_zz: Constant<Bits<8>>,
     o_copy: Constant<Bits<8>>,
     o_genc: Constant<Bits<8>>,
     o_gdec: Constant<Bits<8>>,
@@ -253,6 +255,7 @@ impl Default for DescChecker {
             status: Default::default(),
             is_engine_op: Default::default(),
             is_nop: Default::default(),
+            is_zz: Default::default(),
             is_copy: Default::default(),
             is_genc: Default::default(),
             is_gdec: Default::default(),
@@ -287,6 +290,7 @@ impl Default for DescChecker {
             key_len: Default::default(),
             c_desc_version: Constant::new((hsm_contract::DESCRIPTOR_VERSION as u64).into()),
             o_nop: opcode(Opcode::Nop),
+            o_zz: opcode(Opcode::CardZeroize),
             o_copy: opcode(Opcode::Copy),
             o_genc: opcode(Opcode::AesGcmEncrypt),
             o_gdec: opcode(Opcode::AesGcmDecrypt),
@@ -424,6 +428,7 @@ impl Logic for DescChecker {
             self.kem_aux.next = bits::<32>(0);
         }
         self.is_nop.next = self.opcode.val() == self.o_nop.val();
+        self.is_zz.next = self.opcode.val() == self.o_zz.val();
         self.is_copy.next = self.opcode.val() == self.o_copy.val();
         self.is_genc.next = self.opcode.val() == self.o_genc.val();
         self.is_gdec.next = self.opcode.val() == self.o_gdec.val();
@@ -459,6 +464,7 @@ impl Logic for DescChecker {
         }
         self.known.next = self.is_hash.val()
             | self.is_nop.val()
+            | self.is_zz.val()
             | self.is_copy.val()
             | self.is_gcm.val()
             | self.is_xts.val()

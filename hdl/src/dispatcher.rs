@@ -65,6 +65,12 @@ pub struct Dispatcher {
     pub reset: Signal<In, Bit>,
     /// Soft reset pulse from the register block.
     pub soft_reset: Signal<In, Bit>,
+    /// Sampled during reset: the reset zeroizes the card.
+    pub zeroize: Signal<In, Bit>,
+    /// Pulse: a CARD_ZEROIZE job has completed; zeroize the card.
+    pub zeroize_req: Signal<Out, Bit>,
+    /// The card holds no master key (`STATUS.ZEROIZED`).
+    pub zeroized: Signal<Out, Bit>,
     /// Queue enabled.
     pub queue_enable: Signal<In, Bit>,
     /// Pulse: reset ring indices and phase.
@@ -189,6 +195,7 @@ pub struct Dispatcher {
     kem: KemEngine,
     state: DFF<DispState>,
     eng_started: DFF<Bit>,
+    zz_arm: DFF<Bit>,
     use_hash: DFF<Bit>,
     use_kem: DFF<Bit>,
     sq_head_r: DFF<Bits<16>>,
@@ -246,6 +253,7 @@ pub struct Dispatcher {
     d_reserved0: Signal<Local, Bits<16>>,
     d_params: Signal<Local, Bits<128>>,
     is_copy: Signal<Local, Bit>,
+    is_zz: Signal<Local, Bit>,
     s_off: Signal<Local, Bits<4>>,
     d_off: Signal<Local, Bits<4>>,
     t_in: Signal<Local, Bits<6>>,
@@ -301,6 +309,7 @@ pub struct Dispatcher {
     c_flags: Constant<Bits<10>>,
     cqe_version: Constant<Bits<8>>,
     op_copy: Constant<Bits<8>>,
+    op_zz: Constant<Bits<8>>,
     st_ok: Constant<Bits<16>>,
     st_dma_read: Constant<Bits<16>>,
     st_dma_write: Constant<Bits<16>>,
@@ -312,6 +321,9 @@ impl Default for Dispatcher {
             clock: Default::default(),
             reset: Default::default(),
             soft_reset: Default::default(),
+            zeroize: Default::default(),
+            zeroize_req: Default::default(),
+            zeroized: Default::default(),
             queue_enable: Default::default(),
             queue_reset: Default::default(),
             test_mode: Default::default(),
@@ -384,6 +396,7 @@ impl Default for Dispatcher {
             engine: Default::default(),
             state: Default::default(),
             eng_started: Default::default(),
+            zz_arm: Default::default(),
             use_hash: Default::default(),
             hash: Default::default(),
             kem: Default::default(),
@@ -444,6 +457,7 @@ impl Default for Dispatcher {
             d_reserved0: Default::default(),
             d_params: Default::default(),
             is_copy: Default::default(),
+            is_zz: Default::default(),
             s_off: Default::default(),
             d_off: Default::default(),
             t_in: Default::default(),
@@ -486,6 +500,7 @@ impl Default for Dispatcher {
             c_flags: off(&cqe::FLAGS),
             cqe_version: Constant::new((hsm_contract::COMPLETION_VERSION as u64).into()),
             op_copy: opcode(Opcode::Copy),
+            op_zz: opcode(Opcode::CardZeroize),
             st_ok: status(Status::Ok),
             st_dma_read: status(Status::DmaReadError),
             st_dma_write: status(Status::DmaWriteError),
@@ -508,6 +523,7 @@ impl Logic for Dispatcher {
             vr_rec,
             vr_key,
             eng_started,
+            zz_arm,
             use_hash,
             use_kem,
             use_rng,
@@ -735,6 +751,8 @@ impl Logic for Dispatcher {
         // The vault: between the engine and the two stores.
         self.vault.clock.next = self.clock.val();
         self.vault.reset.next = self.reset.val();
+        self.vault.zeroize.next = self.zeroize.val();
+        self.zeroized.next = self.vault.zeroized.val();
         self.vault.bb_valid.next = self.bb_valid.val();
         self.vault.bb_key.next = self.bb_key.val();
         self.vault.bb_epoch.next = self.bb_epoch.val();
@@ -867,6 +885,7 @@ impl Logic for Dispatcher {
             self.e_out_len.next = self.engine.out_len.val();
         }
         self.is_copy.next = self.d_opcode.val() == self.op_copy.val();
+        self.is_zz.next = self.d_opcode.val() == self.op_zz.val();
         // COPY geometry.
         self.s_off.next = self.d_src_addr.val().get_bits::<4>(0);
         self.d_off.next = self.d_dst_addr.val().get_bits::<4>(0);
@@ -943,6 +962,7 @@ impl Logic for Dispatcher {
             bit_cast::<128, 256>(self.window.val() >> (bit_cast::<8, 4>(self.shift.q.val()) << 3));
         self.dmaw_strb.next = self.strb_first.val() & self.strb_last.val();
         self.job_done.next = false;
+        self.zeroize_req.next = false;
         self.dma_read_fault.next = false;
         self.dma_write_fault.next = false;
         self.fault_addr.next = self.rx_addr.q.val();
@@ -1026,6 +1046,9 @@ impl Logic for Dispatcher {
                     self.use_rng.d.next = self.desc_check.is_rng_op.val();
                 } else {
                     self.job_status.d.next = self.st_ok.val();
+                    // CARD_ZEROIZE: the completion first, then the card
+                    // zeroizes (its queues stop).
+                    self.zz_arm.d.next = self.is_zz.val();
                     if self.is_copy.val() & self.d_src_len.val().any() {
                         self.state.d.next = DispState::CopyRun;
                         self.out_len.d.next = self.d_src_len.val();
@@ -1170,6 +1193,8 @@ impl Logic for Dispatcher {
             }
             DispState::CompleteDrain => {
                 self.state.d.next = DispState::Idle;
+                self.zeroize_req.next = self.zz_arm.q.val();
+                self.zz_arm.d.next = false;
                 if self.dmaw_err.val() {
                     self.dma_write_fault.next = true;
                     self.fault_addr.next = self.last_wr_addr.q.val();
@@ -1225,6 +1250,7 @@ impl Logic for Dispatcher {
             self.phase.d.next = true;
         }
         if self.soft_reset.val() {
+            self.zz_arm.d.next = false;
             self.sq_head_r.d.next = bits::<16>(0);
             self.cq_tail_r.d.next = bits::<16>(0);
             self.phase.d.next = true;
@@ -1238,12 +1264,19 @@ impl Logic for Dispatcher {
             self.sq_head_r.d.next = bits::<16>(0);
             self.cq_tail_r.d.next = bits::<16>(0);
             self.phase.d.next = true;
-            self.outstanding.d.next = bits::<18>(0);
+            if self.zeroize.val() {
+                // The card resets itself: the host's answers to reads in
+                // flight still come, and are discarded.
+                self.state.d.next = DispState::Flush;
+            } else {
+                self.outstanding.d.next = bits::<18>(0);
+            }
             self.req_left.d.next = bits::<17>(0);
             self.in_left.d.next = bits::<17>(0);
             self.out_left.d.next = bits::<17>(0);
             self.rd_err.d.next = false;
             self.wr_err.d.next = false;
+            self.zz_arm.d.next = false;
         }
     }
 }

@@ -374,6 +374,7 @@ pub struct CryptoEngine {
     is_kload: Signal<Local, Bit>,
     is_kgen: Signal<Local, Bit>,
     label_hit: Signal<Local, Bit>,
+    scrub: Signal<Local, Bit>,
     k_blocks: Signal<Local, Bits<3>>,
     is_kclear: Signal<Local, Bit>,
     is_sinfo: Signal<Local, Bit>,
@@ -620,6 +621,7 @@ impl Default for CryptoEngine {
             is_kload: Default::default(),
             is_kgen: Default::default(),
             label_hit: Default::default(),
+            scrub: Default::default(),
             k_blocks: Default::default(),
             is_kclear: Default::default(),
             is_sinfo: Default::default(),
@@ -988,6 +990,7 @@ impl Logic for CryptoEngine {
         self.kp_key.next = self.rk_ram.read_data.val();
 
         self.label_hit.next = false;
+        self.scrub.next = false;
         // Random bits: asked for in KlDraw only.
         self.rng_req.next = false;
         self.rng_blocks.next = bits::<16>(1);
@@ -1837,32 +1840,7 @@ impl Logic for CryptoEngine {
                     self.rs_idx.d.next = self.rs_idx.q.val() + 1;
                     self.state.d.next = EngState::RsLoad;
                 }
-                // Nothing of the key outlives the job in working registers.
-                self.rk0.d.next = bits::<128>(0);
-                self.rk1.d.next = bits::<128>(0);
-                self.rk2.d.next = bits::<128>(0);
-                self.rk3.d.next = bits::<128>(0);
-                self.rk4.d.next = bits::<128>(0);
-                self.rk5.d.next = bits::<128>(0);
-                self.rk6.d.next = bits::<128>(0);
-                self.rk7.d.next = bits::<128>(0);
-                self.rk8.d.next = bits::<128>(0);
-                self.rk9.d.next = bits::<128>(0);
-                self.rk10.d.next = bits::<128>(0);
-                self.rk11.d.next = bits::<128>(0);
-                self.rk12.d.next = bits::<128>(0);
-                self.rk13.d.next = bits::<128>(0);
-                self.rk14.d.next = bits::<128>(0);
-                self.h.d.next = bits::<128>(0);
-                self.ekj0.d.next = bits::<128>(0);
-                self.tag.d.next = bits::<128>(0);
-                self.tw.d.next = bits::<128>(0);
-                self.t_a.d.next = bits::<128>(0);
-                self.t_b.d.next = bits::<128>(0);
-                self.held.d.next = bits::<128>(0);
-                self.part.d.next = bits::<128>(0);
-                self.kbuf.d.next = bits::<512>(0);
-                self.gh.clear.next = true;
+                self.scrub.next = true;
             }
         }
 
@@ -1931,6 +1909,35 @@ impl Logic for CryptoEngine {
         self.dec.in_tag.next = self.pipe_tag.val();
         self.gh.in_valid.next = self.gh_in.val();
         self.gh.in_block.next = self.gh_block.val();
+        // Nothing of the key outlives the job, or a reset (zeroization
+        // included), in working registers.
+        if self.scrub.val() | self.reset.val() {
+            self.rk0.d.next = bits::<128>(0);
+            self.rk1.d.next = bits::<128>(0);
+            self.rk2.d.next = bits::<128>(0);
+            self.rk3.d.next = bits::<128>(0);
+            self.rk4.d.next = bits::<128>(0);
+            self.rk5.d.next = bits::<128>(0);
+            self.rk6.d.next = bits::<128>(0);
+            self.rk7.d.next = bits::<128>(0);
+            self.rk8.d.next = bits::<128>(0);
+            self.rk9.d.next = bits::<128>(0);
+            self.rk10.d.next = bits::<128>(0);
+            self.rk11.d.next = bits::<128>(0);
+            self.rk12.d.next = bits::<128>(0);
+            self.rk13.d.next = bits::<128>(0);
+            self.rk14.d.next = bits::<128>(0);
+            self.h.d.next = bits::<128>(0);
+            self.ekj0.d.next = bits::<128>(0);
+            self.tag.d.next = bits::<128>(0);
+            self.tw.d.next = bits::<128>(0);
+            self.t_a.d.next = bits::<128>(0);
+            self.t_b.d.next = bits::<128>(0);
+            self.held.d.next = bits::<128>(0);
+            self.part.d.next = bits::<128>(0);
+            self.kbuf.d.next = bits::<512>(0);
+            self.gh.clear.next = true;
+        }
         if self.rx.val() & self.dmar_data_err.val() & !self.rd_err.q.val() {
             self.rd_err.d.next = true;
             self.read_fault.next = true;

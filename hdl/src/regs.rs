@@ -67,6 +67,14 @@ pub struct RegisterFile {
     /// The DRBG's known-answer test failed (`SELFTEST.DRBG`,
     /// `STATUS.SELFTEST_FAILED`).
     pub selftest_drbg: Signal<In, Bit>,
+    /// The tamper input (level; a rising edge zeroizes).
+    pub tamper: Signal<In, Bit>,
+    /// Pulse: a CARD_ZEROIZE job has completed.
+    pub zeroize_req: Signal<In, Bit>,
+    /// The card holds no master key (`STATUS.ZEROIZED`).
+    pub zeroized: Signal<In, Bit>,
+    /// Pulse: reset the card's logic, zeroizing (the queues stop here).
+    pub zeroize: Signal<Out, Bit>,
     /// The card came out of reset in test mode.
     pub test_mode_out: Signal<Out, Bit>,
     /// Queue enabled.
@@ -96,6 +104,9 @@ pub struct RegisterFile {
     qen: DFF<Bit>,
     qrst: DFF<Bit>,
     srst: DFF<Bit>,
+    zz: DFF<Bit>,
+    zz_pend: DFF<Bit>,
+    tamper_q: DFF<Bit>,
     cycles: DFF<Bits<64>>,
     cycles_hi: DFF<Bits<32>>,
     jobs: DFF<Bits<64>>,
@@ -114,6 +125,7 @@ pub struct RegisterFile {
     rd: Signal<Local, Bits<32>>,
     wr: Signal<Local, Bit>,
     do_srst: Signal<Local, Bit>,
+    do_zz: Signal<Local, Bit>,
     status_v: Signal<Local, Bits<32>>,
     control_v: Signal<Local, Bits<32>>,
     sq_mask: Signal<Local, Bits<17>>,
@@ -171,6 +183,7 @@ pub struct RegisterFile {
     b_st_rng_ready: Constant<Bits<5>>,
     b_st_rng_fault: Constant<Bits<5>>,
     b_st_selftest: Constant<Bits<5>>,
+    b_st_zeroized: Constant<Bits<5>>,
     b_sf_drbg: Constant<Bits<5>>,
     b_sf_done: Constant<Bits<5>>,
     b_f_rd: Constant<Bits<5>>,
@@ -211,12 +224,17 @@ impl RegisterFile {
             b_st_rng_ready: bitpos(&regs::status::RNG_READY),
             b_st_rng_fault: bitpos(&regs::status::RNG_FAULT),
             b_st_selftest: bitpos(&regs::status::SELFTEST_FAILED),
+            b_st_zeroized: bitpos(&regs::status::ZEROIZED),
             b_sf_drbg: bitpos(&regs::selftest::DRBG),
             b_sf_done: bitpos(&regs::selftest::DONE),
             test_mode_out: Default::default(),
             queue_enable: Default::default(),
             queue_reset: Default::default(),
             soft_reset: Default::default(),
+            tamper: Default::default(),
+            zeroize_req: Default::default(),
+            zeroized: Default::default(),
+            zeroize: Default::default(),
             sq_base: Default::default(),
             sq_log2: Default::default(),
             sq_tail: Default::default(),
@@ -231,6 +249,9 @@ impl RegisterFile {
             qen: Default::default(),
             qrst: Default::default(),
             srst: Default::default(),
+            zz: Default::default(),
+            zz_pend: Default::default(),
+            tamper_q: Default::default(),
             cycles: Default::default(),
             cycles_hi: Default::default(),
             jobs: Default::default(),
@@ -248,6 +269,7 @@ impl RegisterFile {
             rd: Default::default(),
             wr: Default::default(),
             do_srst: Default::default(),
+            do_zz: Default::default(),
             status_v: Default::default(),
             control_v: Default::default(),
             sq_mask: Default::default(),
@@ -317,9 +339,9 @@ impl Logic for RegisterFile {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, rdata, rvalid, irq_q, test_mode, scratch, qen, qrst, srst, cycles,
-            cycles_hi, jobs, jobs_hi, fault, fault_addr, sq_base_r, sq_log2_r, sq_tail_r,
-            cq_base_r, cq_log2_r, cq_head_r, irq_en, irq_st
+            self, clock, rdata, rvalid, irq_q, test_mode, scratch, qen, qrst, srst, zz, zz_pend,
+            tamper_q, cycles, cycles_hi, jobs, jobs_hi, fault, fault_addr, sq_base_r, sq_log2_r,
+            sq_tail_r, cq_base_r, cq_log2_r, cq_head_r, irq_en, irq_st
         );
         self.sq_mask.next =
             (bits::<17>(1) << bit_cast::<17, 5>(self.sq_log2_r.q.val())) - bits::<17>(1);
@@ -340,6 +362,7 @@ impl Logic for RegisterFile {
         self.test_mode_out.next = self.test_mode.q.val();
         self.queue_reset.next = self.qrst.q.val();
         self.soft_reset.next = self.srst.q.val();
+        self.zeroize.next = self.zz.q.val();
         self.sq_base.next = self.sq_base_r.q.val();
         self.sq_log2.next = self.sq_log2_r.q.val();
         self.sq_tail.next = self.sq_tail_r.q.val();
@@ -355,6 +378,18 @@ impl Logic for RegisterFile {
         self.qrst.d.next = false;
         self.srst.d.next = false;
         self.rvalid.d.next = self.reg_read.val();
+        // Zeroization: a rising edge of the tamper input, or a
+        // CARD_ZEROIZE job's completion.
+        self.tamper_q.d.next = self.tamper.val();
+        self.do_zz.next = (self.tamper.val() & !self.tamper_q.q.val()) | self.zeroize_req.val();
+        self.zz.d.next = self.do_zz.val();
+        // STATUS.ZEROIZED reads 0 from the request until the vault has
+        // started over (it is not ready while it erases).
+        if self.do_zz.val() {
+            self.zz_pend.d.next = true;
+        } else if !self.zeroized.val() & !self.zz.q.val() {
+            self.zz_pend.d.next = false;
+        }
 
         // Read multiplexer.
         self.status_v.next = bits::<32>(0)
@@ -364,7 +399,11 @@ impl Logic for RegisterFile {
             .replace_bit(self.b_st_fault.val().index(), self.fault.q.val().any())
             .replace_bit(self.b_st_rng_ready.val().index(), self.rng_ready.val())
             .replace_bit(self.b_st_rng_fault.val().index(), self.rng_fault.val())
-            .replace_bit(self.b_st_selftest.val().index(), self.selftest_drbg.val());
+            .replace_bit(self.b_st_selftest.val().index(), self.selftest_drbg.val())
+            .replace_bit(
+                self.b_st_zeroized.val().index(),
+                self.zeroized.val() & !self.zz_pend.q.val(),
+            );
         self.control_v.next = bits::<32>(0).replace_bit(self.b_qe.val().index(), self.qen.q.val());
         self.rd.next = bits::<32>(0);
         if self.reg_addr.val() == self.a_id.val() {
@@ -570,7 +609,7 @@ impl Logic for RegisterFile {
         self.do_srst.next = self.wr.val()
             & (self.reg_addr.val() == self.a_control.val())
             & self.reg_wdata.val().get_bit(self.b_srst.val().index());
-        if self.do_srst.val() {
+        if self.do_srst.val() | self.do_zz.val() {
             self.qen.d.next = false;
             self.qrst.d.next = false;
             self.sq_base_r.d.next = bits::<64>(0);
@@ -595,6 +634,9 @@ impl Logic for RegisterFile {
             self.qen.d.next = false;
             self.qrst.d.next = false;
             self.srst.d.next = false;
+            self.zz.d.next = false;
+            self.zz_pend.d.next = false;
+            self.tamper_q.d.next = false;
             self.cycles.d.next = bits::<64>(0);
             self.cycles_hi.d.next = bits::<32>(0);
             self.jobs.d.next = bits::<64>(0);

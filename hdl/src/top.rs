@@ -69,6 +69,10 @@ pub struct HsmCard {
     /// card's test input, sampled while the tests run; tied low on a real
     /// card.
     pub selftest_inject: Signal<In, Bit>,
+    /// Tamper input: a rising edge zeroizes the card (on a real card the
+    /// enclosure's tamper circuit; the simulated card's `hsmctl sim
+    /// tamper`).
+    pub tamper: Signal<In, Bit>,
     /// Master-key store: it holds a key (`hsm_contract::storage`).
     pub bb_valid: Signal<In, Bit>,
     /// Master-key store: the device master key.
@@ -141,6 +145,7 @@ impl HsmCard {
             noise_valid: Default::default(),
             noise_sample: Default::default(),
             selftest_inject: Default::default(),
+            tamper: Default::default(),
             bb_valid: Default::default(),
             bb_key: Default::default(),
             bb_epoch: Default::default(),
@@ -185,7 +190,12 @@ impl Logic for HsmCard {
         self.irq.next = self.regs.irq.val();
 
         self.disp.clock.next = self.clock.val();
-        self.disp.reset.next = self.reset.val();
+        // Zeroization resets every block but the register file.
+        self.disp.reset.next = self.reset.val() | self.regs.zeroize.val();
+        self.disp.zeroize.next = self.regs.zeroize.val();
+        self.regs.tamper.next = self.tamper.val();
+        self.regs.zeroize_req.next = self.disp.zeroize_req.val();
+        self.regs.zeroized.next = self.disp.zeroized.val();
         self.disp.soft_reset.next = self.regs.soft_reset.val();
         self.disp.queue_enable.next = self.regs.queue_enable.val();
         self.disp.queue_reset.next = self.regs.queue_reset.val();

@@ -12,6 +12,13 @@
 //! resistance) on the first seal, and written to the store before the first
 //! record is.
 //!
+//! # Zeroization
+//! A reset with `zeroize` high zeroizes instead of booting: the vault
+//! overwrites the master-key store (valid bit, key; the epoch is kept),
+//! erases every record, then overwrites its round-key RAM, and boots with
+//! no master key. `zeroized` says the store holds no master key, whether
+//! the card is new or zeroized and the store confirmed the overwrite.
+//!
 //! # Commands
 //! The crypto engine gives one command at a time (`cmd` pulse, then `done`):
 //! - LOAD `index`: read the record (9 beats), unwrap it and check KW's
@@ -61,6 +68,16 @@ pub enum VaultState {
     BootEpoch,
     /// Waiting for the store's acknowledgement.
     BootWait,
+    /// Zeroizing: overwriting the master-key store.
+    ZzMaster,
+    /// Waiting for the store's acknowledgement.
+    ZzMasterWait,
+    /// Zeroizing: erasing the next record.
+    ZzErase,
+    /// Waiting for the store's acknowledgement.
+    ZzEraseWait,
+    /// Zeroizing: overwriting the round-key RAM.
+    ZzWipe,
     /// Waiting for a command.
     Idle,
     /// Drawing a new master key from the DRBG.
@@ -98,6 +115,10 @@ pub struct Vault {
     pub clock: Signal<In, Clock>,
     /// Synchronous reset.
     pub reset: Signal<In, Bit>,
+    /// Sampled during reset: zeroize instead of booting.
+    pub zeroize: Signal<In, Bit>,
+    /// The master-key store holds no key (a new or zeroized card).
+    pub zeroized: Signal<Out, Bit>,
     /// Master-key store: it holds a key.
     pub bb_valid: Signal<In, Bit>,
     /// Master-key store: the key.
@@ -188,6 +209,8 @@ pub struct Vault {
     mk: DFF<Bits<256>>,
     drawn: DFF<Bit>,
     have_key: DFF<Bit>,
+    zz: DFF<Bit>,
+    no_master: DFF<Bit>,
     epoch_q: DFF<Bits<20>>,
     ok_q: DFF<Bit>,
     present_q: DFF<Bit>,
@@ -216,6 +239,8 @@ impl Default for Vault {
         Self {
             clock: Default::default(),
             reset: Default::default(),
+            zeroize: Default::default(),
+            zeroized: Default::default(),
             bb_valid: Default::default(),
             bb_key: Default::default(),
             bb_epoch: Default::default(),
@@ -267,6 +292,8 @@ impl Default for Vault {
             mk: Default::default(),
             drawn: Default::default(),
             have_key: Default::default(),
+            zz: Default::default(),
+            no_master: Default::default(),
             epoch_q: Default::default(),
             ok_q: Default::default(),
             present_q: Default::default(),
@@ -294,8 +321,8 @@ impl Logic for Vault {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, state, op, index, nvop, beat, t, ra, mk, drawn, have_key, epoch_q, ok_q,
-            present_q, entropy_q
+            self, clock, state, op, index, nvop, beat, t, ra, mk, drawn, have_key, zz, no_master,
+            epoch_q, ok_q, present_q, entropy_q
         );
         self.aes.clock.next = self.clock.val();
         self.aes.reset.next = self.reset.val();
@@ -309,6 +336,11 @@ impl Logic for Vault {
         self.rk_ram.write_address.next = self.kx.rk_index.val();
         self.rk_ram.write_data.next = self.kx.rk.val();
         self.rk_ram.write_enable.next = self.kx.rk_valid.val();
+        if self.state.q.val() == VaultState::ZzWipe {
+            self.rk_ram.write_address.next = self.index.q.val().get_bits::<4>(0);
+            self.rk_ram.write_data.next = bits::<128>(0);
+            self.rk_ram.write_enable.next = true;
+        }
         self.rk_ram.read_address.next = self.aes.rk_index.val();
         self.aes.rk.next = self.rk_ram.read_data.val();
         self.kx.start.next = false;
@@ -387,7 +419,13 @@ impl Logic for Vault {
         self.ready.next = (self.state.q.val() != VaultState::Boot)
             & (self.state.q.val() != VaultState::BootExpand)
             & (self.state.q.val() != VaultState::BootEpoch)
-            & (self.state.q.val() != VaultState::BootWait);
+            & (self.state.q.val() != VaultState::BootWait)
+            & (self.state.q.val() != VaultState::ZzMaster)
+            & (self.state.q.val() != VaultState::ZzMasterWait)
+            & (self.state.q.val() != VaultState::ZzErase)
+            & (self.state.q.val() != VaultState::ZzEraseWait)
+            & (self.state.q.val() != VaultState::ZzWipe);
+        self.zeroized.next = self.ready.val() & self.no_master.q.val();
         self.epoch.next = self.epoch_q.q.val();
         self.busy.next =
             (self.state.q.val() != VaultState::Idle) | self.aes.busy.val() | self.kx.busy.val();
@@ -412,7 +450,11 @@ impl Logic for Vault {
             VaultState::Boot => {
                 self.epoch_q.d.next = bits::<20>(0);
                 self.have_key.d.next = false;
-                if self.bb_valid.val() {
+                self.no_master.d.next = !self.bb_valid.val();
+                self.index.d.next = bits::<6>(0);
+                if self.zz.q.val() {
+                    self.state.d.next = VaultState::ZzMaster;
+                } else if self.bb_valid.val() {
                     self.kx.start.next = true;
                     self.state.d.next = VaultState::BootExpand;
                 } else {
@@ -439,6 +481,44 @@ impl Logic for Vault {
                     // An epoch that could not be stored would come again:
                     // then no record opens this boot (nothing is lost).
                     self.have_key.d.next = self.bb_ok.val();
+                    self.state.d.next = VaultState::Idle;
+                }
+            }
+            VaultState::ZzMaster => {
+                // Valid bit and key overwritten; the epoch kept.
+                self.bb_write.next = true;
+                self.bb_wvalid.next = false;
+                self.bb_wkey.next = bits::<256>(0);
+                self.bb_wepoch.next = self.bb_epoch.val();
+                self.state.d.next = VaultState::ZzMasterWait;
+            }
+            VaultState::ZzMasterWait => {
+                if self.bb_ack.val() {
+                    self.no_master.d.next = self.bb_ok.val();
+                    self.nvop.d.next = self.nv_erase.val();
+                    self.state.d.next = VaultState::ZzErase;
+                }
+            }
+            VaultState::ZzErase => {
+                self.nv_req.next = true;
+                self.state.d.next = VaultState::ZzEraseWait;
+            }
+            VaultState::ZzEraseWait => {
+                if self.nv_ack.val() {
+                    // A record the store failed to erase is unreadable
+                    // anyway once the master key is gone.
+                    self.index.d.next = self.index.q.val() + 1;
+                    self.state.d.next = VaultState::ZzErase;
+                    if self.index.q.val().all() {
+                        self.state.d.next = VaultState::ZzWipe;
+                    }
+                }
+            }
+            VaultState::ZzWipe => {
+                self.index.d.next = self.index.q.val() + 1;
+                if self.index.q.val() == 15 {
+                    self.zz.d.next = false;
+                    self.index.d.next = bits::<6>(0);
                     self.state.d.next = VaultState::Idle;
                 }
             }
@@ -512,6 +592,7 @@ impl Logic for Vault {
                     self.mk.d.next = bits::<256>(0);
                     if self.bb_ok.val() {
                         self.have_key.d.next = true;
+                        self.no_master.d.next = false;
                         self.state.d.next = VaultState::Wrap;
                     } else {
                         // A master key that is not stored seals nothing.
@@ -615,6 +696,7 @@ impl Logic for Vault {
             self.state.d.next = VaultState::Boot;
             self.ra.d.next = bits::<1152>(0);
             self.mk.d.next = bits::<256>(0);
+            self.zz.d.next = self.zeroize.val();
         }
     }
 }

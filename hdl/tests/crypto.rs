@@ -9,39 +9,13 @@ use bench::*;
 use hsm_contract::crypto::{
     kcv_plaintext, pad16, policy, GcmParams, KeyAlg, KeyLoadParams, SlotRecord,
 };
-use hsm_contract::{storage, Completion, Descriptor, Opcode, Status, DESCRIPTOR_VERSION};
+use hsm_contract::{storage, Completion, Descriptor, Opcode, Status};
 
 const KEY_ADDR: u64 = DATA_ADDR;
 const LABEL_ADDR: u64 = DATA_ADDR + 0x100;
 const AUX_ADDR: u64 = DATA_ADDR + 0x1000;
 const SRC_ADDR: u64 = DATA_ADDR + 0x2_0000;
 const DST_ADDR: u64 = DATA_ADDR + 0x4_0000;
-
-fn pattern(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
-
-fn desc(op: Opcode, slot: u16) -> Descriptor {
-    Descriptor {
-        version: DESCRIPTOR_VERSION,
-        opcode: op as u8,
-        key_slot: slot,
-        ..Descriptor::default()
-    }
-}
-
-fn run1(b: &mut Bench, r: &mut Rings, d: Descriptor) -> Completion {
-    assert_eq!(d.precheck(true), None, "{d:?}");
-    r.run(b, &[d])[0]
-}
 
 fn load_key(
     b: &mut Bench,

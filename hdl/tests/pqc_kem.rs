@@ -135,6 +135,8 @@ int main(int argc, char** argv) {
     tick();
     t->reset = 0;
     tick();
+    // The memories are overwritten with zeros after reset.
+    while (t->busy) tick();
         unsigned prog, k, n;
     while (std::scanf("%u %u %u", &prog, &k, &n) == 3) {
         std::vector<unsigned long long> in(n);

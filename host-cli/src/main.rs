@@ -15,6 +15,7 @@ mod bench_aes;
 mod bench_hash;
 mod bench_kem;
 mod bitstream;
+mod card;
 mod crypt;
 mod filefmt;
 mod hash;
@@ -139,6 +140,9 @@ enum Command {
     /// Measure the card: copy, AES, SHA-3 and ML-KEM figures, per-job cycles, driver cost per job
     #[command(after_help = EXIT_CODES_HELP)]
     Bench(bench::BenchArgs),
+    /// Manage the card itself: zeroization
+    #[command(subcommand, after_help = EXIT_CODES_HELP)]
+    Card(card::CardCommand),
     /// Manage keys in the card's slots
     #[command(subcommand, after_help = EXIT_CODES_HELP)]
     Key(keys::KeyCommand),
@@ -196,6 +200,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sim(cmd) => sim::run(cmd),
         Command::Info { device, json } => info(&device, json),
         Command::Bench(args) => bench::run(&args),
+        Command::Card(cmd) => card::run(cmd),
         Command::Key(cmd) => keys::run_key(cmd),
         Command::Slot(cmd) => keys::run_slot(cmd),
         Command::Encrypt(args) => crypt::encrypt(&args),
@@ -264,6 +269,7 @@ fn info(device: &DeviceArg, json: bool) -> anyhow::Result<ExitCode> {
         (st.rng_ready, "rng-ready"),
         (st.rng_fault, "rng-fault"),
         (st.selftest_failed, "selftest-failed"),
+        (st.zeroized, "zeroized"),
     ] {
         if on {
             flags.push(name);
@@ -282,6 +288,7 @@ fn info(device: &DeviceArg, json: bool) -> anyhow::Result<ExitCode> {
          status:           {:#010x} ({})\n\
          self-tests:       {}\n\
          random numbers:   {}\n\
+         master key:       {}\n\
          cycles:           {}\n\
          jobs completed:   {}\n",
         id.device,
@@ -310,6 +317,11 @@ fn info(device: &DeviceArg, json: bool) -> anyhow::Result<ExitCode> {
             "FAILED: its known-answer test failed (see self-tests)"
         } else {
             rng_text(rng)
+        },
+        if st.zeroized {
+            "none: the card is new or zeroized and holds no key"
+        } else {
+            "held (every key slot is sealed under it)"
         },
         id.cycles,
         id.jobs_completed,

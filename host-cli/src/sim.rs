@@ -76,6 +76,19 @@ pub enum SimCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Open the simulated card's enclosure: pulse its tamper input, which
+    /// zeroizes it (master key, every key slot, the DRBG)
+    #[command(
+        long_about = "Open the simulated card's enclosure: pulse its tamper input, as a real card's tamper switch would. The card zeroizes at once, whatever it is doing: it stops its queues, overwrites its master-key store, erases every key slot's record from its state directory, overwrites every memory and register that held a key, and reseeds its DRBG. It then reports ZEROIZED (`hsmctl info`) and holds no key. The command returns once the card has finished; jobs in flight never complete."
+    )]
+    Tamper {
+        /// Its socket [default: the local simulated card's]
+        #[arg(long, value_name = "PATH")]
+        socket: Option<PathBuf>,
+        /// Print one JSON object
+        #[arg(long)]
+        json: bool,
+    },
     /// Serve the simulated card in the foreground (what `sim start` runs)
     #[command(hide = true)]
     Serve(ServeArgs),
@@ -171,8 +184,44 @@ pub fn run(cmd: SimCommand) -> anyhow::Result<ExitCode> {
             source.source(),
             json,
         ),
+        SimCommand::Tamper { socket, json } => {
+            tamper(&socket.unwrap_or_else(hsm_driver::default_sim_socket), json)
+        }
         SimCommand::Serve(a) => serve(&a),
     }
+}
+
+fn tamper(socket: &Path, json: bool) -> anyhow::Result<ExitCode> {
+    if probe(socket).is_none() {
+        return Err(NotRunning(socket.to_path_buf()).into());
+    }
+    let report = hsm_sim::control_tamper(socket).with_context(|| {
+        format!(
+            "pulsing the tamper input of the simulated card at {}",
+            socket.display()
+        )
+    })?;
+    if json {
+        print_json(&serde_json::json!({
+            "socket": socket,
+            "tamper": true,
+            "cycles": report.cycles,
+            "zeroized": report.zeroized,
+        }))?;
+    } else if report.zeroized {
+        print_out(&format!(
+            "simulated card at {}: tampered; zeroized in {} cycles: it holds no key\n",
+            socket.display(),
+            report.cycles
+        ))?;
+    }
+    if !report.zeroized {
+        anyhow::bail!(
+            "the simulated card at {} did not confirm its zeroization: its master-key store refused the overwrite; check its state directory (permissions, free space), then stop it and delete master.key by hand",
+            socket.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn noise(socket: &Path, source: hsm_sim::NoiseSource, json: bool) -> anyhow::Result<ExitCode> {

@@ -33,6 +33,29 @@ fn generate_kem(
     sim.ok(&args, b"")
 }
 
+/// Encrypts `data` with the key labelled `disk`: the plaintext file, the
+/// encrypted file, and where a decryption may go.
+fn encrypt_with_disk(
+    sim: &Sim,
+    data: &[u8],
+) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    let (pt, enc, dec) = (sim.path("p"), sim.path("p.hsm"), sim.path("p.out"));
+    std::fs::write(&pt, data).unwrap();
+    sim.ok(
+        &[
+            "encrypt",
+            "--slot",
+            "disk",
+            "--in",
+            s(&pt),
+            "--out",
+            s(&enc),
+        ],
+        b"",
+    );
+    (pt, enc, dec)
+}
+
 fn usage(sim: &Sim, args: &[&str], why: &str) {
     let o = sim.run(args, b"");
     assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o.stderr));
@@ -330,20 +353,7 @@ fn keys_survive_a_restart_and_damaged_storage_is_refused() {
     );
     let public = sim.path("kem.pem");
     generate_kem(&sim, "kem", &public, &[]);
-    let (pt, enc, dec) = (sim.path("p"), sim.path("p.hsm"), sim.path("p.out"));
-    std::fs::write(&pt, b"sealed before the power cycle").unwrap();
-    sim.ok(
-        &[
-            "encrypt",
-            "--slot",
-            "disk",
-            "--in",
-            s(&pt),
-            "--out",
-            s(&enc),
-        ],
-        b"",
-    );
+    let (pt, enc, dec) = encrypt_with_disk(&sim, b"sealed before the power cycle");
     let before = slots(&sim);
     assert_eq!(before["used"], 3, "{before}");
     // The master-key store, apart from one sealed record per key.
@@ -525,4 +535,78 @@ fn a_killed_card_loses_nothing_but_the_interrupted_operation() {
         }
         eprintln!("round {round}: killed with {} slots in use", v["used"]);
     }
+}
+
+/// The master-key store holds no key (valid byte and key all zeros) and no
+/// record is left in the state directory.
+fn storage_is_empty(state: &std::path::Path) {
+    let master = std::fs::read(state.join("master.key")).unwrap();
+    assert_eq!(master.len(), 37);
+    assert_eq!(master[..33], [0u8; 33], "valid flag and key overwritten");
+    let records: Vec<_> = std::fs::read_dir(state)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("record-"))
+        .collect();
+    assert!(records.is_empty(), "records left: {records:?}");
+}
+
+#[test]
+fn zeroization_and_the_tamper_input_leave_no_key() {
+    let sim = Sim::start_with_state("zeroize", false);
+    let state = sim.state.clone().unwrap();
+    assert_eq!(
+        sim.info()["status"]["zeroized"],
+        true,
+        "a new card holds no master key"
+    );
+    sim.ok(
+        &["key", "generate", "--alg", "aes-256", "--label", "disk"],
+        b"",
+    );
+    generate_kem(&sim, "kem", &sim.path("kem.pem"), &[]);
+    let (_, enc, dec) = encrypt_with_disk(&sim, b"sealed before the zeroization");
+    assert_eq!(sim.info()["status"]["zeroized"], false);
+
+    // Not without confirmation (stdin is no terminal here).
+    let o = sim.run(&["card", "zeroize"], b"zeroize\n");
+    assert!(!o.status.success());
+    assert!(
+        text(&o.stderr).contains("pass --force"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert_eq!(slots(&sim)["used"], 2);
+
+    let o = sim.ok(&["card", "zeroize", "--force", "--json"], b"");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["zeroized"], true);
+    assert_eq!(v["destroyed"], 2);
+    assert_eq!(slots(&sim)["used"], 0);
+    let info = sim.info();
+    assert_eq!(info["status"]["zeroized"], true, "{info}");
+    storage_is_empty(&state);
+    let o = sim.run(&["decrypt", "--in", s(&enc), "--out", s(&dec)], b"");
+    assert!(!o.status.success(), "decrypted with a zeroized key");
+    assert!(!dec.exists(), "no output from a failed decryption");
+    // Nothing comes back at the next power-on.
+    sim.restart();
+    assert_eq!(slots(&sim)["used"], 0);
+    assert_eq!(sim.info()["status"]["zeroized"], true);
+
+    // The tamper input: a new key, then the enclosure opens.
+    sim.ok(
+        &["key", "generate", "--alg", "aes-128", "--label", "later"],
+        b"",
+    );
+    assert_eq!(sim.info()["status"]["zeroized"], false);
+    let o = common::ok(&["sim", "tamper", "--socket", s(&sim.sock), "--json"]);
+    let v = common::json(&o);
+    assert_eq!(v["zeroized"], true, "{v}");
+    let cycles = v["cycles"].as_u64().unwrap();
+    assert!(cycles < 10_000, "zeroization took {cycles} cycles");
+    eprintln!("tamper: zeroized and idle {cycles} cycles after the pulse");
+    assert_eq!(slots(&sim)["used"], 0);
+    assert_eq!(sim.info()["status"]["zeroized"], true);
+    storage_is_empty(&state);
 }

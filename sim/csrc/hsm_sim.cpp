@@ -97,6 +97,7 @@ struct HsmSim {
     size_t noise_pos = sizeof noise_buf;  // next unread byte; refill when at the end
     uint64_t noise_samples = 0;           // samples fed since creation
     uint8_t selftest_inject = 0;          // fault injection into the self-tests
+    uint8_t tamper = 0;                   // the tamper input's level
     // The card's persistent storage (hsm_contract::storage): the master-key
     // store and the record store, kept here and, when `state_dir` is set,
     // in files there (written atomically, hsm_sim_set_storage).
@@ -348,6 +349,7 @@ void cycle(HsmSim* s) {
     t->noise_valid = t->noise_enable;
     t->noise_sample = t->noise_enable ? noise_sample(s) : 0;
     t->selftest_inject = s->selftest_inject & 1;  // bit 0: the DRBG's test, the one there is
+    t->tamper = s->tamper;
     // The storage ports.
     t->bb_valid = s->bb_valid;
     for (int w = 0; w < 8; ++w) {
@@ -467,7 +469,7 @@ constexpr uint32_t kRegTimeout = 1000;
 
 // The version of this interface. Bump it when a signature or a struct above
 // changes: the simulator refuses an image of another version.
-constexpr uint32_t kAbiVersion = 4;
+constexpr uint32_t kAbiVersion = 5;
 
 extern "C" {
 
@@ -638,6 +640,10 @@ HSM_EXPORT void hsm_sim_set_noise(HsmSim* s, uint32_t mode) { s->noise_mode = mo
 HSM_EXPORT void hsm_sim_set_selftest_inject(HsmSim* s, uint32_t mask) {
     s->selftest_inject = static_cast<uint8_t>(mask);
 }
+
+// Sets the level of the card's tamper input: a rising edge zeroizes the
+// card (hsm_contract::storage).
+HSM_EXPORT void hsm_sim_set_tamper(HsmSim* s, uint32_t level) { s->tamper = level ? 1 : 0; }
 
 // Attaches the state directory `dir` as the card's persistent storage (see
 // hsm_contract::storage): loads the master-key store and the records from it,

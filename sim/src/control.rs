@@ -9,6 +9,7 @@
 //! | `load PATH` | `{"loaded":{...}}` ([`ImageInfo`]) once the card runs the package at PATH (checked as the [`crate::loader`] module says), or `{"error":"..."}` with the card unchanged; refused while a client is connected |
 //! | `noise getrandom\|stuck\|biased` | `{"noise":"..."}`: what feeds the card's noise-source port from the next sample on ([`crate::NoiseSource`]; `stuck` and `biased` are faults for tests of the card's health tests) |
 //! | `selftest-inject MASK` | `{"selftest_inject":MASK}`: the card's self-test fault-injection input (bit 0: the DRBG's known-answer test), which makes the self-tests of the next reset fail; `0` ends it. A test hook |
+//! | `tamper` | `{"tamper":{"cycles":N,"zeroized":bool}}` once the card has zeroized: a pulse on the card's tamper input (as an enclosure's tamper switch gives), then the card clocked until it is idle; `cycles` counts from the pulse, `zeroized` is `STATUS.ZEROIZED` afterwards ([`TamperReport`]) |
 //! | `stop` | `{"stopping":true}`; the server then ends the current session at once (its client sees the connection close), removes its sockets and, in the `hsm-sim` binary, exits |
 //! | anything else | `{"error":"..."}` |
 
@@ -139,6 +140,60 @@ pub fn control_selftest_inject(socket: &Path, mask: u8) -> Result<(), SimError> 
         &format!("selftest-inject {mask}"),
         serde_json::json!({ "selftest_inject": mask }),
     )
+}
+
+/// What a pulse on the tamper input did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TamperReport {
+    /// Cycles from the pulse until the card was idle again.
+    pub cycles: u64,
+    /// `STATUS.ZEROIZED` afterwards: the master-key store confirmed the
+    /// erasure.
+    pub zeroized: bool,
+}
+
+/// The most cycles a zeroization may take before the card is called
+/// stuck: the card's part is a few thousand cycles (the storage's
+/// acknowledgements come in between).
+const TAMPER_MAX_CYCLES: u64 = 10_000_000;
+
+/// Pulses the tamper input of the simulated card serving `socket` and
+/// returns once the card has zeroized.
+pub fn control_tamper(socket: &Path) -> Result<TamperReport, SimError> {
+    let path = control_path(socket);
+    let line = request(&path, "tamper", TIMEOUT)?;
+    #[derive(Deserialize)]
+    struct Reply {
+        tamper: TamperReport,
+    }
+    serde_json::from_str::<Reply>(&line)
+        .map(|r| r.tamper)
+        .map_err(|_| SimError::Control {
+            path,
+            detail: format!("unexpected reply {line:?}"),
+        })
+}
+
+/// Pulses the tamper input and clocks the card until it is idle.
+fn tamper(card: &CardHandle) -> Result<TamperReport, SimError> {
+    card.call(|c| {
+        let start = c.model.cycles();
+        c.model.set_tamper(true);
+        c.model.clock(2);
+        c.model.set_tamper(false);
+        loop {
+            let r = c.model.run(crate::card::CHUNK_CYCLES);
+            let spent = c.model.cycles() - start;
+            if !(r.busy || r.dma_pending) || spent > TAMPER_MAX_CYCLES {
+                break;
+            }
+        }
+        let status = c.model.read(hsm_contract::regs::STATUS.offset)?;
+        Ok(TamperReport {
+            cycles: c.model.cycles() - start,
+            zeroized: status & hsm_contract::regs::status::ZEROIZED.mask() != 0,
+        })
+    })?
 }
 
 /// Asks the simulated card serving `socket` to load the package at
@@ -292,6 +347,10 @@ fn serve(shared: &Shared, card: &CardHandle, stream: UnixStream) -> io::Result<(
                 "error": format!("bad self-test injection mask {:?}: say a number from 0 to 255", &line[16..])
             })
             .to_string(),
+        },
+        "tamper" => match tamper(card) {
+            Ok(report) => serde_json::json!({ "tamper": report }).to_string(),
+            Err(e) => serde_json::json!({ "error": e.to_string() }).to_string(),
         },
         _ if line.starts_with("load ") => match load(shared, card, Path::new(&line[5..])) {
             Ok(info) => serde_json::json!({ "loaded": info }).to_string(),

@@ -81,7 +81,7 @@ use std::time::Duration;
 
 pub use control::{
     control_load, control_noise, control_path, control_selftest_inject, control_status,
-    control_stop, CardState, ControlStatus,
+    control_stop, control_tamper, CardState, ControlStatus, TamperReport,
 };
 pub use library::ModelLibrary;
 pub use loader::ImageInfo;

@@ -16,7 +16,7 @@ use crate::SimError;
 
 /// The version of the C interface this simulator speaks
 /// (`kAbiVersion` in `csrc/hsm_sim.cpp`).
-pub const ABI_VERSION: u32 = 4;
+pub const ABI_VERSION: u32 = 5;
 
 extern "C" {
     fn hsm_sim_abi_version() -> u32;
@@ -41,6 +41,7 @@ extern "C" {
     fn hsm_sim_set_read_latency(sim: *mut RawSim, cycles: u32);
     fn hsm_sim_set_noise(sim: *mut RawSim, mode: u32);
     fn hsm_sim_set_selftest_inject(sim: *mut RawSim, mask: u32);
+    fn hsm_sim_set_tamper(sim: *mut RawSim, level: u32);
     fn hsm_sim_set_storage(
         sim: *mut RawSim,
         dir: *const c_char,
@@ -83,6 +84,7 @@ pub(crate) struct Abi {
     pub set_read_latency: SetU32Fn,
     pub set_noise: SetU32Fn,
     pub set_selftest_inject: SetU32Fn,
+    pub set_tamper: SetU32Fn,
     pub set_storage: StorageFn,
     pub stats: StatsFn,
     pub flush_trace: SimFn,
@@ -126,6 +128,7 @@ impl ModelLibrary {
                     set_read_latency: hsm_sim_set_read_latency,
                     set_noise: hsm_sim_set_noise,
                     set_selftest_inject: hsm_sim_set_selftest_inject,
+                    set_tamper: hsm_sim_set_tamper,
                     set_storage: hsm_sim_set_storage,
                     stats: hsm_sim_stats,
                     flush_trace: hsm_sim_flush_trace,
@@ -212,6 +215,7 @@ impl ModelLibrary {
             set_read_latency: entry!("hsm_sim_set_read_latency", SetU32Fn),
             set_noise: entry!("hsm_sim_set_noise", SetU32Fn),
             set_selftest_inject: entry!("hsm_sim_set_selftest_inject", SetU32Fn),
+            set_tamper: entry!("hsm_sim_set_tamper", SetU32Fn),
             set_storage: entry!("hsm_sim_set_storage", StorageFn),
             stats: entry!("hsm_sim_stats", StatsFn),
             flush_trace: entry!("hsm_sim_flush_trace", SimFn),

@@ -411,6 +411,13 @@ impl Model {
         unsafe { (self.lib.abi.set_selftest_inject)(self.raw, mask) }
     }
 
+    /// Sets the level of the card's tamper input; a rising edge zeroizes
+    /// the card (see `hsm_contract::storage`).
+    pub fn set_tamper(&mut self, asserted: bool) {
+        // SAFETY: `raw` is a live model owned by self.
+        unsafe { (self.lib.abi.set_tamper)(self.raw, asserted as u32) }
+    }
+
     /// Registers a DMA mapping. Fails when it is empty or overlaps one
     /// already registered.
     pub fn map(&mut self, mapping: DmaMapping) -> Result<(), SimError> {

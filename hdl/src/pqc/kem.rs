@@ -771,7 +771,8 @@ pub struct MlKemCore {
     pub out_data: Signal<Out, Bits<64>>,
     /// The consumer takes the output lane at this edge.
     pub out_ready: Signal<In, Bit>,
-    /// A program is running.
+    /// A program is running, or the memories are being overwritten after
+    /// reset (`start` is ignored while busy).
     pub busy: Signal<Out, Bit>,
     /// Pulse: the program has ended.
     pub done: Signal<Out, Bit>,
@@ -807,6 +808,8 @@ pub struct MlKemCore {
     // with zeros, one lane per cycle, before `done`.
     wipe: DFF<Bit>,
     wcnt: DFF<Bits<5>>,
+    zclr: DFF<Bit>,
+    zcnt: DFF<Bits<6>>,
     // The seed store's read port answers in the next cycle: its one
     // user at a time (sponge feed, OutSeed, Decode from seeds) presents
     // a lane when this phase bit is set.
@@ -940,6 +943,8 @@ impl Default for MlKemCore {
             done_q: Default::default(),
             wipe: Default::default(),
             wcnt: Default::default(),
+            zclr: Default::default(),
+            zcnt: Default::default(),
             sph: Default::default(),
             xact: Default::default(),
             xkind: Default::default(),
@@ -1018,10 +1023,10 @@ impl Logic for MlKemCore {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, run, pc, iv, done_q, wipe, wcnt, xact, xkind, xsrc, xfull, xsuf, fidx,
-            sph, xarg, xcnt, xlanes, iact, igrp, icnt, oact, ogrp, ocnt, eact, epoly, eridx, ep1,
-            rdv, rdq, ecount, e0, e1, e2, phalf, dact, dsin, dgrp, dlane, dpoly, dcnt, ncmd, flt,
-            ierr, xin, xsn, odx, edst, egrp, ecnt, neq
+            self, clock, run, pc, iv, done_q, wipe, wcnt, zclr, zcnt, xact, xkind, xsrc, xfull,
+            xsuf, fidx, sph, xarg, xcnt, xlanes, iact, igrp, icnt, oact, ogrp, ocnt, eact, epoly,
+            eridx, ep1, rdv, rdq, ecount, e0, e1, e2, phalf, dact, dsin, dgrp, dlane, dpoly, dcnt,
+            ncmd, flt, ierr, xin, xsn, odx, edst, egrp, ecnt, neq
         );
         self.rom.clock.next = self.clock.val();
         self.seed.read_clock.next = self.clock.val();
@@ -1040,6 +1045,10 @@ impl Logic for MlKemCore {
         self.sntt.reset.next = self.reset.val();
         self.cbd.reset.next = self.reset.val();
         self.poly.reset.next = self.reset.val();
+        // After reset every memory is overwritten with zeros: whatever a
+        // job was doing when the card reset (zeroization included), none
+        // of its secrets stays.
+        self.poly.clear.next = self.reset.val();
         self.enc.reset.next = self.reset.val();
 
         // ---- Decode. ----
@@ -1489,7 +1498,24 @@ impl Logic for MlKemCore {
                 self.ecount.d.next = bits::<2>(0);
             }
         }
-        if self.start.val() & !self.run.q.val() & !self.wipe.q.val() {
+        if self.zclr.q.val() {
+            self.seed.write_enable.next = true;
+            self.seed.write_address.next = self.zcnt.q.val().get_bits::<5>(0);
+            self.seed.write_data.next = bits::<64>(0);
+            self.abuf.write_enable.next = true;
+            self.abuf.write_address.next = self.zcnt.q.val();
+            self.abuf.write_data.next = bits::<192>(0);
+            self.zcnt.d.next = self.zcnt.q.val() + 1;
+            if self.zcnt.q.val().all() {
+                self.zclr.d.next = false;
+            }
+        }
+        if self.start.val()
+            & !self.run.q.val()
+            & !self.wipe.q.val()
+            & !self.zclr.q.val()
+            & !self.poly.busy.val()
+        {
             self.run.d.next = true;
             self.iv.d.next = false;
             self.ncmd.d.next = bits::<8>(0);
@@ -1544,6 +1570,8 @@ impl Logic for MlKemCore {
             }
         }
         if self.reset.val() {
+            self.zclr.d.next = true;
+            self.zcnt.d.next = bits::<6>(0);
             self.wipe.d.next = false;
             self.run.d.next = false;
             self.iv.d.next = false;
@@ -1555,7 +1583,8 @@ impl Logic for MlKemCore {
             self.ep1.d.next = false;
             self.ecount.d.next = bits::<2>(0);
         }
-        self.busy.next = self.run.q.val() | self.wipe.q.val();
+        self.busy.next =
+            self.run.q.val() | self.wipe.q.val() | self.zclr.q.val() | self.poly.busy.val();
         self.done.next = self.done_q.q.val();
         self.units_busy.next = bit_cast::<4, 1>(self.xact.q.val().into())
             | (bit_cast::<4, 1>(self.poly.busy.val().into()) << 1)

@@ -109,6 +109,8 @@ use rust_hdl::prelude::*;
 /// Number of polynomials in the unit's memory (`pa`, `pb`, `pc`,
 /// `wr_poly`, `rd_poly` are 5-bit indices).
 pub const POLYS: usize = 32;
+/// Cycles `clear` takes: one per address of a bank.
+pub const POLY_CLEAR_CYCLES: u64 = 1024;
 
 /// `cmd` code: forward NTT (FIPS 203 Algorithm 9 / FIPS 204 Algorithm 41).
 pub const CMD_NTT: u64 = 0;
@@ -243,13 +245,17 @@ fn zeta_rom(lane: usize) -> SyncROM<Bits<24>, 8> {
 /// rising edge; `rd_en` reads the same layout at `rd_poly`/`rd_index`,
 /// delivered on `rd_data` with `rd_valid` in the next cycle (a read in the
 /// cycle of a write to the same place returns the old value). `reset`
-/// stops a command; the memory keeps its contents.
+/// stops a command; the memory keeps its contents. `clear` overwrites the
+/// whole memory with zeros, one address of every bank per cycle
+/// ([`POLY_CLEAR_CYCLES`]), busy meanwhile.
 #[derive(LogicBlock)]
 pub struct PolyUnit {
     /// Clock.
     pub clock: Signal<In, Clock>,
     /// Synchronous reset: aborts a command (memory contents are kept).
     pub reset: Signal<In, Bit>,
+    /// Pulse: overwrite the memory with zeros (wins over `reset`).
+    pub clear: Signal<In, Bit>,
     /// Pulse: start command `cmd` for modulus `mldsa`.
     pub start: Signal<In, Bit>,
     /// Command code (`CMD_*`), sampled with `start`.
@@ -302,6 +308,9 @@ pub struct PolyUnit {
     grom: SyncROM<Bits<12>, 7>,
     bf: [Butterfly; 4],
 
+    // Clearing: the address, and whether it runs.
+    clr: DFF<Bit>,
+    clr_addr: DFF<Bits<10>>,
     // Command state.
     run: DFF<Bit>,
     busy_q: DFF<Bit>,
@@ -450,6 +459,7 @@ impl Default for PolyUnit {
         Self {
             clock: Default::default(),
             reset: Default::default(),
+            clear: Default::default(),
             start: Default::default(),
             cmd: Default::default(),
             mldsa: Default::default(),
@@ -476,6 +486,8 @@ impl Default for PolyUnit {
             bf: Default::default(),
             run: Default::default(),
             busy_q: Default::default(),
+            clr: Default::default(),
+            clr_addr: Default::default(),
             done_q: Default::default(),
             inv: Default::default(),
             dsa: Default::default(),
@@ -603,9 +615,9 @@ impl Logic for PolyUnit {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, run, busy_q, done_q, inv, dsa, op, pa_r, pb_r, pc_r, aext_r, pass, step,
-            drain, rdv, c1, cw2, cw3, cw4, cw5, cw6, cw7, cw8, pw, frame, slot, rtag, rlast,
-            rframe, ha, hb, xa, xb, xc, pv, pp, pf, oa, ob, oc, octl
+            self, clock, clr, clr_addr, run, busy_q, done_q, inv, dsa, op, pa_r, pb_r, pc_r,
+            aext_r, pass, step, drain, rdv, c1, cw2, cw3, cw4, cw5, cw6, cw7, cw8, pw, frame, slot,
+            rtag, rlast, rframe, ha, hb, xa, xb, xc, pv, pp, pf, oa, ob, oc, octl
         );
         for i in 0..8 {
             self.ram[i].read_clock.next = self.clock.val();
@@ -1148,6 +1160,14 @@ impl Logic for PolyUnit {
             }
         }
 
+        if self.clr.q.val() {
+            for i in 0..8 {
+                self.ram[i].write_address.next = self.clr_addr.q.val();
+                self.ram[i].write_data.next = bits::<24>(0);
+                self.ram[i].write_enable.next = true;
+            }
+        }
+
         // ---- Command control. ----
         self.done_q.d.next = false;
         self.rdv.d.next = self.rd_en.val() & !self.busy_q.q.val();
@@ -1229,6 +1249,21 @@ impl Logic for PolyUnit {
             self.cw6.d.next = bits::<14>(0);
             self.cw7.d.next = bits::<14>(0);
             self.cw8.d.next = bits::<14>(0);
+        }
+        if self.clr.q.val() {
+            self.clr_addr.d.next = self.clr_addr.q.val() + 1;
+            if self.clr_addr.q.val().all() {
+                self.clr.d.next = false;
+                self.busy_q.d.next = false;
+            }
+        }
+        if self.clear.val() {
+            self.clr.d.next = true;
+            self.clr_addr.d.next = bits::<10>(0);
+            self.busy_q.d.next = true;
+            self.run.d.next = false;
+            self.pw.d.next = false;
+            self.drain.d.next = bits::<5>(0);
         }
         self.ext_rd_index.next = self.frame.q.val();
         self.busy.next = self.busy_q.q.val();

@@ -2,10 +2,15 @@
 //! a DMA responder that follow `docs/card-ports.md`, and register access.
 #![allow(dead_code)]
 
-use hsm_contract::{regs, storage, Completion, Descriptor, COMPLETION_BYTES, DESCRIPTOR_BYTES};
+use hsm_contract::{
+    regs, storage, Completion, Descriptor, Opcode, COMPLETION_BYTES, DESCRIPTOR_BYTES,
+    DESCRIPTOR_VERSION,
+};
 use hsm_hdl::HsmCard;
 use rust_hdl::prelude::*;
 use std::collections::VecDeque;
+
+pub mod scan;
 
 /// Bus address where the bench's host memory starts.
 pub const MEM_BASE: u64 = 0x0000_0010_0000_0000;
@@ -32,6 +37,8 @@ pub struct Bench {
     pub store: Store,
     nv_reply: Option<(bool, u128)>,
     bb_reply: bool,
+    /// When set, every RAM write is recorded (see [`scan`]).
+    pub shadow: Option<scan::Shadow>,
 }
 
 /// The bench's persistent storage, as `hsm_contract::storage` describes it:
@@ -70,6 +77,7 @@ impl Bench {
             store: Store::default(),
             nv_reply: None,
             bb_reply: false,
+            shadow: None,
         };
         b.reset(test_mode);
         b
@@ -158,6 +166,9 @@ impl Bench {
             "combinational logic did not settle"
         );
 
+        if let Some(shadow) = &mut self.shadow {
+            shadow.observe(&self.card);
+        }
         let c = &self.card;
         // Sample the handshakes before the edge.
         if c.dmar_req_valid.val() {
@@ -340,6 +351,9 @@ pub const DATA_ADDR: u64 = MEM_BASE + 0x20_0000;
 
 impl Rings {
     pub fn setup(b: &mut Bench, sq_log2: u32, cq_log2: u32) -> Rings {
+        // Fresh rings: no old completion looks new.
+        b.put(SQ_ADDR, &vec![0; DESCRIPTOR_BYTES << sq_log2]);
+        b.put(CQ_ADDR, &vec![0; COMPLETION_BYTES << cq_log2]);
         b.write(&regs::SQ_BASE_LO, SQ_ADDR as u32);
         b.write(&regs::SQ_BASE_HI, (SQ_ADDR >> 32) as u32);
         b.write(&regs::SQ_SIZE_LOG2, sq_log2);
@@ -404,4 +418,34 @@ impl Rings {
         }
         out
     }
+}
+
+/// Test data: a xorshift stream of `len` bytes from `seed`.
+pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+/// A descriptor for `op` on `slot`, every other field zero.
+pub fn desc(op: Opcode, slot: u16) -> Descriptor {
+    Descriptor {
+        version: DESCRIPTOR_VERSION,
+        opcode: op as u8,
+        key_slot: slot,
+        ..Descriptor::default()
+    }
+}
+
+/// Runs one job that passes the host's checks (test mode) and returns its
+/// completion.
+pub fn run1(b: &mut Bench, r: &mut Rings, d: Descriptor) -> Completion {
+    assert_eq!(d.precheck(true), None, "{d:?}");
+    r.run(b, &[d])[0]
 }

@@ -1,0 +1,105 @@
+//! `hsmctl card zeroize`.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::{Args, Subcommand};
+
+use crate::{print_json, print_out, DeviceArg};
+
+/// How long the card may take to zeroize and serve again.
+const ZEROIZE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// `hsmctl card ...`
+#[derive(Subcommand, Debug)]
+pub enum CardCommand {
+    /// Zeroize the card: erase its master key, every key slot and its DRBG state; shows what it destroys and asks for confirmation, or takes --force
+    Zeroize(ZeroizeArgs),
+}
+
+/// `hsmctl card zeroize` arguments.
+#[derive(Args, Debug)]
+pub struct ZeroizeArgs {
+    #[command(flatten)]
+    device: DeviceArg,
+    /// Do not ask for confirmation (needed when stdin is not a terminal)
+    #[arg(long)]
+    force: bool,
+    /// Print one JSON object
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs `hsmctl card ...`.
+pub fn run(cmd: CardCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        CardCommand::Zeroize(a) => zeroize(&a),
+    }
+}
+
+fn zeroize(a: &ZeroizeArgs) -> anyhow::Result<ExitCode> {
+    let mut card = a.device.open()?;
+    let used: Vec<_> = card
+        .list_slots()
+        .context("listing the key slots")?
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect();
+    let what = if used.is_empty() {
+        "the card's master key (it holds no key)".to_owned()
+    } else {
+        let labels: Vec<String> = used
+            .iter()
+            .map(|s| format!("{} ({:?})", s.slot, s.label()))
+            .collect();
+        format!(
+            "the card's master key and its {} key(s), in slots {}",
+            used.len(),
+            labels.join(", ")
+        )
+    };
+    if !a.force {
+        if !std::io::stdin().is_terminal() {
+            bail!(
+                "refusing to zeroize without confirmation: stdin is not a terminal; pass --force"
+            );
+        }
+        eprint!(
+            "This destroys {what}.\nNothing encrypted under them can be decrypted again. Type `zeroize` to continue: "
+        );
+        std::io::stderr().flush()?;
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        if line.trim() != "zeroize" {
+            eprintln!("hsmctl: not zeroized");
+            return Ok(ExitCode::from(crate::exit::ERROR));
+        }
+    }
+    eprintln!("hsmctl: zeroizing {} ...", card.device());
+    card.zeroize(ZEROIZE_TIMEOUT)
+        .context("zeroizing the card")?;
+    let left = card
+        .list_slots()
+        .context("listing the key slots after zeroization")?
+        .iter()
+        .filter(|s| !s.is_empty())
+        .count();
+    if left != 0 {
+        bail!("the card still lists {left} key(s) after zeroization; take it out of service");
+    }
+    if a.json {
+        print_json(&serde_json::json!({
+            "device": card.device(),
+            "zeroized": true,
+            "destroyed": used.len(),
+        }))?;
+    } else {
+        print_out(&format!(
+            "zeroized {}: destroyed {what}; the card holds no key\n",
+            card.device()
+        ))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
