@@ -217,7 +217,7 @@ pub mod status {
     pub const SELFTEST_FAILED: Field = bit(
         "SELFTEST_FAILED",
         6,
-        "a power-on self-test failed (SELFTEST says which): every job completes with SELFTEST_FAILED until the card is reset",
+        "a power-on self-test failed (SELFTEST says which): every job but CARD_ZEROIZE completes with SELFTEST_FAILED until the card is reset",
     );
     /// The card holds no master key, so no key.
     pub const ZEROIZED: Field = bit(

@@ -493,8 +493,11 @@ impl Card {
     /// Zeroize the card (`CARD_ZEROIZE`): it erases its master key, every
     /// key slot's persistent record and every memory that held a key, and
     /// reseeds its DRBG; see `hsm_contract::storage`. Returns once the card
-    /// reports `STATUS.ZEROIZED` and serves again (self-tests done, DRBG
-    /// seeded). The card stops every queue; the next job starts a new one.
+    /// reports `STATUS.ZEROIZED` and its power-on self-tests are done, with
+    /// their results (the job runs even on a card whose self-tests failed;
+    /// they run again during the zeroization). The DRBG is still seeding
+    /// then; jobs that need it wait. The card stops every queue; the next
+    /// job starts a new one.
     ///
     /// # Errors
     /// [`Error::JobFailed`] when the card refuses the job (nothing is
@@ -520,9 +523,7 @@ impl Card {
                 Ok((s.zeroized && !s.queue_enabled).then_some(()))
             },
         )?;
-        let st = self.wait_selftest(timeout)?;
-        self.wait_rng(timeout)?;
-        Ok(st)
+        self.wait_selftest(timeout)
     }
 
     /// Wait until the power-on self-tests have finished (after a reset),

@@ -620,7 +620,7 @@ impl Logic for DescChecker {
 
         // The checks, in the contract's order.
         self.status_c.next = self.s_ok.val();
-        if self.blocked.val() {
+        if self.blocked.val() & !self.is_zz.val() {
             self.status_c.next = self.s_selftest.val();
         } else if self.version.val() != self.c_desc_version.val() {
             self.status_c.next = self.s_bad_version.val();

@@ -41,24 +41,30 @@ pub fn run(cmd: CardCommand) -> anyhow::Result<ExitCode> {
 
 fn zeroize(a: &ZeroizeArgs) -> anyhow::Result<ExitCode> {
     let mut card = a.device.open()?;
-    let used: Vec<_> = card
-        .list_slots()
-        .context("listing the key slots")?
-        .into_iter()
-        .filter(|s| !s.is_empty())
-        .collect();
-    let what = if used.is_empty() {
-        "the card's master key (it holds no key)".to_owned()
-    } else {
-        let labels: Vec<String> = used
-            .iter()
-            .map(|s| format!("{} ({:?})", s.slot, s.label()))
-            .collect();
-        format!(
-            "the card's master key and its {} key(s), in slots {}",
-            used.len(),
-            labels.join(", ")
-        )
+    // What it destroys. A card whose self-tests failed lists nothing (it
+    // refuses every job but this one), and is zeroized all the same.
+    let used = card.list_slots().map(|slots| {
+        slots
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+    });
+    let what = match &used {
+        Ok(used) if used.is_empty() => "the card's master key (it holds no key)".to_owned(),
+        Ok(used) => {
+            let labels: Vec<String> = used
+                .iter()
+                .map(|s| format!("{} ({:?})", s.slot, s.label()))
+                .collect();
+            format!(
+                "the card's master key and its {} key(s), in slots {}",
+                used.len(),
+                labels.join(", ")
+            )
+        }
+        Err(e) => {
+            format!("the card's master key and every key it holds (they cannot be listed: {e})")
+        }
     };
     if !a.force {
         if !std::io::stdin().is_terminal() {
@@ -78,22 +84,32 @@ fn zeroize(a: &ZeroizeArgs) -> anyhow::Result<ExitCode> {
         }
     }
     eprintln!("hsmctl: zeroizing {} ...", card.device());
-    card.zeroize(ZEROIZE_TIMEOUT)
+    let selftest = card
+        .zeroize(ZEROIZE_TIMEOUT)
         .context("zeroizing the card")?;
-    let left = card
-        .list_slots()
-        .context("listing the key slots after zeroization")?
-        .iter()
-        .filter(|s| !s.is_empty())
-        .count();
-    if left != 0 {
-        bail!("the card still lists {left} key(s) after zeroization; take it out of service");
+    let failed = selftest.failed();
+    if failed.is_empty() {
+        let left = card
+            .list_slots()
+            .context("listing the key slots after zeroization")?
+            .iter()
+            .filter(|s| !s.is_empty())
+            .count();
+        if left != 0 {
+            bail!("the card still lists {left} key(s) after zeroization; take it out of service");
+        }
+    } else {
+        eprintln!(
+            "hsmctl: the card is zeroized (STATUS.ZEROIZED), but its power-on self-tests failed again: {}; it refuses every job. Take it out of service",
+            failed.join(", ")
+        );
     }
     if a.json {
         print_json(&serde_json::json!({
             "device": card.device(),
             "zeroized": true,
-            "destroyed": used.len(),
+            "destroyed": used.as_ref().ok().map(Vec::len),
+            "selftest_passed": failed.is_empty(),
         }))?;
     } else {
         print_out(&format!(
@@ -101,5 +117,9 @@ fn zeroize(a: &ZeroizeArgs) -> anyhow::Result<ExitCode> {
             card.device()
         ))?;
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(if failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(crate::exit::ERROR)
+    })
 }

@@ -295,9 +295,23 @@ fn power_on_self_tests_on_demand_and_in_info() {
         "{}",
         text(&o.stderr)
     );
+    // A card that failed its self-tests can still be emptied: it lists
+    // nothing, zeroizes, and says that it is still failing.
+    let o = sim.run(&["card", "zeroize", "--force", "--json"], b"");
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["zeroized"], true, "{v}");
+    assert_eq!(v["selftest_passed"], false, "{v}");
+    assert!(
+        text(&o.stderr).contains("self-tests failed again: drbg"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert_eq!(sim.info()["status"]["zeroized"], true);
     hsm_sim::control_selftest_inject(&sim.sock, 0).unwrap();
     sim.ok(&["selftest"], b"");
     sim.ok(&["random", "--bytes", "16", "--hex"], b"");
+    assert_eq!(slots(&sim)["used"], 0, "the key made before is gone");
 }
 
 /// A listed slot without what moves at a reset (the GCM invocations of this
