@@ -11,37 +11,6 @@ use hsm_contract::crypto::{
 };
 use hsm_contract::{storage, Completion, Descriptor, Opcode, Status};
 
-const KEY_ADDR: u64 = DATA_ADDR;
-const LABEL_ADDR: u64 = DATA_ADDR + 0x100;
-const AUX_ADDR: u64 = DATA_ADDR + 0x1000;
-const SRC_ADDR: u64 = DATA_ADDR + 0x2_0000;
-const DST_ADDR: u64 = DATA_ADDR + 0x4_0000;
-
-fn load_key(
-    b: &mut Bench,
-    r: &mut Rings,
-    slot: u16,
-    alg: KeyAlg,
-    key: &[u8],
-    label: &str,
-) -> Completion {
-    b.put(KEY_ADDR, key);
-    let mut l = [0u8; 32];
-    l[..label.len()].copy_from_slice(label.as_bytes());
-    b.put(LABEL_ADDR, &l);
-    let mut d = desc(Opcode::KeyLoad, slot);
-    d.src_addr = KEY_ADDR;
-    d.src_len = key.len() as u32;
-    d.aux_addr = LABEL_ADDR;
-    d.aux_len = 32;
-    d.params = KeyLoadParams {
-        alg: alg as u8,
-        policy: policy::ENCRYPT | policy::DECRYPT,
-    }
-    .to_bytes();
-    r.run(b, &[d])[0]
-}
-
 /// The record SLOT_INFO writes for `slot`.
 fn slot_info(b: &mut Bench, r: &mut Rings, slot: u16) -> SlotRecord {
     let mut d = desc(Opcode::SlotInfo, slot);

@@ -8,15 +8,9 @@ mod bench;
 
 use bench::scan::{snapshot, Needles, Shadow};
 use bench::*;
-use hsm_contract::crypto::{policy, GcmParams, KeyAlg, KeyLoadParams, SlotRecord};
+use hsm_contract::crypto::{policy, GcmParams, KeyAlg, SlotRecord};
 use hsm_contract::kem::{KemParams, KemSet};
 use hsm_contract::{regs, Descriptor, Opcode, Status};
-
-const KEY_ADDR: u64 = DATA_ADDR;
-const LABEL_ADDR: u64 = DATA_ADDR + 0x100;
-const AUX_ADDR: u64 = DATA_ADDR + 0x1000;
-const SRC_ADDR: u64 = DATA_ADDR + 0x2_0000;
-const DST_ADDR: u64 = DATA_ADDR + 0x4_0000;
 
 fn put_label(b: &mut Bench, label: &str) {
     let mut l = [0u8; 32];
@@ -24,20 +18,9 @@ fn put_label(b: &mut Bench, label: &str) {
     b.put(LABEL_ADDR, &l);
 }
 
-fn load_key(b: &mut Bench, r: &mut Rings, slot: u16, alg: KeyAlg, key: &[u8]) {
-    b.put(KEY_ADDR, key);
-    put_label(b, &format!("key-{slot}"));
-    let mut d = desc(Opcode::KeyLoad, slot);
-    d.src_addr = KEY_ADDR;
-    d.src_len = key.len() as u32;
-    d.aux_addr = LABEL_ADDR;
-    d.aux_len = 32;
-    d.params = KeyLoadParams {
-        alg: alg as u8,
-        policy: policy::ENCRYPT | policy::DECRYPT,
-    }
-    .to_bytes();
-    assert_eq!(run1(b, r, d).status(), Some(Status::Ok), "{alg:?}");
+fn load(b: &mut Bench, r: &mut Rings, slot: u16, alg: KeyAlg, key: &[u8]) {
+    let c = load_key(b, r, slot, alg, key, &format!("key-{slot}"));
+    assert_eq!(c.status(), Some(Status::Ok), "{alg:?}");
 }
 
 /// An ML-KEM-512 key from a known seed d || z (test mode).
@@ -112,8 +95,8 @@ fn card_with_keys() -> (Bench, Rings, Secrets) {
         xts: pattern(64, 12),
         kem_seed: pattern(64, 13),
     };
-    load_key(&mut b, &mut r, 2, KeyAlg::Aes256, &s.aes);
-    load_key(&mut b, &mut r, 5, KeyAlg::XtsAes256, &s.xts);
+    load(&mut b, &mut r, 2, KeyAlg::Aes256, &s.aes);
+    load(&mut b, &mut r, 5, KeyAlg::XtsAes256, &s.xts);
     kem_keygen(&mut b, &mut r, 9, &s.kem_seed);
     b.put(SRC_ADDR, &pattern(64, 14));
     b.put(AUX_ADDR, &pattern(16, 15));
@@ -201,7 +184,7 @@ fn card_zeroize_leaves_nothing_in_the_card_or_its_storage() {
     let mut r = assert_nothing_left(&mut b, &n);
 
     // The card serves again: its next key makes a new master key.
-    load_key(&mut b, &mut r, 2, KeyAlg::Aes256, &pattern(32, 99));
+    load(&mut b, &mut r, 2, KeyAlg::Aes256, &pattern(32, 99));
     assert!(!status_bit(&mut b, &regs::status::ZEROIZED));
     let (mk, _) = b.store.master.unwrap();
     assert_ne!(mk, old_mk);

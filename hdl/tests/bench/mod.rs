@@ -2,6 +2,7 @@
 //! a DMA responder that follow `docs/card-ports.md`, and register access.
 #![allow(dead_code)]
 
+use hsm_contract::crypto::{policy, KeyAlg, KeyLoadParams};
 use hsm_contract::{
     regs, storage, Completion, Descriptor, Opcode, COMPLETION_BYTES, DESCRIPTOR_BYTES,
     DESCRIPTOR_VERSION,
@@ -348,6 +349,16 @@ pub struct Rings {
 pub const SQ_ADDR: u64 = MEM_BASE;
 pub const CQ_ADDR: u64 = MEM_BASE + 0x10_0000;
 pub const DATA_ADDR: u64 = MEM_BASE + 0x20_0000;
+/// Where the crypto tests put a key to load.
+pub const KEY_ADDR: u64 = DATA_ADDR;
+/// Where they put a label.
+pub const LABEL_ADDR: u64 = DATA_ADDR + 0x100;
+/// Where they put a job's aux data (IV, tag, AAD).
+pub const AUX_ADDR: u64 = DATA_ADDR + 0x1000;
+/// Where they put a job's input.
+pub const SRC_ADDR: u64 = DATA_ADDR + 0x2_0000;
+/// Where a job writes its output.
+pub const DST_ADDR: u64 = DATA_ADDR + 0x4_0000;
 
 impl Rings {
     pub fn setup(b: &mut Bench, sq_log2: u32, cq_log2: u32) -> Rings {
@@ -447,5 +458,32 @@ pub fn desc(op: Opcode, slot: u16) -> Descriptor {
 /// completion.
 pub fn run1(b: &mut Bench, r: &mut Rings, d: Descriptor) -> Completion {
     assert_eq!(d.precheck(true), None, "{d:?}");
+    r.run(b, &[d])[0]
+}
+
+/// KEY_LOAD (test mode) of `key` as `alg` into `slot`, labelled `label`,
+/// policy ENCRYPT and DECRYPT; its completion.
+pub fn load_key(
+    b: &mut Bench,
+    r: &mut Rings,
+    slot: u16,
+    alg: KeyAlg,
+    key: &[u8],
+    label: &str,
+) -> Completion {
+    b.put(KEY_ADDR, key);
+    let mut l = [0u8; 32];
+    l[..label.len()].copy_from_slice(label.as_bytes());
+    b.put(LABEL_ADDR, &l);
+    let mut d = desc(Opcode::KeyLoad, slot);
+    d.src_addr = KEY_ADDR;
+    d.src_len = key.len() as u32;
+    d.aux_addr = LABEL_ADDR;
+    d.aux_len = 32;
+    d.params = KeyLoadParams {
+        alg: alg as u8,
+        policy: policy::ENCRYPT | policy::DECRYPT,
+    }
+    .to_bytes();
     r.run(b, &[d])[0]
 }
