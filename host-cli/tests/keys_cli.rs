@@ -116,15 +116,7 @@ fn generate_list_use_and_delete_keys() {
 
     let v = slots(&sim);
     assert_eq!(v["used"], 4, "{v}");
-    let by_label = |l: &str| {
-        v["slots"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|e| e["label"] == l)
-            .unwrap_or_else(|| panic!("{l} not listed: {v}"))
-            .clone()
-    };
+    let by_label = |l: &str| slot_of(&v, l);
     assert_eq!(by_label("disk")["kcv"], kcv.as_str());
     assert_eq!(by_label("volume")["slot"], 7);
     assert_eq!(by_label("volume")["alg"], "xts-aes-256");
