@@ -123,6 +123,7 @@ pub fn descriptors_md() -> String {
     crypto_md(&mut out);
     hash_md(&mut out);
     kem_md(&mut out);
+    auth_md(&mut out);
     out.push_str("\n## Status codes\n\n| code | name | meaning |\n|---|---|---|\n");
     for s in Status::ALL {
         let _ = writeln!(
@@ -223,6 +224,40 @@ fn kem_md(out: &mut String) {
          Until the card has a DRBG, KeyGen's d, z and Encaps's m come from the host in `src`, in test mode only; outside test mode both complete with `NOT_TEST_MODE`.",
         flags::EXPOSE
     );
+}
+
+fn auth_md(out: &mut String) {
+    use crate::auth::{
+        required_role, Need, AUTH_INFO_BYTES, AUTH_RECORD, CARD_LABEL_BYTES, DEFAULT_FAILURE_LIMIT,
+        PIN_MAX_BYTES, PIN_MIN_BYTES, VERIFIER_BYTES,
+    };
+    let _ = writeln!(
+        out,
+        "\n## Card initialisation, roles and PINs\n\n\
+         Two roles log in: the security officer (`params` byte 0 = 1) and the user (2). A login is bound to the queue: `LOGOUT`, a queue reset, a soft reset, a reset or a wrong PIN ends it. \
+         PINs are {PIN_MIN_BYTES} to {PIN_MAX_BYTES} bytes at `src` (16-byte aligned). The card keeps per role a salt from its DRBG and the first {VERIFIER_BYTES} bytes of SHA3-256(salt || PIN zero-padded to {PIN_MAX_BYTES} bytes || PIN length), \
+         with the {CARD_LABEL_BYTES}-byte card label, the failure limit (default {DEFAULT_FAILURE_LIMIT}) and both failure counters, in record {AUTH_RECORD} of the persistent store, sealed by the vault like a key slot. \
+         A login stores the failure counter plus one before it compares, then stores it again (zero on a match) in the same cycles either way; at the limit the role is locked (`PIN_LOCKED`). \
+         The security officer unlocks the user by setting the user's PIN; a locked security officer leaves zeroization, which then needs no login.\n\n\
+         `CARD_INFO` writes {AUTH_INFO_BYTES} bytes: byte 0 flags (bit 0 initialised, bit 1 the auth record is damaged, bit 2 the user's PIN is set), byte 1 the failure limit, byte 2 the security officer's failures, byte 3 the user's, byte 4 the queue's role (0 none), bytes 32-63 the label.\n\n\
+         After the descriptor checks, a job is checked against the queue's login (`NOT_LOGGED_IN`, `ROLE_DENIED`). A card that is not initialised runs jobs that need the user only in test mode (`NOT_INITIALIZED`).\n\n\
+         | login needed | operations |\n|---|---|"
+    );
+    for (need, what) in [
+        (Need::User, "the user"),
+        (Need::AnyRole, "either role"),
+        (
+            Need::SecurityOfficer,
+            "the security officer (none while that role is locked or a self-test failed)",
+        ),
+    ] {
+        let ops: Vec<String> = Opcode::ALL
+            .iter()
+            .filter(|o| required_role(**o) == need)
+            .map(|o| format!("`{}`", o.name()))
+            .collect();
+        let _ = writeln!(out, "| {what} | {} |", ops.join(", "));
+    }
 }
 
 /// Every generated document: (path relative to the workspace root, contents).

@@ -372,6 +372,11 @@ impl Descriptor {
                 _ => return Some(Status::ReservedField),
             }
         }
+        // Auth jobs use params byte 0 only.
+        let auth_params = matches!(op, Opcode::CardInit | Opcode::Login | Opcode::SetPin);
+        if auth_params && self.params[1..].iter().any(|&b| b != 0) {
+            return Some(Status::ReservedField);
+        }
         // 2. Lengths over the limit.
         let too_large = |n: u32| n > crate::MAX_JOB_BYTES;
         match op {
@@ -458,6 +463,19 @@ impl Descriptor {
                     return Some(Status::BadLength);
                 }
             }
+            Opcode::Login | Opcode::SetPin
+                if crate::auth::Role::from_u8(self.params[0]).is_none() =>
+            {
+                return Some(Status::BadRole)
+            }
+            Opcode::CardInit | Opcode::Login | Opcode::SetPin
+                if !(crate::auth::PIN_MIN_BYTES..=crate::auth::PIN_MAX_BYTES)
+                    .contains(&self.src_len)
+                    || (op == Opcode::CardInit
+                        && self.aux_len as usize != crate::auth::CARD_LABEL_BYTES) =>
+            {
+                return Some(Status::BadLength)
+            }
             Opcode::KeyLoad | Opcode::KeyGenerate => {
                 let p = kp.expect("checked above");
                 match KeyAlg::from_u8(p.alg) {
@@ -482,6 +500,7 @@ impl Descriptor {
                 .expect("checked above")
                 .dst_len(self.src_len as u64, decrypt),
             Opcode::SlotInfo => SLOT_RECORD_BYTES as u64,
+            Opcode::CardInfo => crate::auth::AUTH_INFO_BYTES as u64,
             _ if kem => {
                 let set = kem_p
                     .and_then(|p| crate::kem::KemSet::from_alg(p.alg))

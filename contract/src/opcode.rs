@@ -50,6 +50,18 @@ pub enum Opcode {
     /// Random bytes from the card's DRBG (SP 800-90A CTR_DRBG); see
     /// [`crate::rng`].
     RngGenerate = 0x50,
+    /// Initialise a new or zeroized card: its label, the security
+    /// officer's PIN and the failure limit; see [`crate::auth`].
+    CardInit = 0x60,
+    /// Log the queue in as a role, with its PIN.
+    Login = 0x61,
+    /// End the queue's login.
+    Logout = 0x62,
+    /// Set a role's PIN (the security officer setting the user's also
+    /// unlocks it).
+    SetPin = 0x63,
+    /// Write the card's public auth state (label, roles, failures).
+    CardInfo = 0x64,
 }
 
 impl Opcode {
@@ -76,6 +88,11 @@ impl Opcode {
         Opcode::KemEncaps,
         Opcode::KemDecaps,
         Opcode::RngGenerate,
+        Opcode::CardInit,
+        Opcode::Login,
+        Opcode::Logout,
+        Opcode::SetPin,
+        Opcode::CardInfo,
     ];
 
     /// Decode a descriptor's opcode byte.
@@ -107,6 +124,11 @@ impl Opcode {
             Opcode::KemEncaps => "KEM_ENCAPS",
             Opcode::KemDecaps => "KEM_DECAPS",
             Opcode::RngGenerate => "RNG_GENERATE",
+            Opcode::CardInit => "CARD_INIT",
+            Opcode::Login => "LOGIN",
+            Opcode::Logout => "LOGOUT",
+            Opcode::SetPin => "SET_PIN",
+            Opcode::CardInfo => "CARD_INFO",
         }
     }
 
@@ -129,6 +151,11 @@ impl Opcode {
             Opcode::KemKeygen => "ML-KEM KeyGen with d || z from the card's DRBG (src_len 0; test mode may pass them in src): the seed goes into the empty slot key_slot with the label at aux and params.policy; ek goes to dst (with EXPOSE also dk_PKE)",
             Opcode::KemEncaps => "ML-KEM Encaps of the ek in src with m from the card's DRBG (test mode may append m to src): the ciphertext goes to dst and the shared secret into the empty slot params.target as an AES-256 key (label at aux, params.policy), or with EXPOSE after the ciphertext",
             Opcode::KemDecaps => "ML-KEM Decaps of the ciphertext at src with the key in key_slot (policy DERIVE): the shared secret (or FIPS 203's implicit-rejection secret) goes into the empty slot params.target as an AES-256 key, or with EXPOSE (test mode) to dst; constant time",
+            Opcode::CardInit => "initialises a card that holds no auth record (new or zeroized; else ALREADY_INITIALIZED): the security officer's PIN is src (4 to 64 bytes), the 32-byte card label is at aux, params byte 0 is the failure limit (0: 5); the card draws a salt, stores the PIN's verifier and seals the record. No queue is logged in afterwards",
+            Opcode::Login => "logs the queue in as the role in params byte 0 (1 security officer, 2 user) with the PIN at src (4 to 64 bytes): the failure counter is stored plus one before the comparison and stored again after it (zero on a match), in the same cycles either way; PIN_INCORRECT ends any login of the queue and out_len is the tries left; PIN_LOCKED when the role's failures reached the limit, PIN_NOT_SET for a user without a PIN",
+            Opcode::Logout => "ends the queue's login; every field but version, opcode and job_id must be zero",
+            Opcode::SetPin => "sets the PIN of the role in params byte 0 to src (4 to 64 bytes), with a new salt: the security officer sets either role's PIN (setting the user's unlocks it), the user only its own; the failure counter of that role starts again at zero",
+            Opcode::CardInfo => "writes the 64-byte auth state (flags initialised, damaged, user PIN set; failure limit; both failure counters; the queue's role; the card label) to dst; never a salt or verifier",
             Opcode::RngGenerate => "writes dst_len bytes (0 to 1 MiB) from the card's DRBG to dst (16-byte aligned); ENTROPY_FAILURE when the noise source has failed its health tests (a job of 0 bytes draws nothing and completes with OK)",
         }
     }
@@ -169,7 +196,10 @@ impl Opcode {
                 "flags", "src_addr", "dst_addr", "src_len", "dst_len", "aux_addr", "aux_len",
                 "params",
             ],
-            Opcode::RngGenerate => &["dst_addr", "dst_len"],
+            Opcode::RngGenerate | Opcode::CardInfo => &["dst_addr", "dst_len"],
+            Opcode::Logout => &[],
+            Opcode::CardInit => &["src_addr", "src_len", "aux_addr", "aux_len", "params"],
+            Opcode::Login | Opcode::SetPin => &["src_addr", "src_len", "params"],
         }
     }
 }

@@ -68,6 +68,22 @@ pub enum Status {
     /// (2^44, see [`crate::storage`]); card-IV encryption with it works
     /// again after a reset.
     InvocationsExhausted = 0x001b,
+    /// The card holds no auth record: initialise it first.
+    NotInitialized = 0x001c,
+    /// The card is already initialised.
+    AlreadyInitialized = 0x001d,
+    /// The job needs a login the queue does not have.
+    NotLoggedIn = 0x001e,
+    /// The queue's role may not run the job.
+    RoleDenied = 0x001f,
+    /// The PIN is wrong.
+    PinIncorrect = 0x0020,
+    /// The role is locked after too many wrong PINs.
+    PinLocked = 0x0021,
+    /// The user's PIN has not been set.
+    PinNotSet = 0x0022,
+    /// The role code is unknown.
+    BadRole = 0x0023,
 }
 
 impl Status {
@@ -101,6 +117,14 @@ impl Status {
         Status::LabelInUse,
         Status::StorageFailed,
         Status::InvocationsExhausted,
+        Status::NotInitialized,
+        Status::AlreadyInitialized,
+        Status::NotLoggedIn,
+        Status::RoleDenied,
+        Status::PinIncorrect,
+        Status::PinLocked,
+        Status::PinNotSet,
+        Status::BadRole,
     ];
 
     /// Decode a completion's status field; `None` for a code this contract
@@ -140,6 +164,14 @@ impl Status {
             Status::LabelInUse => "LABEL_IN_USE",
             Status::StorageFailed => "STORAGE_FAILED",
             Status::InvocationsExhausted => "INVOCATIONS_EXHAUSTED",
+            Status::NotInitialized => "NOT_INITIALIZED",
+            Status::AlreadyInitialized => "ALREADY_INITIALIZED",
+            Status::NotLoggedIn => "NOT_LOGGED_IN",
+            Status::RoleDenied => "ROLE_DENIED",
+            Status::PinIncorrect => "PIN_INCORRECT",
+            Status::PinLocked => "PIN_LOCKED",
+            Status::PinNotSet => "PIN_NOT_SET",
+            Status::BadRole => "BAD_ROLE",
         }
     }
 
@@ -181,6 +213,14 @@ impl Status {
             Status::SelfTestFailed => "a power-on self-test (known-answer test) failed: STATUS.SELFTEST_FAILED is set and SELFTEST says which; the card ran nothing and refuses every job but CARD_ZEROIZE until it is reset. If it recurs after a reset, take the card out of service",
             Status::LabelInUse => "another slot already holds a key with this label (a label other than 32 zero bytes names one key); nothing was stored. Choose another label, or delete the other key first",
             Status::StorageFailed => "the card could not write the key's sealed record to its persistent storage; the slot stays empty and no other slot changed. Check the storage (the simulated card's state directory) and retry",
+            Status::NotInitialized => "the card holds no auth record (it is new or zeroized) and serves no key outside test mode: initialise it (`hsmctl card init`)",
+            Status::AlreadyInitialized => "the card is already initialised; zeroize it first to initialise it again",
+            Status::NotLoggedIn => "the job needs a login (the user for key jobs, the security officer for zeroization) and the queue has none; log in first (`--pin-file`)",
+            Status::RoleDenied => "the queue's role may not run this job (key jobs need the user, zeroization and setting the officer's PIN the security officer)",
+            Status::PinIncorrect => "the PIN is wrong; the failure was counted and the queue is logged out; out_len is the number of tries left before the role locks",
+            Status::PinLocked => "the role is locked after too many wrong PINs (or the auth record is damaged): the security officer unlocks the user by setting a new user PIN; a locked security officer leaves only zeroization and a new initialisation",
+            Status::PinNotSet => "the user's PIN is not set yet; the security officer sets it (`hsmctl user set-pin --role so`)",
+            Status::BadRole => "the role code in params byte 0 is not 1 (security officer) or 2 (user)",
             Status::InvocationsExhausted => "the key has made the 2^44 GCM encryptions with card IVs that one boot allows; reset the card (the boot epoch moves its counter on) and retry",
         }
     }

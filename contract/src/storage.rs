@@ -12,7 +12,9 @@
 //!   ([`record_file_name`]), each written to a temporary file, synced and
 //!   renamed over the old one, so that a record is either wholly old or
 //!   wholly new whenever the card stops. It holds [`RECORDS`] records of
-//!   [`RECORD_BEATS`] 16-byte beats; record `i` < 64 is key slot `i`.
+//!   [`RECORD_BEATS`] 16-byte beats; record `i` < 64 is key slot `i`, and
+//!   record 64 the auth record (card label, PIN verifiers and failure
+//!   counters, see [`crate::auth`]), sealed the same way.
 //!
 //! # Sealing
 //! The card's vault is the only block that sees the master key. It seals a
@@ -48,8 +50,9 @@
 //! cycles; what the stores take to acknowledge is theirs. `STATUS.ZEROIZED`
 //! is then set, and stays set until a new master key is sealed.
 
-/// Number of records in the record store.
-pub const RECORDS: usize = 64;
+/// Number of records in the record store: the key slots, then the auth
+/// record ([`crate::auth::AUTH_RECORD`]).
+pub const RECORDS: usize = 65;
 /// 16-byte beats per record.
 pub const RECORD_BEATS: usize = 9;
 /// Bytes per record in the record store (including the zero fill).
@@ -115,6 +118,7 @@ pub fn c_header() -> String {
 
 // The layout fits together.
 const _: () = assert!(SEALED_BYTES <= RECORD_BYTES);
+const _: () = assert!(crate::auth::AUTH_RECORD == RECORDS - 1);
 const _: () = assert!(SEALED_BYTES == PLAIN_BYTES + 8);
 const _: () = assert!(EPOCH_BITS + EPOCH_SHIFT <= 64);
 const _: () = assert!(MASTER_KEY_FILE_BYTES == 1 + 32 + 4);

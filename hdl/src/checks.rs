@@ -6,6 +6,7 @@
 //! mask) comes from the contract as a [`Constant`].
 
 use crate::consts::{c32, opcode, status};
+use hsm_contract::auth;
 use hsm_contract::crypto::{self, GcmParams, KeyAlg};
 use hsm_contract::hash::{self, HashAlg};
 use hsm_contract::kem::{self, KemSet};
@@ -59,6 +60,8 @@ pub struct DescChecker {
     pub kem_card_rand: Signal<Out, Bit>,
     /// The operation is `RNG_GENERATE` (the RNG job engine runs it).
     pub is_rng_op: Signal<Out, Bit>,
+    /// The operation is an auth job (the auth unit runs it).
+    pub is_auth_op: Signal<Out, Bit>,
 
     status_r: DFF<Bits<16>>,
     engine_r: DFF<Bit>,
@@ -66,7 +69,25 @@ pub struct DescChecker {
     kem_r: DFF<Bit>,
     kem_rand_r: DFF<Bit>,
     rng_r: DFF<Bit>,
+    auth_r: DFF<Bit>,
     is_rng: Signal<Local, Bit>,
+    is_cinit: Signal<Local, Bit>,
+    is_login: Signal<Local, Bit>,
+    is_logout: Signal<Local, Bit>,
+    is_setpin: Signal<Local, Bit>,
+    is_cinfo: Signal<Local, Bit>,
+    is_pin: Signal<Local, Bit>,
+    is_auth: Signal<Local, Bit>,
+    o_cinit: Constant<Bits<8>>,
+    o_login: Constant<Bits<8>>,
+    o_logout: Constant<Bits<8>>,
+    o_setpin: Constant<Bits<8>>,
+    o_cinfo: Constant<Bits<8>>,
+    pin_min: Constant<Bits<32>>,
+    pin_max: Constant<Bits<32>>,
+    card_label: Constant<Bits<32>>,
+    info_bytes: Constant<Bits<32>>,
+    s_bad_role: Constant<Bits<16>>,
     kem_host: Signal<Local, Bit>,
     kem_src_card: Signal<Local, Bits<32>>,
     o_rng: Constant<Bits<8>>,
@@ -210,7 +231,26 @@ impl Default for DescChecker {
             kem_r: Default::default(),
             kem_rand_r: Default::default(),
             rng_r: Default::default(),
+            auth_r: Default::default(),
             is_rng: Default::default(),
+            is_auth_op: Default::default(),
+            is_cinit: Default::default(),
+            is_login: Default::default(),
+            is_logout: Default::default(),
+            is_setpin: Default::default(),
+            is_cinfo: Default::default(),
+            is_pin: Default::default(),
+            is_auth: Default::default(),
+            o_cinit: opcode(Opcode::CardInit),
+            o_login: opcode(Opcode::Login),
+            o_logout: opcode(Opcode::Logout),
+            o_setpin: opcode(Opcode::SetPin),
+            o_cinfo: opcode(Opcode::CardInfo),
+            pin_min: c32(auth::PIN_MIN_BYTES as u64),
+            pin_max: c32(auth::PIN_MAX_BYTES as u64),
+            card_label: c32(auth::CARD_LABEL_BYTES as u64),
+            info_bytes: c32(auth::AUTH_INFO_BYTES as u64),
+            s_bad_role: status(Status::BadRole),
             kem_host: Default::default(),
             kem_src_card: Default::default(),
             o_rng: opcode(Opcode::RngGenerate),
@@ -368,8 +408,9 @@ impl Default for DescChecker {
 impl Logic for DescChecker {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, status_r, engine_r, hash_r, kem_r, kem_rand_r, rng_r);
+        dff_setup!(self, clock, status_r, engine_r, hash_r, kem_r, kem_rand_r, rng_r, auth_r);
         self.kem_card_rand.next = self.kem_rand_r.q.val();
+        self.is_auth_op.next = self.auth_r.q.val();
         self.is_rng_op.next = self.rng_r.q.val();
         self.is_rng.next = self.opcode.val() == self.o_rng.val();
         self.status.next = self.status_r.q.val();
@@ -462,7 +503,15 @@ impl Logic for DescChecker {
         if self.opcode.val() == self.o_sha3_512.val() {
             self.h_digest.next = self.dg_512.val();
         }
-        self.known.next = self.is_hash.val()
+        self.is_cinit.next = self.opcode.val() == self.o_cinit.val();
+        self.is_login.next = self.opcode.val() == self.o_login.val();
+        self.is_logout.next = self.opcode.val() == self.o_logout.val();
+        self.is_setpin.next = self.opcode.val() == self.o_setpin.val();
+        self.is_cinfo.next = self.opcode.val() == self.o_cinfo.val();
+        self.is_pin.next = self.is_cinit.val() | self.is_login.val() | self.is_setpin.val();
+        self.is_auth.next = self.is_pin.val() | self.is_logout.val() | self.is_cinfo.val();
+        self.known.next = self.is_auth.val()
+            | self.is_hash.val()
             | self.is_nop.val()
             | self.is_zz.val()
             | self.is_copy.val()
@@ -473,7 +522,8 @@ impl Logic for DescChecker {
             | self.is_sinfo.val()
             | self.is_kem.val()
             | self.is_rng.val();
-        self.engine_c.next = self.is_hash.val()
+        self.engine_c.next = self.is_auth.val()
+            | self.is_hash.val()
             | self.is_rng.val()
             | self.is_gcm.val()
             | self.is_xts.val()
@@ -483,21 +533,26 @@ impl Logic for DescChecker {
             | self.is_kem.val();
 
         // Which fields each operation uses (Opcode::fields_used).
-        self.u_src.next = self.is_copy.val()
+        self.u_src.next = self.is_pin.val()
+            | self.is_copy.val()
             | self.is_gcm.val()
             | self.is_xts.val()
             | self.is_kload.val()
             | self.is_hash.val()
             | self.is_kem.val();
-        self.u_dst.next = self.is_copy.val()
+        self.u_dst.next = self.is_cinfo.val()
+            | self.is_copy.val()
             | self.is_rng.val()
             | self.is_gcm.val()
             | self.is_xts.val()
             | self.is_sinfo.val()
             | self.is_hash.val()
             | self.is_kem.val();
-        self.u_aux.next =
-            self.is_gcm.val() | self.is_kkey.val() | self.is_hash.val() | self.is_kem.val();
+        self.u_aux.next = self.is_cinit.val()
+            | self.is_gcm.val()
+            | self.is_kkey.val()
+            | self.is_hash.val()
+            | self.is_kem.val();
         self.u_slot.next = self.is_gcm.val()
             | self.is_xts.val()
             | self.is_kkey.val()
@@ -505,8 +560,11 @@ impl Logic for DescChecker {
             | self.is_sinfo.val()
             | self.is_kkg.val()
             | self.is_kde.val();
-        self.u_params.next =
-            self.is_gcm.val() | self.is_xts.val() | self.is_kkey.val() | self.is_kem.val();
+        self.u_params.next = self.is_pin.val()
+            | self.is_gcm.val()
+            | self.is_xts.val()
+            | self.is_kkey.val()
+            | self.is_kem.val();
 
         // Parameter blocks.
         self.iv_len.next = self.params.val().get_bits::<16>(0);
@@ -536,6 +594,7 @@ impl Logic for DescChecker {
                     | self.k_target.val().any()
                     | self.aux_addr.val().any()
                     | self.aux_len.val().any()))
+            | (self.is_pin.val() & self.params.val().get_bits::<120>(8).any())
             | self.flags.val().get_bits::<13>(3).any()
             | self.reserved0.val().any()
             | (!self.u_src.val() & (self.src_addr.val().any() | self.src_len.val().any()))
@@ -559,7 +618,8 @@ impl Logic for DescChecker {
             | (self.is_shake.val()
                 & !self.h_partial.val()
                 & (self.dst_len.val() > self.max_len.val()));
-        self.misaligned.next = (self.is_gcm.val()
+        self.misaligned.next = (self.is_auth.val()
+            | self.is_gcm.val()
             | self.is_hash.val()
             | self.is_xts.val()
             | self.is_kkey.val()
@@ -607,6 +667,9 @@ impl Logic for DescChecker {
         }
         if self.is_sinfo.val() {
             self.need.next = self.record_bytes.val();
+        }
+        if self.is_cinfo.val() {
+            self.need.next = self.info_bytes.val();
         }
         if self.is_kem.val() {
             self.need.next = self.kem_need.val();
@@ -660,6 +723,17 @@ impl Logic for DescChecker {
                     | (self.aux_len.val() != self.kem_aux.val())))
         {
             self.status_c.next = self.s_bad_length.val();
+        } else if (self.is_login.val() | self.is_setpin.val())
+            & (self.params.val().get_bits::<8>(0) != 1)
+            & (self.params.val().get_bits::<8>(0) != 2)
+        {
+            self.status_c.next = self.s_bad_role.val();
+        } else if (self.is_pin.val()
+            & ((self.src_len.val() < self.pin_min.val())
+                | (self.src_len.val() > self.pin_max.val())))
+            | (self.is_cinit.val() & (self.aux_len.val() != self.card_label.val()))
+        {
+            self.status_c.next = self.s_bad_length.val();
         } else if self.dst_len.val() < self.need.val() {
             self.status_c.next = self.s_too_small.val();
         } else if !self.test_mode.val()
@@ -683,5 +757,6 @@ impl Logic for DescChecker {
         self.kem_r.d.next = self.is_kem.val();
         self.kem_rand_r.d.next = (self.is_kkg.val() | self.is_ken.val()) & !self.kem_host.val();
         self.rng_r.d.next = self.is_rng.val();
+        self.auth_r.d.next = self.is_auth.val();
     }
 }

@@ -13,6 +13,7 @@
 //! Descriptor field offsets and status codes come from `hsm_contract` as
 //! [`Constant`]s.
 
+use crate::auth::AuthUnit;
 use crate::checks::DescChecker;
 use crate::consts::{opcode, status};
 use crate::engine::CryptoEngine;
@@ -173,7 +174,7 @@ pub struct Dispatcher {
     /// Record store: the operation.
     pub nv_op: Signal<Out, Bits<2>>,
     /// Record store: the record.
-    pub nv_index: Signal<Out, Bits<6>>,
+    pub nv_index: Signal<Out, Bits<7>>,
     /// Record store: the beat.
     pub nv_beat: Signal<Out, Bits<4>>,
     /// Record store: the beat to stage.
@@ -193,6 +194,16 @@ pub struct Dispatcher {
     vault: Vault,
     hash: HashEngine,
     kem: KemEngine,
+    auth: AuthUnit,
+    use_auth: DFF<Bit>,
+    // The Keccak core lent to the auth unit, through registers.
+    kx_init: DFF<Bit>,
+    kx_we: DFF<Bit>,
+    kx_idx: DFF<Bits<5>>,
+    kx_mask: DFF<Bits<2>>,
+    kx_data: DFF<Bits<128>>,
+    kx_start: DFF<Bit>,
+    kx_rd: DFF<Bits<128>>,
     state: DFF<DispState>,
     eng_started: DFF<Bit>,
     zz_arm: DFF<Bit>,
@@ -401,6 +412,15 @@ impl Default for Dispatcher {
             hash: Default::default(),
             kem: Default::default(),
             use_kem: Default::default(),
+            auth: Default::default(),
+            use_auth: Default::default(),
+            kx_init: Default::default(),
+            kx_we: Default::default(),
+            kx_idx: Default::default(),
+            kx_mask: Default::default(),
+            kx_data: Default::default(),
+            kx_start: Default::default(),
+            kx_rd: Default::default(),
             e_req_valid: Default::default(),
             e_req_addr: Default::default(),
             e_req_beats: Default::default(),
@@ -527,6 +547,14 @@ impl Logic for Dispatcher {
             use_hash,
             use_kem,
             use_rng,
+            use_auth,
+            kx_init,
+            kx_we,
+            kx_idx,
+            kx_mask,
+            kx_data,
+            kx_start,
+            kx_rd,
             state,
             sq_head_r,
             cq_tail_r,
@@ -564,7 +592,10 @@ impl Logic for Dispatcher {
         );
         self.cq_full.next =
             ((self.cq_tail_r.q.val() + 1) & self.cq_mask.val()) == self.cq_head.val();
-        self.work.next = self.queue_enable.val() & (self.sq_head_r.q.val() != self.sq_tail.val());
+        // (Not in the cycle a queue reset clears the ring indices.)
+        self.work.next = self.queue_enable.val()
+            & !self.queue_reset.val()
+            & (self.sq_head_r.q.val() != self.sq_tail.val());
 
         // Descriptor fields, at the contract's offsets.
         self.d_version.next = self
@@ -714,6 +745,47 @@ impl Logic for Dispatcher {
         self.engine.kp_keydata.next = self.kem.kp_keydata.val();
         self.kem.kp_done.next = self.engine.done.val();
         self.kem.kp_status.next = self.engine.status.val();
+        // The auth unit: logins, PINs and the card's initialisation. It
+        // borrows the hash engine's Keccak core for PIN verifiers.
+        self.auth.clock.next = self.clock.val();
+        self.auth.reset.next = self.reset.val();
+        self.auth.logout.next = self.queue_reset.val() | self.soft_reset.val();
+        self.auth.test_mode.next = self.test_mode.val();
+        self.auth.blocked.next = self.rng.kat_fail.val();
+        self.auth.a_opcode.next = self.d_opcode.val();
+        self.auth.start.next = false;
+        self.auth.opcode.next = self.d_opcode.val();
+        self.auth.param.next = self.d_params.val().get_bits::<8>(0);
+        self.auth.src_addr.next = self.d_src_addr.val();
+        self.auth.src_len.next = self.d_src_len.val().get_bits::<7>(0);
+        self.auth.aux_addr.next = self.d_aux_addr.val();
+        self.auth.dst_addr.next = self.d_dst_addr.val();
+        self.auth.dmar_req_ready.next = false;
+        self.auth.dmar_data_valid.next = false;
+        self.auth.dmar_data.next = self.dmar_data.val();
+        self.auth.dmar_data_err.next = self.dmar_data_err.val();
+        self.auth.dmaw_ready.next = false;
+        self.auth.dmaw_err.next = false;
+        self.auth.rng_valid.next = false;
+        self.auth.rng_block.next = self.rng.out_block.val();
+        self.auth.rng_done.next = false;
+        self.auth.rng_fail.next = self.rng.req_fail.val();
+        self.kx_init.d.next = self.auth.k_init.val();
+        self.kx_we.d.next = self.auth.k_buf_we.val();
+        self.kx_idx.d.next = self.auth.k_buf_idx.val();
+        self.kx_mask.d.next = self.auth.k_buf_mask.val();
+        self.kx_data.d.next = self.auth.k_buf_data.val();
+        self.kx_start.d.next = self.auth.k_start.val();
+        self.kx_rd.d.next = self.hash.core_rd_data.val();
+        self.hash.ext_sel.next = self.use_auth.q.val();
+        self.hash.ext_init.next = self.kx_init.q.val();
+        self.hash.ext_buf_we.next = self.kx_we.q.val();
+        self.hash.ext_buf_idx.next = self.kx_idx.q.val();
+        self.hash.ext_buf_mask.next = self.kx_mask.q.val();
+        self.hash.ext_buf_data.next = self.kx_data.q.val();
+        self.hash.ext_start.next = self.kx_start.q.val();
+        self.hash.ext_rd_idx.next = bits::<5>(0);
+        self.auth.k_rd_data.next = self.kx_rd.q.val();
         // The random bit generator, lent to the ML-KEM engine or the
         // RNG_GENERATE job engine (jobs run one at a time).
         self.rng.clock.next = self.clock.val();
@@ -723,7 +795,7 @@ impl Logic for Dispatcher {
         self.rng.noise_sample.next = self.noise_sample.val();
         self.rng_ready.next = self.rng.seeded.val();
         self.rng_fault.next = self.rng.fault.val();
-        self.rng_busy.next = self.rng.busy.val() | self.vault.busy.val();
+        self.rng_busy.next = self.rng.busy.val() | self.vault.busy.val() | !self.auth.booted.val();
         self.rng.kat_inject.next = self.kat_inject.val();
         self.selftest_done.next = self.rng.kat_done.val();
         self.selftest_drbg_fail.next = self.rng.kat_fail.val();
@@ -779,13 +851,30 @@ impl Logic for Dispatcher {
         // (Zero but in the cycle after a LOAD's done.)
         self.vr_rec.d.next = self.vault.out_rec.val();
         self.vr_key.d.next = self.vault.out_key.val();
-        self.engine.v_ready.next = self.vr_ready.q.val();
+        // The auth unit has the vault first (its record at boot) and while
+        // it runs a job; the engine restores the key slots after it.
+        self.engine.v_ready.next = self.vr_ready.q.val() & self.auth.booted.val();
         self.engine.v_epoch.next = self.vr_epoch.q.val();
-        self.vault.cmd.next = self.engine.v_cmd.val();
-        self.vault.cmd_op.next = self.engine.v_op.val();
-        self.vault.cmd_index.next = self.engine.v_index.val();
-        self.vault.cmd_rec.next = self.engine.v_rec.val();
-        self.vault.cmd_key.next = self.engine.v_key.val();
+        self.auth.v_ready.next = self.vr_ready.q.val();
+        self.auth.v_done.next = self.vr_done.q.val();
+        self.auth.v_ok.next = self.vr_ok.q.val();
+        self.auth.v_present.next = self.vr_present.q.val();
+        self.auth.v_entropy.next = self.vr_entropy.q.val();
+        self.auth.v_rec_in.next = self.vr_rec.q.val();
+        self.auth.v_key_in.next = self.vr_key.q.val();
+        if !self.auth.booted.val() | self.use_auth.q.val() {
+            self.vault.cmd.next = self.auth.v_cmd.val();
+            self.vault.cmd_op.next = self.auth.v_op.val();
+            self.vault.cmd_index.next = self.auth.v_index.val();
+            self.vault.cmd_rec.next = self.auth.v_rec.val();
+            self.vault.cmd_key.next = self.auth.v_key.val();
+        } else {
+            self.vault.cmd.next = self.engine.v_cmd.val();
+            self.vault.cmd_op.next = self.engine.v_op.val();
+            self.vault.cmd_index.next = bit_cast::<7, 6>(self.engine.v_index.val());
+            self.vault.cmd_rec.next = self.engine.v_rec.val();
+            self.vault.cmd_key.next = self.engine.v_key.val();
+        }
         self.engine.v_done.next = self.vr_done.q.val();
         self.engine.v_ok.next = self.vr_ok.q.val();
         self.engine.v_present.next = self.vr_present.q.val();
@@ -805,6 +894,14 @@ impl Logic for Dispatcher {
             self.rng.out_ready.next = self.vault.rng_ready.val();
             self.vault.rng_valid.next = self.rng.out_valid.val();
             self.vault.rng_done.next = self.rng.req_done.val();
+        } else if self.auth.rng_req.val() {
+            // A PIN's salt.
+            self.rng.req.next = true;
+            self.rng.req_blocks.next = bits::<16>(1);
+            self.rng.req_pr.next = false;
+            self.rng.out_ready.next = self.auth.rng_ready.val();
+            self.auth.rng_valid.next = self.rng.out_valid.val();
+            self.auth.rng_done.next = self.rng.req_done.val();
         } else if self.engine.rng_req.val() {
             // The crypto engine draws for a key entering a slot: for its
             // own jobs, and for an ML-KEM job's store, after the ML-KEM
@@ -831,7 +928,20 @@ impl Logic for Dispatcher {
             self.rng_job.rng_done.next = self.rng.req_done.val();
         }
         // The running engine's side of the DMA port and its result.
-        if self.use_rng.q.val() {
+        if self.use_auth.q.val() {
+            self.e_req_valid.next = self.auth.dmar_req_valid.val();
+            self.e_req_addr.next = self.auth.dmar_req_addr.val();
+            self.e_req_beats.next = self.auth.dmar_req_beats.val();
+            self.e_data_ready.next = self.auth.dmar_data_ready.val();
+            self.e_w_valid.next = self.auth.dmaw_valid.val();
+            self.e_w_addr.next = self.auth.dmaw_addr.val();
+            self.e_w_data.next = self.auth.dmaw_data.val();
+            self.e_w_strb.next = self.auth.dmaw_strb.val();
+            self.e_busy.next = self.auth.busy.val();
+            self.e_done.next = self.auth.done.val();
+            self.e_status.next = self.auth.status.val();
+            self.e_out_len.next = self.auth.out_len.val();
+        } else if self.use_rng.q.val() {
             self.e_req_valid.next = false;
             self.e_req_addr.next = bits::<64>(0);
             self.e_req_beats.next = bits::<9>(0);
@@ -1029,6 +1139,7 @@ impl Logic for Dispatcher {
                 self.state.d.next = DispState::Decode;
             }
             DispState::Decode => {
+                self.use_auth.d.next = false;
                 self.job_id.d.next = self.d_job_id.val();
                 self.out_len.d.next = bits::<32>(0);
                 self.state.d.next = DispState::Complete;
@@ -1037,10 +1148,14 @@ impl Logic for Dispatcher {
                     self.job_status.d.next = self.st_dma_read.val();
                 } else if self.desc_check.status.val().any() {
                     self.job_status.d.next = self.desc_check.status.val();
+                } else if self.auth.access.val().any() {
+                    // The queue's login does not let the job run.
+                    self.job_status.d.next = self.auth.access.val();
                 } else if self.desc_check.is_engine_op.val() {
                     self.job_status.d.next = self.st_ok.val();
                     self.state.d.next = DispState::Engine;
                     self.eng_started.d.next = false;
+                    self.use_auth.d.next = self.desc_check.is_auth_op.val();
                     self.use_hash.d.next = self.desc_check.is_hash_op.val();
                     self.use_kem.d.next = self.desc_check.is_kem_op.val();
                     self.use_rng.d.next = self.desc_check.is_rng_op.val();
@@ -1115,7 +1230,9 @@ impl Logic for Dispatcher {
             DispState::Engine => {
                 if !self.eng_started.q.val() & !self.e_busy.val() {
                     self.eng_started.d.next = true;
-                    if self.use_rng.q.val() {
+                    if self.use_auth.q.val() {
+                        self.auth.start.next = true;
+                    } else if self.use_rng.q.val() {
                         self.rng_job.start.next = true;
                     } else if self.use_kem.q.val() {
                         self.kem.start.next = true;
@@ -1133,7 +1250,12 @@ impl Logic for Dispatcher {
                 self.dmaw_addr.next = self.e_w_addr.val();
                 self.dmaw_data.next = self.e_w_data.val();
                 self.dmaw_strb.next = self.e_w_strb.val();
-                if self.use_rng.q.val() {
+                if self.use_auth.q.val() {
+                    self.auth.dmar_req_ready.next = self.dmar_req_ready.val();
+                    self.auth.dmar_data_valid.next = self.dmar_data_valid.val();
+                    self.auth.dmaw_ready.next = self.dmaw_ready.val();
+                    self.auth.dmaw_err.next = self.dmaw_err.val();
+                } else if self.use_rng.q.val() {
                     self.rng_job.dmaw_ready.next = self.dmaw_ready.val();
                     self.rng_job.dmaw_err.next = self.dmaw_err.val();
                 } else if self.use_kem.q.val() {
@@ -1234,6 +1356,11 @@ impl Logic for Dispatcher {
             self.dma_write_fault.next = self.hash.write_fault.val();
             self.fault_addr.next = self.hash.fault_addr.val();
         }
+        if self.auth.read_fault.val() | self.auth.write_fault.val() {
+            self.dma_read_fault.next = self.auth.read_fault.val();
+            self.dma_write_fault.next = self.auth.write_fault.val();
+            self.fault_addr.next = self.auth.fault_addr.val();
+        }
         if self.rng_job.write_fault.val() {
             self.dma_write_fault.next = true;
             self.fault_addr.next = self.rng_job.fault_addr.val();
@@ -1277,6 +1404,7 @@ impl Logic for Dispatcher {
             self.rd_err.d.next = false;
             self.wr_err.d.next = false;
             self.zz_arm.d.next = false;
+            self.use_auth.d.next = false;
         }
     }
 }

@@ -124,6 +124,25 @@ pub struct HashEngine {
     pub dmaw_strb: Signal<Out, Bits<16>>,
     /// DMA write error (for the previous beat).
     pub dmaw_err: Signal<In, Bit>,
+    /// Lend the Keccak core to another block (the auth unit's PIN hash)
+    /// while no hash job runs: the `ext_*` inputs drive it.
+    pub ext_sel: Signal<In, Bit>,
+    /// Lent core: `init`.
+    pub ext_init: Signal<In, Bit>,
+    /// Lent core: `buf_we`.
+    pub ext_buf_we: Signal<In, Bit>,
+    /// Lent core: `buf_idx`.
+    pub ext_buf_idx: Signal<In, Bits<5>>,
+    /// Lent core: `buf_mask`.
+    pub ext_buf_mask: Signal<In, Bits<2>>,
+    /// Lent core: `buf_data`.
+    pub ext_buf_data: Signal<In, Bits<128>>,
+    /// Lent core: `start`.
+    pub ext_start: Signal<In, Bit>,
+    /// Lent core: `rd_idx`.
+    pub ext_rd_idx: Signal<In, Bits<5>>,
+    /// The core's `rd_data`.
+    pub core_rd_data: Signal<Out, Bits<128>>,
 
     core: KeccakCore,
     state: DFF<HashState>,
@@ -267,6 +286,15 @@ impl Default for HashEngine {
             dmaw_data: Default::default(),
             dmaw_strb: Default::default(),
             dmaw_err: Default::default(),
+            ext_sel: Default::default(),
+            ext_init: Default::default(),
+            ext_buf_we: Default::default(),
+            ext_buf_idx: Default::default(),
+            ext_buf_mask: Default::default(),
+            ext_buf_data: Default::default(),
+            ext_start: Default::default(),
+            ext_rd_idx: Default::default(),
+            core_rd_data: Default::default(),
             core: Default::default(),
             state: Default::default(),
             j_op: Default::default(),
@@ -782,6 +810,17 @@ impl Logic for HashEngine {
             self.rd_err.d.next = true;
             self.read_fault.next = true;
             self.fault_addr.next = self.rq_addr.q.val();
+        }
+        self.core_rd_data.next = self.core.rd_data.val();
+        if self.ext_sel.val() {
+            self.core.init.next = self.ext_init.val();
+            self.core.buf_we.next = self.ext_buf_we.val();
+            self.core.buf_idx.next = self.ext_buf_idx.val();
+            self.core.buf_mask.next = self.ext_buf_mask.val();
+            self.core.buf_data.next = self.ext_buf_data.val();
+            self.core.start.next = self.ext_start.val();
+            self.core.st_we.next = false;
+            self.core.rd_idx.next = self.ext_rd_idx.val();
         }
         if self.reset.val() {
             self.state.d.next = HashState::Idle;

@@ -21,6 +21,7 @@
 #![deny(missing_docs)]
 
 pub mod aes;
+pub mod auth;
 pub mod blocks;
 pub mod checks;
 mod consts;

@@ -96,7 +96,7 @@ pub struct HsmCard {
     /// Record store: the operation.
     pub nv_op: Signal<Out, Bits<2>>,
     /// Record store: the record.
-    pub nv_index: Signal<Out, Bits<6>>,
+    pub nv_index: Signal<Out, Bits<7>>,
     /// Record store: the beat (READ, WRITE).
     pub nv_beat: Signal<Out, Bits<4>>,
     /// Record store: the beat to stage (WRITE).

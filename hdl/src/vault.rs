@@ -39,7 +39,7 @@
 
 use crate::aes::iter::Aes256Iter;
 use crate::aes::AesKeyExpand;
-use hsm_contract::storage::{nv_op, EPOCH_BITS, SLOT_FORMAT};
+use hsm_contract::storage::{nv_op, EPOCH_BITS, RECORDS, SLOT_FORMAT};
 use rust_hdl::prelude::*;
 
 /// Vault commands (`cmd_op`).
@@ -56,6 +56,7 @@ pub mod vault_cmd {
 const KW_ICV: u64 = 0xa6a6_a6a6_a6a6_a6a6;
 
 const _: () = assert!(EPOCH_BITS == 20);
+const _: () = assert!(RECORDS <= 128);
 
 /// Vault states.
 #[derive(Copy, Clone, Debug, PartialEq, LogicState)]
@@ -142,7 +143,7 @@ pub struct Vault {
     /// Record store: the operation ([`hsm_contract::storage::nv_op`]).
     pub nv_op: Signal<Out, Bits<2>>,
     /// Record store: the record.
-    pub nv_index: Signal<Out, Bits<6>>,
+    pub nv_index: Signal<Out, Bits<7>>,
     /// Record store: the beat (READ, WRITE).
     pub nv_beat: Signal<Out, Bits<4>>,
     /// Record store: the beat to stage (WRITE).
@@ -178,7 +179,7 @@ pub struct Vault {
     /// The command ([`vault_cmd`]).
     pub cmd_op: Signal<In, Bits<2>>,
     /// The slot.
-    pub cmd_index: Signal<In, Bits<6>>,
+    pub cmd_index: Signal<In, Bits<7>>,
     /// SEAL: the slot record.
     pub cmd_rec: Signal<In, Bits<512>>,
     /// SEAL: the key entry.
@@ -201,7 +202,7 @@ pub struct Vault {
     rk_ram: RAM<Bits<128>, 4>,
     state: DFF<VaultState>,
     op: DFF<Bits<2>>,
-    index: DFF<Bits<6>>,
+    index: DFF<Bits<7>>,
     nvop: DFF<Bits<2>>,
     beat: DFF<Bits<4>>,
     t: DFF<Bits<7>>,
@@ -225,6 +226,7 @@ pub struct Vault {
     beat_sh: Signal<Local, Bits<11>>,
 
     icv: Constant<Bits<64>>,
+    last_record: Constant<Bits<7>>,
     fmt: Constant<Bits<8>>,
     op_load: Constant<Bits<2>>,
     op_seal: Constant<Bits<2>>,
@@ -306,6 +308,7 @@ impl Default for Vault {
             rec_out: Default::default(),
             beat_sh: Default::default(),
             icv: Constant::new(KW_ICV.into()),
+            last_record: Constant::new(((RECORDS - 1) as u64).into()),
             fmt: Constant::new((SLOT_FORMAT as u64).into()),
             op_load: Constant::new(vault_cmd::LOAD.into()),
             op_seal: Constant::new(vault_cmd::SEAL.into()),
@@ -369,7 +372,7 @@ impl Logic for Vault {
         // A record to seal: index at byte 1, the format at byte 7, no
         // invocation counter.
         self.rec_in.next = bit_cast::<512, 8>(self.cmd_rec.val().get_bits::<8>(0))
-            | (bit_cast::<512, 6>(self.cmd_index.val()) << 8)
+            | (bit_cast::<512, 7>(self.cmd_index.val()) << 8)
             | (bit_cast::<512, 40>(self.cmd_rec.val().get_bits::<40>(16)) << 16)
             | (bit_cast::<512, 8>(self.fmt.val()) << 56)
             | ((self.cmd_rec.val() >> 128) << 128);
@@ -451,7 +454,7 @@ impl Logic for Vault {
                 self.epoch_q.d.next = bits::<20>(0);
                 self.have_key.d.next = false;
                 self.no_master.d.next = !self.bb_valid.val();
-                self.index.d.next = bits::<6>(0);
+                self.index.d.next = bits::<7>(0);
                 if self.zz.q.val() {
                     self.state.d.next = VaultState::ZzMaster;
                 } else if self.bb_valid.val() {
@@ -509,7 +512,7 @@ impl Logic for Vault {
                     // anyway once the master key is gone.
                     self.index.d.next = self.index.q.val() + 1;
                     self.state.d.next = VaultState::ZzErase;
-                    if self.index.q.val().all() {
+                    if self.index.q.val() == self.last_record.val() {
                         self.state.d.next = VaultState::ZzWipe;
                     }
                 }
@@ -518,7 +521,7 @@ impl Logic for Vault {
                 self.index.d.next = self.index.q.val() + 1;
                 if self.index.q.val() == 15 {
                     self.zz.d.next = false;
-                    self.index.d.next = bits::<6>(0);
+                    self.index.d.next = bits::<7>(0);
                     self.state.d.next = VaultState::Idle;
                 }
             }
@@ -678,7 +681,7 @@ impl Logic for Vault {
             }
             VaultState::Check => {
                 self.ok_q.d.next = (self.a_cur.val() == self.icv.val())
-                    & (self.r_cur.val().get_bits::<8>(8) == bit_cast::<8, 6>(self.index.q.val()))
+                    & (self.r_cur.val().get_bits::<8>(8) == bit_cast::<8, 7>(self.index.q.val()))
                     & (self.r_cur.val().get_bits::<8>(56) == self.fmt.val());
                 self.state.d.next = VaultState::Finish;
             }

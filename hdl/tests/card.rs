@@ -237,6 +237,15 @@ fn random_descriptor(seed: u64) -> Descriptor {
             d.dst_len = d.src_len;
             d.params = [0x5a; 16];
         }
+        Opcode::CardInit | Opcode::Login | Opcode::SetPin => {
+            // PINs of 4 to 67 bytes; roles 1 and 2 (a limit for CARD_INIT).
+            d.src_len = 4 + (k % 64) as u32;
+            d.params[0] = 1 + (k % 2) as u8;
+            if op == Opcode::CardInit {
+                d.aux_addr = DATA_ADDR + 0x4_0000;
+                d.aux_len = 32;
+            }
+        }
         Opcode::KeyLoad => {
             d.src_len = 32;
             d.aux_addr = DATA_ADDR + 0x4_0000;
@@ -264,7 +273,7 @@ fn random_descriptor(seed: u64) -> Descriptor {
     }
     match (k * 7) % 20 {
         0 => d.version = (k >> 8) as u8 | 2,
-        1 => d.opcode = 0x60 + (k >> 8) as u8 % 150,
+        1 => d.opcode = 0x70 + (k >> 8) as u8 % 140,
         2 => d.flags = 1 << (k % 16),
         3 => d.aux_addr |= 0x100,
         4 => d.aux_len += 7,
@@ -281,9 +290,11 @@ fn random_descriptor(seed: u64) -> Descriptor {
         15 => d.params[3] = 2,
         _ => {}
     }
-    if op == Opcode::CardZeroize && d.precheck(false).is_none() {
+    let now = Opcode::from_u8(d.opcode);
+    if matches!(now, Some(Opcode::CardZeroize | Opcode::CardInit)) && d.precheck(false).is_none() {
         // A valid one would zeroize the card and stop its queue
-        // (`tests/zeroize.rs`): here it gets a field it does not use.
+        // (`tests/zeroize.rs`), or initialise it (`tests/auth.rs`): here
+        // it gets a field it does not use.
         d.key_slot = 1 + (k % 63) as u16;
     }
     d
@@ -291,8 +302,9 @@ fn random_descriptor(seed: u64) -> Descriptor {
 
 #[test]
 fn descriptor_checks_match_the_contract_and_the_card_keeps_serving() {
-    // Operational mode, every slot empty: a descriptor that passes the
-    // stateless checks finds an empty slot (crypto jobs) or succeeds.
+    // Operational mode, not initialised: a descriptor that passes the
+    // stateless checks needs the user it cannot have (key jobs), finds no
+    // PIN to check (LOGIN) and no login (SET_PIN), or succeeds.
     let mut b = Bench::new(4 << 20, false);
     let mut r = Rings::setup(&mut b, 5, 5);
     let descs: Vec<_> = (0..960u64).map(random_descriptor).collect();
@@ -300,26 +312,22 @@ fn descriptor_checks_match_the_contract_and_the_card_keeps_serving() {
     for chunk in descs.chunks(24) {
         let done = r.run(&mut b, chunk);
         for (d, c) in chunk.iter().zip(&done) {
-            let want = d
-                .precheck(false)
-                .unwrap_or(match Opcode::from_u8(d.opcode) {
-                    Some(
-                        Opcode::AesGcmEncrypt
-                        | Opcode::AesGcmDecrypt
-                        | Opcode::AesXtsEncrypt
-                        | Opcode::AesXtsDecrypt
-                        | Opcode::KemDecaps,
-                    ) => Status::SlotEmpty,
-                    // The one check the hash engine makes while it reads.
-                    Some(op)
-                        if HashAlg::from_opcode(op).is_some_and(|a| {
-                            d.flags & hash::flags::PARTIAL != 0 && d.src_len % a.rate_bytes() != 0
-                        }) =>
-                    {
-                        Status::BadLength
-                    }
-                    _ => Status::Ok,
-                });
+            let op = Opcode::from_u8(d.opcode);
+            let access =
+                op.and_then(|op| hsm_contract::auth::access(op, Default::default(), false, false));
+            let want = d.precheck(false).or(access).unwrap_or(match op {
+                Some(Opcode::Login) => Status::NotInitialized,
+                Some(Opcode::SetPin) => Status::NotLoggedIn,
+                // The one check the hash engine makes while it reads.
+                Some(op)
+                    if HashAlg::from_opcode(op).is_some_and(|a| {
+                        d.flags & hash::flags::PARTIAL != 0 && d.src_len % a.rate_bytes() != 0
+                    }) =>
+                {
+                    Status::BadLength
+                }
+                _ => Status::Ok,
+            });
             assert_eq!(c.job_id, d.job_id);
             assert_eq!(c.status(), Some(want), "{d:?}");
             classes.insert(want);
@@ -335,7 +343,9 @@ fn descriptor_checks_match_the_contract_and_the_card_keeps_serving() {
         Status::Misaligned,
         Status::BadLength,
         Status::BadSlot,
-        Status::SlotEmpty,
+        Status::NotInitialized,
+        Status::NotLoggedIn,
+        Status::BadRole,
         Status::NotTestMode,
         Status::BadIvLength,
         Status::BadTagLength,

@@ -2,7 +2,7 @@
 // `cargo run -p hsm-contract --bin gen-docs`. Do not edit.
 #pragma once
 
-#define HSM_NV_RECORDS 64
+#define HSM_NV_RECORDS 65
 #define HSM_NV_RECORD_BEATS 9
 #define HSM_NV_OP_READ 0
 #define HSM_NV_OP_WRITE 1
