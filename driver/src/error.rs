@@ -149,6 +149,16 @@ pub enum Error {
         status: Status,
     },
 
+    /// A login's PIN was wrong: the card counted the failure and ended the
+    /// queue's login.
+    #[error("the {role} PIN is wrong: {tries_left} tries left before the role locks")]
+    PinIncorrect {
+        /// The role (`so`, `user`).
+        role: &'static str,
+        /// Wrong PINs the role may still take.
+        tries_left: u32,
+    },
+
     /// A crypto or key-slot job completed with a status other than OK.
     /// For a GCM decryption with [`Status::AuthFailed`] no plaintext was
     /// returned: the card overwrote it and the driver zeroed its buffer.
@@ -248,6 +258,7 @@ impl Error {
     pub fn status(&self) -> Option<Status> {
         match self {
             Error::JobFailed { status, .. } | Error::SlotJobFailed { status, .. } => Some(*status),
+            Error::PinIncorrect { .. } => Some(Status::PinIncorrect),
             _ => None,
         }
     }

@@ -23,6 +23,9 @@
 //!   Errors and logs ([`Job`]'s and [`JobOutput`]'s `Debug`) never
 //!   include inputs or outputs.
 
+use hsm_contract::auth::{
+    AuthInfo, Role, AUTH_INFO_BYTES, CARD_LABEL_BYTES, PIN_MAX_BYTES, PIN_MIN_BYTES,
+};
 use hsm_contract::crypto::{
     pad16, GcmParams, KeyAlg, KeyLoadParams, SlotRecord, CARD_IV_BYTES, KEY_SLOTS, LABEL_BYTES,
     MAX_IV_BYTES, SLOT_RECORD_BYTES,
@@ -138,6 +141,35 @@ pub enum Job<'a> {
         /// Key slot.
         slot: u16,
     },
+    /// Initialise a new or zeroized card (`CARD_INIT`, see
+    /// [`hsm_contract::auth`]).
+    CardInit {
+        /// The card label, zero-padded.
+        label: [u8; CARD_LABEL_BYTES],
+        /// The security officer's PIN (4 to 64 bytes). The driver wipes
+        /// its own copy; the caller owns this one.
+        pin: &'a [u8],
+        /// Wrong PINs before a role locks (0: the card's default).
+        failure_limit: u8,
+    },
+    /// Log the queue in as `role` (`LOGIN`).
+    Login {
+        /// The role.
+        role: Role,
+        /// Its PIN.
+        pin: &'a [u8],
+    },
+    /// End the queue's login (`LOGOUT`).
+    Logout,
+    /// Set `role`'s PIN (`SET_PIN`).
+    SetPin {
+        /// Whose PIN.
+        role: Role,
+        /// The new PIN.
+        pin: &'a [u8],
+    },
+    /// Read the card's public auth state (`CARD_INFO`).
+    CardInfo,
     /// SHA-3 or SHAKE over `data` (at most 1 MiB; [`Hasher`] chains jobs
     /// for longer messages).
     Hash {
@@ -267,6 +299,11 @@ impl Job<'_> {
             Job::KemEncaps { .. } => Opcode::KemEncaps,
             Job::KemDecaps { .. } => Opcode::KemDecaps,
             Job::RngGenerate { .. } => Opcode::RngGenerate,
+            Job::CardInit { .. } => Opcode::CardInit,
+            Job::Login { .. } => Opcode::Login,
+            Job::Logout => Opcode::Logout,
+            Job::SetPin { .. } => Opcode::SetPin,
+            Job::CardInfo => Opcode::CardInfo,
         }
     }
 
@@ -283,7 +320,7 @@ impl Job<'_> {
             | Job::SlotInfo { slot }
             | Job::KemKeygen { slot, .. }
             | Job::KemDecaps { slot, .. } => slot,
-            Job::Hash { .. } | Job::KemEncaps { .. } | Job::RngGenerate { .. } => 0,
+            _ => 0,
         }
     }
 
@@ -291,7 +328,13 @@ impl Job<'_> {
     /// encapsulation the target slot; `None` when the job names none.
     fn reported_slot(&self) -> Option<u16> {
         match *self {
-            Job::Hash { .. } | Job::RngGenerate { .. } => None,
+            Job::Hash { .. }
+            | Job::RngGenerate { .. }
+            | Job::CardInit { .. }
+            | Job::Login { .. }
+            | Job::Logout
+            | Job::SetPin { .. }
+            | Job::CardInfo => None,
             Job::KemEncaps { target, .. } => target.map(|t| t.slot),
             _ => Some(self.slot()),
         }
@@ -386,6 +429,15 @@ impl Job<'_> {
             | Job::SlotInfo { .. }
             | Job::KemKeygen { .. } => {}
             Job::RngGenerate { len } => over("output", *len as usize)?,
+            Job::CardInit { pin, .. } | Job::Login { pin, .. } | Job::SetPin { pin, .. } => {
+                if !(PIN_MIN_BYTES as usize..=PIN_MAX_BYTES as usize).contains(&pin.len()) {
+                    return Err(Error::InvalidArgument(format!(
+                        "a PIN of {} bytes: PINs are {PIN_MIN_BYTES} to {PIN_MAX_BYTES} bytes",
+                        pin.len()
+                    )));
+                }
+            }
+            Job::Logout | Job::CardInfo => {}
             Job::KemEncaps {
                 set, ek, target, ..
             } => {
@@ -498,6 +550,10 @@ impl Job<'_> {
                 },
             ),
             Job::RngGenerate { len } => (0, 0, *len as usize),
+            Job::CardInit { pin, .. } => (pin.len(), CARD_LABEL_BYTES, 0),
+            Job::Login { pin, .. } | Job::SetPin { pin, .. } => (pin.len(), 0, 0),
+            Job::Logout => (0, 0, 0),
+            Job::CardInfo => (0, 0, AUTH_INFO_BYTES),
         }
     }
 
@@ -585,6 +641,8 @@ pub enum JobOutput {
     KemDecaps(KemDecapsOutput),
     /// Bytes from the card's DRBG (RNG_GENERATE), wiped when dropped.
     Random(Zeroizing<Vec<u8>>),
+    /// The card's public auth state (`CARD_INFO`).
+    Auth(AuthInfo),
     /// The job has no output (key load, key clear).
     Done,
 }
@@ -635,6 +693,7 @@ impl std::fmt::Debug for JobOutput {
                 }
             ),
             JobOutput::Random(r) => write!(f, "Random({} bytes)", r.len()),
+            JobOutput::Auth(a) => write!(f, "Auth({a:?})"),
             JobOutput::Done => write!(f, "Done"),
         }
     }
@@ -941,6 +1000,30 @@ impl Card {
                         &[ciphertext],
                         target.as_ref().map(|t| &t.label),
                     ),
+                    Job::CardInit {
+                        label,
+                        pin,
+                        failure_limit,
+                    } => {
+                        mem[p.src..p.src + s].copy_from_slice(pin);
+                        mem[p.aux..p.aux + CARD_LABEL_BYTES].copy_from_slice(&label);
+                        desc.src_addr = iova(p.src);
+                        desc.src_len = s as u32;
+                        desc.aux_addr = iova(p.aux);
+                        desc.aux_len = CARD_LABEL_BYTES as u32;
+                        desc.params[0] = failure_limit;
+                    }
+                    Job::Login { role, pin } | Job::SetPin { role, pin } => {
+                        mem[p.src..p.src + s].copy_from_slice(pin);
+                        desc.src_addr = iova(p.src);
+                        desc.src_len = s as u32;
+                        desc.params[0] = role as u8;
+                    }
+                    Job::Logout => {}
+                    Job::CardInfo => {
+                        desc.dst_addr = iova(p.dst);
+                        desc.dst_len = d as u32;
+                    }
                     // Only dst: any other field is RESERVED_FIELD.
                     Job::RngGenerate { .. } => {
                         if d > 0 {
@@ -967,9 +1050,12 @@ impl Card {
             let (s, _, d) = job.regions();
             let mem = arena.as_mut_slice();
             match job {
-                Job::KeyLoad { .. } | Job::KemKeygen { .. } | Job::KemEncaps { .. } => {
-                    mem[p.src..p.src + s].zeroize()
-                }
+                Job::KeyLoad { .. }
+                | Job::KemKeygen { .. }
+                | Job::KemEncaps { .. }
+                | Job::CardInit { .. }
+                | Job::Login { .. }
+                | Job::SetPin { .. } => mem[p.src..p.src + s].zeroize(),
                 _ => {}
             }
             if matches!(
@@ -1141,7 +1227,7 @@ impl Card {
         self.run_one_result(job)?.into_output()
     }
 
-    fn run_one_result(&mut self, job: Job<'_>) -> Result<JobResult> {
+    pub(crate) fn run_one_result(&mut self, job: Job<'_>) -> Result<JobResult> {
         let mut r = self.run_jobs(&[job])?;
         Ok(r.pop().expect("run_jobs returns one result per job"))
     }
@@ -1423,7 +1509,18 @@ fn decode(job: &Job<'_>, p: &Placed, c: JobCompletion, mem: &mut [u8]) -> JobRes
             b.copy_from_slice(&mem[p.dst..p.dst + SLOT_RECORD_BYTES]);
             JobOutput::Slot(SlotRecord::from_bytes(&b))
         }
-        Job::KeyLoad { .. } | Job::KeyGenerate { .. } | Job::KeyClear { .. } => JobOutput::Done,
+        Job::KeyLoad { .. }
+        | Job::KeyGenerate { .. }
+        | Job::KeyClear { .. }
+        | Job::CardInit { .. }
+        | Job::Login { .. }
+        | Job::Logout
+        | Job::SetPin { .. } => JobOutput::Done,
+        Job::CardInfo => {
+            let mut b = [0u8; AUTH_INFO_BYTES];
+            b.copy_from_slice(&mem[p.dst..p.dst + AUTH_INFO_BYTES]);
+            JobOutput::Auth(AuthInfo::from_bytes(&b))
+        }
         Job::Hash { partial: true, .. } => {
             let mut st = Box::new([0u8; SPONGE_STATE_BYTES as usize]);
             st.copy_from_slice(&mem[p.dst..p.dst + SPONGE_STATE_BYTES as usize]);

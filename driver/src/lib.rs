@@ -78,6 +78,7 @@
 #![deny(missing_docs)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+mod auth;
 mod card;
 mod dma;
 mod error;

@@ -181,10 +181,15 @@ impl State {
                     | Opcode::KemDecaps
                     | Opcode::KeyGenerate
                     | Opcode::CardZeroize
+                    | Opcode::CardInit
+                    | Opcode::Login
+                    | Opcode::Logout
+                    | Opcode::SetPin
+                    | Opcode::CardInfo
             )
         {
             // The mock is a card image without the hash and ML-KEM engines,
-            // without a DRBG and without persistent storage.
+            // without a DRBG, persistent storage or logins.
             return (Status::BadOpcode, 0);
         }
         let slot = d.key_slot;

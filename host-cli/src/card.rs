@@ -1,4 +1,4 @@
-//! `hsmctl card zeroize`.
+//! `hsmctl card init` and `hsmctl card zeroize`.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 
+use crate::login::{LoginArgs, RoleArg};
 use crate::{print_json, print_out, DeviceArg};
 
 /// How long the card may take to zeroize and serve again.
@@ -15,7 +16,9 @@ const ZEROIZE_TIMEOUT: Duration = Duration::from_secs(60);
 /// `hsmctl card ...`
 #[derive(Subcommand, Debug)]
 pub enum CardCommand {
-    /// Zeroize the card: erase its master key, every key slot and its DRBG state; shows what it destroys and asks for confirmation, or takes --force
+    /// Initialise a new or zeroized card: its label and the security officer's PIN
+    Init(crate::login::InitArgs),
+    /// Zeroize the card: erase its master key, every key slot, the PINs and its DRBG state (security officer); shows what it destroys and asks for confirmation, or takes --force
     Zeroize(ZeroizeArgs),
 }
 
@@ -24,6 +27,8 @@ pub enum CardCommand {
 pub struct ZeroizeArgs {
     #[command(flatten)]
     device: DeviceArg,
+    #[command(flatten)]
+    login: LoginArgs,
     /// Do not ask for confirmation (needed when stdin is not a terminal)
     #[arg(long)]
     force: bool,
@@ -35,12 +40,20 @@ pub struct ZeroizeArgs {
 /// Runs `hsmctl card ...`.
 pub fn run(cmd: CardCommand) -> anyhow::Result<ExitCode> {
     match cmd {
+        CardCommand::Init(a) => crate::login::init(&a),
         CardCommand::Zeroize(a) => zeroize(&a),
     }
 }
 
 fn zeroize(a: &ZeroizeArgs) -> anyhow::Result<ExitCode> {
     let mut card = a.device.open()?;
+    // The security officer zeroizes an initialised card. A card whose
+    // officer is locked, or whose self-tests failed (it answers no
+    // CARD_INFO), is zeroized without a login: it can still be emptied.
+    match card.auth_info() {
+        Ok(i) if i.initialized && !i.so_locked() => a.login.login(&mut card, RoleArg::So)?,
+        _ => {}
+    }
     // What it destroys. A card whose self-tests failed lists nothing (it
     // refuses every job but this one), and is zeroized all the same.
     let used = card.list_slots().map(|slots| {

@@ -15,6 +15,7 @@ use hsm_contract::Status;
 use hsm_driver::{Card, GcmIv, Job, JobOutput};
 
 use crate::filefmt::{self, ChunkCipher, Header, OpenRequest, SealedChunk};
+use crate::login::{LoginArgs, RoleArg};
 use crate::DeviceArg;
 
 /// Default plaintext bytes per chunk (the card's largest job).
@@ -27,6 +28,8 @@ const BATCH_BYTES: usize = 8 << 20;
 pub struct CryptArgs {
     #[command(flatten)]
     device: DeviceArg,
+    #[command(flatten)]
+    login: LoginArgs,
     /// Key slot, by number or label (decrypt: default, the label in the file's header)
     #[arg(long, value_name = "ID|LABEL")]
     slot: Option<String>,
@@ -337,7 +340,7 @@ pub fn encrypt(a: &CryptArgs) -> anyhow::Result<ExitCode> {
     };
     let aad = user_aad_hash(a)?;
     let (mut input, total) = open_input(a)?;
-    let mut card = a.device.open()?;
+    let mut card = a.login.open(&a.device, RoleArg::User)?;
     let (slot, label) = gcm_slot(&mut card, slot_ref, policy::ENCRYPT)?;
     ensure!(
         !label.is_empty(),
@@ -395,7 +398,7 @@ pub fn decrypt(a: &CryptArgs) -> anyhow::Result<ExitCode> {
     let aad = user_aad_hash(a)?;
     let (mut input, total) = open_input(a)?;
     let header = Header::read(&mut input)?;
-    let mut card = a.device.open()?;
+    let mut card = a.login.open(&a.device, RoleArg::User)?;
     let slot_ref = a.slot.clone().unwrap_or_else(|| header.label.clone());
     let (slot, label) = gcm_slot(&mut card, &slot_ref, policy::DECRYPT)?;
     if label != header.label {

@@ -21,6 +21,7 @@ use hsm_keyfmt::{Format, KemPublicKey, MlKem};
 
 use crate::crypt::TempOut;
 use crate::keys::{allocate_slot, check_label, parse_policy, policy_list, policy_names};
+use crate::login::{LoginArgs, RoleArg};
 use crate::{print_json, print_out, DeviceArg};
 
 /// The longest public-key or ciphertext file read (the largest is a PEM
@@ -93,6 +94,8 @@ impl FormatArg {
 pub struct KeygenArgs {
     #[command(flatten)]
     pub(crate) device: DeviceArg,
+    #[command(flatten)]
+    pub(crate) login: LoginArgs,
     /// Parameter set: ml-kem-512, ml-kem-768 or ml-kem-1024
     #[arg(long, value_parser = parse_set)]
     pub(crate) alg: KemSet,
@@ -124,6 +127,8 @@ pub struct KeygenArgs {
 pub struct EncapsArgs {
     #[command(flatten)]
     device: DeviceArg,
+    #[command(flatten)]
+    login: LoginArgs,
     /// The recipient's public key: raw, DER or PEM (recognised by content;
     /// a raw key's length gives its parameter set)
     #[arg(long = "pub", value_name = "FILE")]
@@ -157,6 +162,8 @@ pub struct EncapsArgs {
 pub struct DecapsArgs {
     #[command(flatten)]
     device: DeviceArg,
+    #[command(flatten)]
+    login: LoginArgs,
     /// The ML-KEM key's slot, by number or label (its algorithm gives the
     /// parameter set)
     #[arg(long, value_name = "ID|LABEL")]
@@ -314,7 +321,7 @@ pub(crate) fn keygen(a: &KeygenArgs) -> anyhow::Result<ExitCode> {
     // The output file first: an existing file is refused before the card
     // does anything.
     let mut out = create_output(&a.public, "--pub", a.force)?;
-    let mut card = a.device.open()?;
+    let mut card = a.login.open(&a.device, RoleArg::User)?;
     let (_, slot) = new_slot(&mut card, &a.slot)?;
     let (o, cycles) = run_kem(
         &mut card,
@@ -376,7 +383,7 @@ fn encaps(a: &EncapsArgs) -> anyhow::Result<ExitCode> {
     let key = read_public_key(&a.public, a.alg)?;
     let set = contract_set(key.alg);
     let mut out = create_output(&a.ct, "--ct", a.force)?;
-    let mut card = a.device.open()?;
+    let mut card = a.login.open(&a.device, RoleArg::User)?;
     let (_, slot) = new_slot(&mut card, &a.into_slot)?;
     let (o, cycles) = run_kem(
         &mut card,
@@ -458,7 +465,7 @@ fn decaps(a: &DecapsArgs) -> anyhow::Result<ExitCode> {
     let pol = parse_policy(&a.policy)?;
     let label = check_label(&a.into_slot)?;
     let ct = read_small(&a.ct, "a ciphertext")?;
-    let mut card = a.device.open()?;
+    let mut card = a.login.open(&a.device, RoleArg::User)?;
     let key_slot = card.resolve_slot(&a.slot)?;
     let (slots, slot) = new_slot(&mut card, &a.into_slot)?;
     let entry = &slots[key_slot as usize];

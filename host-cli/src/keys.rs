@@ -11,6 +11,7 @@ use hsm_contract::crypto::{policy, KeyAlg, KEY_SLOTS};
 use hsm_driver::{label_bytes, Card, SlotEntry};
 use zeroize::Zeroizing;
 
+use crate::login::{LoginArgs, RoleArg};
 use crate::{print_json, print_out, DeviceArg, UsageError};
 
 /// `hsmctl key ...`
@@ -31,6 +32,8 @@ pub enum SlotCommand {
     List {
         #[command(flatten)]
         device: DeviceArg,
+        #[command(flatten)]
+        login: LoginArgs,
         /// Print one JSON object
         #[arg(long)]
         json: bool,
@@ -44,6 +47,8 @@ pub enum SlotCommand {
 pub struct DeleteArgs {
     #[command(flatten)]
     device: DeviceArg,
+    #[command(flatten)]
+    login: LoginArgs,
     /// The slot, by label or number
     #[arg(value_name = "LABEL|SLOT")]
     slot: String,
@@ -103,6 +108,8 @@ impl GenAlgArg {
 pub struct GenerateArgs {
     #[command(flatten)]
     device: DeviceArg,
+    #[command(flatten)]
+    login: LoginArgs,
     /// Key algorithm
     #[arg(long, value_enum)]
     alg: GenAlgArg,
@@ -158,6 +165,8 @@ impl AlgArg {
 pub struct LoadArgs {
     #[command(flatten)]
     device: DeviceArg,
+    #[command(flatten)]
+    login: LoginArgs,
     /// Key algorithm
     #[arg(long, value_enum)]
     alg: AlgArg,
@@ -184,6 +193,8 @@ pub struct LoadArgs {
 pub struct ClearArgs {
     #[command(flatten)]
     device: DeviceArg,
+    #[command(flatten)]
+    login: LoginArgs,
     /// The slot, by number or label
     #[arg(long, value_name = "ID|LABEL")]
     slot: String,
@@ -197,15 +208,19 @@ pub fn run_key(cmd: KeyCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         KeyCommand::Generate(a) => generate(a),
         KeyCommand::Load(a) => load(&a),
-        KeyCommand::Clear(a) => clear(&a.device, &a.slot, a.force),
+        KeyCommand::Clear(a) => clear(&a.device, &a.login, &a.slot, a.force),
     }
 }
 
 /// Run `hsmctl slot ...`.
 pub fn run_slot(cmd: SlotCommand) -> anyhow::Result<ExitCode> {
     match cmd {
-        SlotCommand::List { device, json } => list(&device, json),
-        SlotCommand::Delete(a) => clear(&a.device, &a.slot, a.force),
+        SlotCommand::List {
+            device,
+            login,
+            json,
+        } => list(&device, &login, json),
+        SlotCommand::Delete(a) => clear(&a.device, &a.login, &a.slot, a.force),
     }
 }
 
@@ -377,6 +392,7 @@ fn generate(a: GenerateArgs) -> anyhow::Result<ExitCode> {
         }
         return crate::kem::keygen(&crate::kem::KeygenArgs {
             device: a.device,
+            login: a.login,
             alg: set,
             slot: a.label,
             public,
@@ -396,7 +412,7 @@ fn generate(a: GenerateArgs) -> anyhow::Result<ExitCode> {
     }
     let pol = parse_policy(a.policy.as_deref().unwrap_or("encrypt,decrypt"))?;
     let label = check_label(&a.label)?;
-    let mut card = a.device.open()?;
+    let mut card = a.login.open(&a.device, RoleArg::User)?;
     let slots = card.list_slots().context("listing the slots")?;
     let slot = allocate_slot(&slots, &a.label, a.slot, &[])?;
     card.key_generate(slot, alg, pol, label)
@@ -433,7 +449,7 @@ fn load(a: &LoadArgs) -> anyhow::Result<ExitCode> {
     let raw = read_key_file(&a.key_file)?;
     let key = decode_key(&raw, alg.key_bytes())?;
     drop(raw);
-    let mut card = a.device.open()?;
+    let mut card = a.login.open(&a.device, RoleArg::User)?;
     require_test_mode(&card, "key load")?;
     let slots = card.list_slots().context("listing the slots")?;
     let slot = allocate_slot(&slots, &a.label, a.slot, &[])?;
@@ -470,8 +486,13 @@ fn describe(e: &SlotEntry) -> String {
 }
 
 /// `hsmctl key clear` and `hsmctl slot delete`.
-fn clear(device: &DeviceArg, slot_ref: &str, force: bool) -> anyhow::Result<ExitCode> {
-    let mut card = device.open()?;
+fn clear(
+    device: &DeviceArg,
+    login: &LoginArgs,
+    slot_ref: &str,
+    force: bool,
+) -> anyhow::Result<ExitCode> {
+    let mut card = login.open(device, RoleArg::User)?;
     let slot = card.resolve_slot(slot_ref)?;
     let rec = card.slot_info(slot)?;
     let entry = SlotEntry { slot, record: rec };
@@ -512,8 +533,8 @@ pub fn policy_list(bits: u16) -> Vec<&'static str> {
         .collect()
 }
 
-fn list(device: &DeviceArg, json: bool) -> anyhow::Result<ExitCode> {
-    let mut card = device.open()?;
+fn list(device: &DeviceArg, login: &LoginArgs, json: bool) -> anyhow::Result<ExitCode> {
+    let mut card = login.open(device, RoleArg::User)?;
     let slots = card.list_slots()?;
     let used: Vec<&SlotEntry> = slots.iter().filter(|s| !s.is_empty()).collect();
     if json {

@@ -21,7 +21,9 @@ mod filefmt;
 mod hash;
 mod kem;
 mod keys;
+mod login;
 mod random;
+mod secret;
 mod selftest;
 mod selftest_kem;
 mod signals;
@@ -140,9 +142,12 @@ enum Command {
     /// Measure the card: copy, AES, SHA-3 and ML-KEM figures, per-job cycles, driver cost per job
     #[command(after_help = EXIT_CODES_HELP)]
     Bench(bench::BenchArgs),
-    /// Manage the card itself: zeroization
+    /// Manage the card itself: initialisation, zeroization
     #[command(subcommand, after_help = EXIT_CODES_HELP)]
     Card(card::CardCommand),
+    /// Manage the roles' PINs
+    #[command(subcommand, after_help = EXIT_CODES_HELP)]
+    User(login::UserCommand),
     /// Manage keys in the card's slots
     #[command(subcommand, after_help = EXIT_CODES_HELP)]
     Key(keys::KeyCommand),
@@ -201,6 +206,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Info { device, json } => info(&device, json),
         Command::Bench(args) => bench::run(&args),
         Command::Card(cmd) => card::run(cmd),
+        Command::User(cmd) => login::run_user(cmd),
         Command::Key(cmd) => keys::run_key(cmd),
         Command::Slot(cmd) => keys::run_slot(cmd),
         Command::Encrypt(args) => crypt::encrypt(&args),
@@ -213,9 +219,41 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// The card's initialisation and roles, for `hsmctl info`.
+fn auth_text(a: Option<&hsm_contract::auth::AuthInfo>) -> String {
+    let Some(a) = a else {
+        return "unknown (the card answers no CARD_INFO)".into();
+    };
+    if a.damaged {
+        return "its auth record is DAMAGED: nobody can log in; zeroize the card and initialise it again".into();
+    }
+    if !a.initialized {
+        return "no: the card serves no key until `hsmctl card init`".into();
+    }
+    let role = |locked: bool, failures: u8| {
+        if locked {
+            "LOCKED".to_string()
+        } else {
+            format!("{failures} of {} wrong PINs", a.failure_limit)
+        }
+    };
+    format!(
+        "yes, label {:?}; security officer {}; user {}",
+        hsm_driver::label_text(&a.label),
+        role(a.so_locked(), a.so_failures),
+        if a.user_pin_set {
+            role(a.user_locked(), a.user_failures)
+        } else {
+            "PIN not set".into()
+        }
+    )
+}
+
 fn info(device: &DeviceArg, json: bool) -> anyhow::Result<ExitCode> {
-    let card = device.open()?;
+    let mut card = device.open()?;
     let id = card.identify().context("reading the identity registers")?;
+    // (A card whose self-tests failed answers no CARD_INFO.)
+    let auth = card.auth_info().ok();
     drop(card);
     // A simulated card also says which image it runs (a real card's
     // loader record comes with its persistent state).
@@ -233,6 +271,20 @@ fn info(device: &DeviceArg, json: bool) -> anyhow::Result<ExitCode> {
             v["image"] = serde_json::to_value(image)?;
             v["min_security_version"] = (*min).into();
         }
+        v["auth"] = match &auth {
+            Some(a) => serde_json::json!({
+                "initialized": a.initialized,
+                "damaged": a.damaged,
+                "label": hsm_driver::label_text(&a.label),
+                "failure_limit": a.failure_limit,
+                "user_pin_set": a.user_pin_set,
+                "so_failures": a.so_failures,
+                "user_failures": a.user_failures,
+                "so_locked": a.so_locked(),
+                "user_locked": a.user_locked(),
+            }),
+            None => serde_json::Value::Null,
+        };
         print_json(&v)?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -289,6 +341,7 @@ fn info(device: &DeviceArg, json: bool) -> anyhow::Result<ExitCode> {
          self-tests:       {}\n\
          random numbers:   {}\n\
          master key:       {}\n\
+         initialised:      {}\n\
          cycles:           {}\n\
          jobs completed:   {}\n",
         id.device,
@@ -323,6 +376,7 @@ fn info(device: &DeviceArg, json: bool) -> anyhow::Result<ExitCode> {
         } else {
             "held (every key slot is sealed under it)"
         },
+        auth_text(auth.as_ref()),
         id.cycles,
         id.jobs_completed,
     );
@@ -401,7 +455,9 @@ fn exit_code_for(e: &anyhow::Error) -> u8 {
             }
             if matches!(
                 d,
-                hsm_driver::Error::JobFailed { .. } | hsm_driver::Error::SlotJobFailed { .. }
+                hsm_driver::Error::JobFailed { .. }
+                    | hsm_driver::Error::SlotJobFailed { .. }
+                    | hsm_driver::Error::PinIncorrect { .. }
             ) {
                 return exit::JOB_FAILED;
             }

@@ -518,6 +518,7 @@ fn hex(b: &[u8]) -> String {
 #[test]
 fn kem_keygen_encaps_decaps_agree_through_hsmctl() {
     let sim = Sim::start("kem", false);
+    sim.init_card();
     let (pem, ct) = (sim.path("alice.pem"), sim.path("ct.bin"));
     let o = sim.ok(
         &[

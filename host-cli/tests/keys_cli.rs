@@ -70,6 +70,7 @@ fn usage(sim: &Sim, args: &[&str], why: &str) {
 #[test]
 fn generate_list_use_and_delete_keys() {
     let sim = Sim::start("keys", false);
+    sim.init_card();
     sim.info();
     // AES keys, each with its check value and creation number.
     let o = sim.ok(
@@ -210,6 +211,7 @@ fn generate_list_use_and_delete_keys() {
 fn a_failed_noise_source_stops_key_generation() {
     let sim = Sim::start("keys-noise", false);
     sim.info();
+    sim.init_card();
     let o = std::process::Command::new(common::HSMCTL)
         .args(["sim", "noise", "stuck", "--socket", s(&sim.sock)])
         .output()
@@ -235,6 +237,7 @@ fn a_failed_noise_source_stops_key_generation() {
 #[test]
 fn power_on_self_tests_on_demand_and_in_info() {
     let sim = Sim::start("selftest-post", false);
+    sim.init_card();
     let v = sim.info();
     assert_eq!(v["selftest"]["done"], true, "{v}");
     assert_eq!(v["selftest"]["drbg_failed"], false, "{v}");
@@ -340,6 +343,7 @@ fn slot_of(v: &serde_json::Value, label: &str) -> serde_json::Value {
 #[test]
 fn keys_survive_a_restart_and_damaged_storage_is_refused() {
     let sim = Sim::start_with_state("persist", false);
+    sim.init_card();
     sim.info();
     let state = sim.state.clone().unwrap();
     sim.ok(
@@ -471,16 +475,23 @@ fn keys_survive_a_restart_and_damaged_storage_is_refused() {
     );
     std::fs::remove_file(state.join("master.key")).unwrap();
     sim.restart_stopped();
-    let v = slots(&sim);
-    assert_eq!(v["used"], 4, "{v}");
+    // The auth record does not open either: nobody logs in, and the card
+    // says why.
+    let v = sim.info();
+    assert_eq!(v["auth"]["damaged"], true, "{v}");
+    let o = sim.run(&["slot", "list"], b"");
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o.stderr));
     assert!(
-        v["slots"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|e| e["alg"] == "damaged" || e["alg"] == "empty"),
-        "{v}"
+        text(&o.stderr).contains("PIN_LOCKED"),
+        "{}",
+        text(&o.stderr)
     );
+    // Zeroization, which then needs no login, empties it for a new start.
+    let o = sim.ok(&["card", "zeroize", "--force", "--json"], b"");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["zeroized"], true, "{v}");
+    assert_eq!(sim.info()["auth"]["initialized"], false);
+    assert_eq!(slots(&sim)["used"], 0);
 }
 
 /// SIGKILL at any moment of a stream of key generations and deletions
@@ -490,6 +501,8 @@ fn keys_survive_a_restart_and_damaged_storage_is_refused() {
 fn a_killed_card_loses_nothing_but_the_interrupted_operation() {
     let sim = Sim::start_with_state("sigkill", false);
     sim.info();
+    sim.init_card();
+    let user_pin = sim.pin_files().1;
     for label in ["keep-1", "keep-2"] {
         sim.ok(
             &["key", "generate", "--alg", "aes-256", "--label", label],
@@ -499,6 +512,7 @@ fn a_killed_card_loses_nothing_but_the_interrupted_operation() {
     let kept = slots(&sim);
     for round in 0..3u64 {
         let device = sim.device.clone();
+        let pin = user_pin.clone();
         let killed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let stop = std::sync::Arc::clone(&killed);
         let worker = std::thread::spawn(move || {
@@ -510,7 +524,7 @@ fn a_killed_card_loses_nothing_but_the_interrupted_operation() {
                 let alg = ["aes-128", "xts-aes-256", "aes-256"][i % 3];
                 let ok = std::process::Command::new(env!("CARGO_BIN_EXE_hsmctl"))
                     .args(["key", "generate", "--alg", alg, "--label", &label])
-                    .args(["--device", &device])
+                    .args(["--device", &device, "--pin-file", s(&pin)])
                     .output()
                     .map(|o| o.status.success())
                     .unwrap_or(false);
@@ -520,6 +534,7 @@ fn a_killed_card_loses_nothing_but_the_interrupted_operation() {
                 if i % 4 == 3 {
                     let _ = std::process::Command::new(env!("CARGO_BIN_EXE_hsmctl"))
                         .args(["slot", "delete", &label, "--force", "--device", &device])
+                        .args(["--pin-file", s(&pin)])
                         .output();
                 }
             }
@@ -566,6 +581,7 @@ fn zeroization_and_the_tamper_input_leave_no_key() {
         true,
         "a new card holds no master key"
     );
+    sim.init_card();
     sim.ok(
         &["key", "generate", "--alg", "aes-256", "--label", "disk"],
         b"",
@@ -600,7 +616,9 @@ fn zeroization_and_the_tamper_input_leave_no_key() {
     assert_eq!(slots(&sim)["used"], 0);
     assert_eq!(sim.info()["status"]["zeroized"], true);
 
-    // The tamper input: a new key, then the enclosure opens.
+    // The tamper input: a new key (the card is initialised again), then
+    // the enclosure opens.
+    sim.init_card();
     sim.ok(
         &["key", "generate", "--alg", "aes-128", "--label", "later"],
         b"",

@@ -20,6 +20,11 @@ pub struct TestCard {
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
+/// The security officer's PIN [`TestCard::open_user`] sets.
+pub const SO_PIN: &[u8] = b"e2e-officer";
+/// The user's PIN [`TestCard::open_user`] sets.
+pub const USER_PIN: &[u8] = b"e2e-user";
+
 impl TestCard {
     /// Start a card (in test mode if `test_mode`).
     ///
@@ -50,6 +55,24 @@ impl TestCard {
     /// The device spec naming this card.
     pub fn spec(&self) -> DeviceSpec {
         DeviceSpec::Sim(self.socket.clone())
+    }
+
+    /// Open the card and log in as the user, initialising the card first
+    /// (label `e2e`, PINs [`SO_PIN`] and [`USER_PIN`]) when it is not:
+    /// an operational card serves keys only to a logged-in user.
+    ///
+    /// # Panics
+    /// When the card cannot be opened, initialised or logged in.
+    pub fn open_user(&self) -> Card {
+        use hsm_contract::auth::Role;
+        let mut card = self.open();
+        if !card.auth_info().expect("CARD_INFO").initialized {
+            card.card_init("e2e", SO_PIN, 0).expect("CARD_INIT");
+            card.login(Role::SecurityOfficer, SO_PIN).expect("LOGIN so");
+            card.set_pin(Role::User, USER_PIN).expect("SET_PIN user");
+        }
+        card.login(Role::User, USER_PIN).expect("LOGIN user");
+        card
     }
 
     /// Open the card through the driver.

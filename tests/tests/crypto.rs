@@ -721,7 +721,7 @@ fn sw_kcv(key: &[u8]) -> [u8; 3] {
 #[test]
 fn generated_keys_work_and_stay_in_the_card() {
     let sim = TestCard::start(false);
-    let mut card = sim.open();
+    let mut card = sim.open_user();
     skip_unless_engines(&card);
     let mut recs = Vec::new();
     for (i, (slot, alg)) in [

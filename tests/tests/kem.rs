@@ -738,7 +738,7 @@ fn malformed_kem_jobs_get_their_own_status() {
     drop(card);
     drop(sim);
     let sim = TestCard::start(false);
-    let mut card = sim.open();
+    let mut card = sim.open_user();
     let mut buf = card.alloc_dma(5 * JOB_BYTES as usize).unwrap();
     let kg = keygen(set, &mut r(&mut buf, 0), &seed, 2, policy::DERIVE, false);
     expect(
@@ -874,7 +874,7 @@ fn same_key(card: &mut Card, a: u16, b: u16) -> bool {
 #[test]
 fn keygen_and_encaps_use_the_cards_drbg_in_operational_mode() {
     let sim = TestCard::start(false);
-    let mut card = sim.open();
+    let mut card = sim.open_user();
     assert!(!card.test_mode().unwrap());
     let both = policy::ENCRYPT | policy::DECRYPT;
     let target = |slot: u16| hsm_driver::KemTarget {

@@ -2,11 +2,12 @@
 //! (`--passphrase-file`), or asked on the terminal without echo. Never
 //! from the command line. Held in [`Zeroizing`] buffers, wiped when dropped.
 
-use std::io::{IsTerminal as _, Read};
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use zeroize::Zeroizing;
+
+use crate::secret;
 
 /// The shortest passphrase `keygen` accepts, in bytes.
 pub const MIN_NEW_PASSPHRASE: usize = 12;
@@ -75,62 +76,14 @@ impl PassphraseArg {
     }
 }
 
-/// Fails unless standard input is a terminal to ask on.
 fn need_terminal() -> anyhow::Result<()> {
-    if !std::io::stdin().is_terminal() {
-        bail!(
-            "no --passphrase-file was given and standard input is not a terminal to ask on: \
-             pass --passphrase-file FILE (`-` reads it from standard input)"
-        );
-    }
-    Ok(())
+    secret::need_terminal("--passphrase-file")
 }
 
-/// Asks on the terminal without echo.
 fn prompt(text: &str) -> anyhow::Result<Zeroizing<Vec<u8>>> {
-    let s = Zeroizing::new(
-        rpassword::prompt_password(text).context("reading the passphrase from the terminal")?,
-    );
-    Ok(Zeroizing::new(s.as_bytes().to_vec()))
+    secret::prompt(text, "passphrase")
 }
 
-/// Reads a passphrase file (`-`: standard input), removing one trailing
-/// `\n` or `\r\n`.
 fn from_file(file: &Path) -> anyhow::Result<Zeroizing<Vec<u8>>> {
-    let name = if file == Path::new("-") {
-        "standard input".to_string()
-    } else {
-        file.display().to_string()
-    };
-    // Room for the limit and one more byte up front, so that the buffer is
-    // never reallocated (which would leave a copy of the secret behind).
-    let mut buf = Zeroizing::new(Vec::with_capacity(MAX_PASSPHRASE_FILE + 1));
-    let limit = MAX_PASSPHRASE_FILE as u64 + 1;
-    let read = if file == Path::new("-") {
-        std::io::stdin().lock().take(limit).read_to_end(&mut buf)
-    } else {
-        std::fs::File::open(file).and_then(|f| f.take(limit).read_to_end(&mut buf))
-    };
-    read.with_context(|| format!("reading the passphrase from {name}"))?;
-    if buf.len() > MAX_PASSPHRASE_FILE {
-        bail!(
-            "the passphrase file {name} is longer than {MAX_PASSPHRASE_FILE} bytes: is it the \
-             right file?"
-        );
-    }
-    let ending = if buf.ends_with(b"\r\n") {
-        2
-    } else if buf.ends_with(b"\n") {
-        1
-    } else {
-        0
-    };
-    let len = buf.len() - ending;
-    // The bytes cut off stay in the spare capacity, which `Zeroizing`
-    // wipes too.
-    buf.truncate(len);
-    if buf.is_empty() {
-        bail!("the passphrase read from {name} is empty");
-    }
-    Ok(buf)
+    secret::from_file(file, "passphrase", MAX_PASSPHRASE_FILE)
 }

@@ -293,7 +293,14 @@ pub struct Sim {
     pub state: Option<PathBuf>,
     test_mode: bool,
     pid: std::cell::Cell<u32>,
+    /// Set by [`Sim::init_card`]: commands that log in get the PIN files.
+    logged: std::cell::Cell<bool>,
 }
+
+/// The security officer's PIN that [`Sim::init_card`] sets.
+pub const SO_PIN: &str = "officer-1234";
+/// The user's PIN that [`Sim::init_card`] sets.
+pub const USER_PIN: &str = "user-5678";
 
 impl Sim {
     /// Start a card; `test_mode` passes `--test-mode`.
@@ -319,6 +326,7 @@ impl Sim {
             dir,
             test_mode,
             pid: std::cell::Cell::new(0),
+            logged: std::cell::Cell::new(false),
         };
         sim.launch();
         sim
@@ -393,12 +401,65 @@ impl Sim {
         self.launch();
     }
 
+    /// The PIN files [`Sim::init_card`] writes: the officer's, the user's.
+    pub fn pin_files(&self) -> (PathBuf, PathBuf) {
+        (self.path("so.pin"), self.path("user.pin"))
+    }
+
+    /// Initialises the card (`hsmctl card init`) with [`SO_PIN`], sets the
+    /// user's PIN to [`USER_PIN`], and from then on gives every command
+    /// that logs in the PIN file of its default role (unless it names
+    /// one).
+    pub fn init_card(&self) {
+        let (so, user) = self.pin_files();
+        std::fs::write(&so, format!("{SO_PIN}\n")).unwrap();
+        std::fs::write(&user, format!("{USER_PIN}\n")).unwrap();
+        self.ok(
+            &[
+                "card",
+                "init",
+                "--label",
+                "test-card",
+                "--new-pin-file",
+                s(&so),
+            ],
+            b"",
+        );
+        self.ok(
+            &[
+                "user",
+                "set-pin",
+                "--role",
+                "so",
+                "--pin-file",
+                s(&so),
+                "--new-pin-file",
+                s(&user),
+            ],
+            b"",
+        );
+        self.logged.set(true);
+    }
+
     /// `hsmctl ARGS --device THIS-CARD` with `stdin` piped in (so never a
-    /// terminal), and no default card from the environment.
+    /// terminal), and no default card from the environment. After
+    /// [`Sim::init_card`], commands that log in get `--pin-file`.
     pub fn run(&self, args: &[&str], stdin: &[u8]) -> Output {
+        let (so, user) = self.pin_files();
+        let login = match args {
+            ["card", "zeroize", ..] => Some(so),
+            ["key" | "slot" | "kem", ..] | ["encrypt" | "decrypt", ..] => Some(user),
+            _ => None,
+        }
+        .filter(|_| self.logged.get() && !args.contains(&"--pin-file"));
         let mut child = Command::new(HSMCTL)
             .args(args)
             .args(["--device", &self.device])
+            .args(
+                login
+                    .iter()
+                    .flat_map(|p| ["--pin-file".as_ref(), p.as_os_str()]),
+            )
             .env("HSM_SIM_SOCKET", "/nonexistent/hsm-cli-test/card.sock")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
