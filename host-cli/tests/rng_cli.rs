@@ -149,6 +149,7 @@ fn random_refuses_bad_command_lines() {
 fn a_failed_noise_source_shows_everywhere() {
     let sim = Sim::start("noise", false);
     assert_eq!(sim.info()["rng"], "ready");
+    sim.init_card();
     let o = Command::new(HSMCTL)
         .args(["sim", "noise", "stuck", "--socket", s(&sim.sock), "--json"])
         .output()

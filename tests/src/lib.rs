@@ -64,15 +64,25 @@ impl TestCard {
     /// # Panics
     /// When the card cannot be opened, initialised or logged in.
     pub fn open_user(&self) -> Card {
-        use hsm_contract::auth::Role;
         let mut card = self.open();
+        self.login_user(&mut card);
+        card
+    }
+
+    /// Log `card` in as the user, initialising the card first as
+    /// [`TestCard::open_user`] does (after a device reset, for example,
+    /// which ends every login).
+    ///
+    /// # Panics
+    /// When the card cannot be initialised or logged in.
+    pub fn login_user(&self, card: &mut Card) {
+        use hsm_contract::auth::Role;
         if !card.auth_info().expect("CARD_INFO").initialized {
             card.card_init("e2e", SO_PIN, 0).expect("CARD_INIT");
             card.login(Role::SecurityOfficer, SO_PIN).expect("LOGIN so");
             card.set_pin(Role::User, USER_PIN).expect("SET_PIN user");
         }
         card.login(Role::User, USER_PIN).expect("LOGIN user");
-        card
     }
 
     /// Open the card through the driver.

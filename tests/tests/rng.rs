@@ -197,6 +197,7 @@ fn noise_fault_is_caught_and_a_reset_recovers(source: NoiseSource) {
     let sim = TestCard::start(false);
     let mut card = sim.open();
     ready(&card);
+    sim.login_user(&mut card);
     let set = KemSet::MlKem768;
     let label = label_bytes("kem").unwrap();
     // Labels name one key: the keys that fail to enter get their own.
@@ -273,6 +274,8 @@ fn noise_fault_is_caught_and_a_reset_recovers(source: NoiseSource) {
     assert_eq!(e.status(), Some(Status::EntropyFailure), "{e}");
     card.device_reset().unwrap();
     ready(&card);
+    // (A reset ends the login.)
+    sim.login_user(&mut card);
     assert!(!slot_empty(&mut card, 1), "the reset lost a key");
     assert!(same_key(&mut card, 3, 4), "the keys after the reset");
     let a = card.random(4096).unwrap();

@@ -40,6 +40,7 @@ fn self_tests_pass_at_reset_and_a_failure_blocks_the_card() {
     assert!(t.done && t.failed().is_empty(), "{t:?}");
     assert!(!card.status().unwrap().selftest_failed);
     card.wait_rng(WAIT).unwrap();
+    sim.login_user(&mut card);
     card_serves(&mut card);
 
     // The injection acts on the next reset's self-tests only.
@@ -78,5 +79,6 @@ fn self_tests_pass_at_reset_and_a_failure_blocks_the_card() {
     let t = card.wait_selftest(WAIT).unwrap();
     assert!(t.done && t.failed().is_empty(), "{t:?}");
     card.wait_rng(WAIT).unwrap();
+    sim.login_user(&mut card);
     card_serves(&mut card);
 }
