@@ -34,7 +34,7 @@ pub use status::Status;
 /// refuses a card whose major version differs from its own.
 pub const CONTRACT_MAJOR: u16 = 1;
 /// Minor version of the contract. Compatible additions bump it.
-pub const CONTRACT_MINOR: u16 = 10;
+pub const CONTRACT_MINOR: u16 = 11;
 /// The contract version as the card reports it in `CONTRACT_VERSION`:
 /// major in bits 31:16, minor in bits 15:0.
 pub const CONTRACT_VERSION: u32 = ((CONTRACT_MAJOR as u32) << 16) | CONTRACT_MINOR as u32;

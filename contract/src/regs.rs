@@ -247,6 +247,24 @@ pub mod selftest {
         0,
         "the CTR_DRBG known-answer test failed (a NIST CAVP vector built into the RTL: instantiate, generate twice, compare, zeroize)",
     );
+    /// The AES known-answer tests failed.
+    pub const AES: Field = bit(
+        "AES",
+        1,
+        "an AES known-answer test failed: AES-256 key expansion and encryption (two keys' check values), AES-256-GCM encryption, or XTS-AES-256 decryption (NIST CAVP vectors built into the RTL, run through the crypto engine)",
+    );
+    /// The SHA-3 known-answer tests failed.
+    pub const SHA3: Field = bit(
+        "SHA3",
+        2,
+        "a SHA-3 known-answer test failed: SHA3-256 or SHAKE128 (NIST CAVP vectors built into the RTL, run through the hash engine)",
+    );
+    /// The ML-KEM known-answer test failed.
+    pub const MLKEM: Field = bit(
+        "MLKEM",
+        3,
+        "the ML-KEM known-answer test failed: ML-KEM-512 Encaps_internal (a NIST vector built into the RTL, run through the ML-KEM engine)",
+    );
     /// The power-on self-tests have finished.
     pub const DONE: Field = bit(
         "DONE",
@@ -254,7 +272,7 @@ pub mod selftest {
         "the power-on self-tests have finished since the last reset, passed or failed",
     );
     /// All fields, in bit order.
-    pub const FIELDS: &[Field] = &[DRBG, DONE];
+    pub const FIELDS: &[Field] = &[DRBG, AES, SHA3, MLKEM, DONE];
 }
 
 /// Fields of [`CONTROL`].

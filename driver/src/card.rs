@@ -99,6 +99,12 @@ pub struct SelfTest {
     pub done: bool,
     /// The DRBG's known-answer test failed.
     pub drbg_failed: bool,
+    /// An AES known-answer test failed (key expansion, GCM, XTS).
+    pub aes_failed: bool,
+    /// A SHA-3 known-answer test failed (SHA3-256, SHAKE128).
+    pub sha3_failed: bool,
+    /// The ML-KEM known-answer test failed.
+    pub mlkem_failed: bool,
 }
 
 impl SelfTest {
@@ -109,16 +115,24 @@ impl SelfTest {
             raw,
             done: t::DONE.get(raw) != 0,
             drbg_failed: t::DRBG.get(raw) != 0,
+            aes_failed: t::AES.get(raw) != 0,
+            sha3_failed: t::SHA3.get(raw) != 0,
+            mlkem_failed: t::MLKEM.get(raw) != 0,
         }
     }
 
     /// The names of the known-answer tests that failed.
     pub fn failed(&self) -> Vec<&'static str> {
-        [("drbg", self.drbg_failed)]
-            .into_iter()
-            .filter(|(_, f)| *f)
-            .map(|(n, _)| n)
-            .collect()
+        [
+            ("drbg", self.drbg_failed),
+            ("aes", self.aes_failed),
+            ("sha3", self.sha3_failed),
+            ("mlkem", self.mlkem_failed),
+        ]
+        .into_iter()
+        .filter(|(_, f)| *f)
+        .map(|(n, _)| n)
+        .collect()
     }
 }
 

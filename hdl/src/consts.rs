@@ -23,3 +23,16 @@ pub(crate) fn c8(v: u64) -> Constant<Bits<8>> {
 pub(crate) fn c32(v: u64) -> Constant<Bits<32>> {
     Constant::new(v.into())
 }
+
+/// Bytes as a little-endian bit vector (byte 0 in bits 7:0), as the DMA
+/// port and the key store lay them out; missing bytes are zero.
+pub(crate) fn le_bits<const N: usize>(b: &[u8]) -> Bits<N> {
+    assert!(b.len() * 8 <= N, "{} bytes do not fit {N} bits", b.len());
+    let mut v = Bits::<N>::default();
+    for (i, x) in b.iter().enumerate() {
+        for k in 0..8 {
+            v = v.replace_bit(8 * i + k, (x >> k) & 1 == 1);
+        }
+    }
+    v
+}

@@ -15,10 +15,11 @@
 
 use crate::auth::AuthUnit;
 use crate::checks::DescChecker;
-use crate::consts::{opcode, status};
+use crate::consts::{le_bits, opcode, status};
 use crate::engine::CryptoEngine;
 use crate::hash::HashEngine;
 use crate::kem_engine::KemEngine;
+use crate::post::{kat_jobs, kat_memory, KatJob, KatUnit, MEM_BEATS_LOG2};
 use crate::rng::RngUnit;
 use crate::rng_job::RngJob;
 use crate::vault::Vault;
@@ -51,10 +52,37 @@ pub enum DispState {
     CompleteDrain,
     /// After a soft reset: discarding read beats still in flight.
     Flush,
+    /// After reset: waiting for the self-tests' keys ([`crate::post`]).
+    KatWait,
+    /// Loading the next self-test job's descriptor.
+    KatLoad,
+    /// The self-tests are over: the crypto engine restores the slots.
+    KatEnd,
 }
 
 fn off(f: &LayoutField) -> Constant<Bits<10>> {
     Constant::new((f.bit_offset() as u64).into())
+}
+
+/// A self-test job's descriptor as the dispatcher holds one.
+fn kat_desc(j: &KatJob) -> Constant<Bits<512>> {
+    Constant::new(le_bits(&j.desc.to_bytes()))
+}
+
+/// A self-test job's expectations, packed: bits 1:0 the unit (0 crypto
+/// engine, 1 hash engine, 2 ML-KEM engine), 3:2 the group's `SELFTEST`
+/// bit, 20:4 the beats it must write, 52:21 its `out_len`.
+fn kat_meta(j: &KatJob) -> Constant<Bits<53>> {
+    let unit = match j.unit {
+        KatUnit::Crypto => 0,
+        KatUnit::Hash => 1,
+        KatUnit::Kem => 2,
+    };
+    let v = unit
+        | (u64::from(j.group.bit()) << 2)
+        | (u64::from(j.out_beats) << 4)
+        | (u64::from(j.out_len) << 21);
+    Constant::new(v.into())
 }
 
 /// The job dispatcher and COPY data mover.
@@ -145,12 +173,15 @@ pub struct Dispatcher {
     /// The random bit generator is seeding or serving, or the vault is
     /// booting or working: the card needs the clock even with no job.
     pub rng_busy: Signal<Out, Bit>,
-    /// Fault injection into the DRBG's known-answer test (test input).
-    pub kat_inject: Signal<In, Bit>,
+    /// Self-test fault injection, one bit per `SELFTEST` group (test
+    /// input): bit 0 the DRBG's test, bits 1-3 flip a bit of the group's
+    /// test inputs ([`crate::post`]).
+    pub kat_inject: Signal<In, Bits<4>>,
     /// The power-on self-tests have finished.
     pub selftest_done: Signal<Out, Bit>,
-    /// The DRBG's known-answer test failed: every job is refused.
-    pub selftest_drbg_fail: Signal<Out, Bit>,
+    /// Which self-tests failed: bit i is `SELFTEST` bit i (DRBG, AES, SHA3,
+    /// MLKEM). Any failure refuses every job but CARD_ZEROIZE.
+    pub selftest_fail: Signal<Out, Bits<4>>,
     /// Master-key store: it holds a key (`hsm_contract::storage`).
     pub bb_valid: Signal<In, Bit>,
     /// Master-key store: the key.
@@ -206,6 +237,46 @@ pub struct Dispatcher {
     kx_rd: DFF<Bits<128>>,
     state: DFF<DispState>,
     eng_started: DFF<Bit>,
+    // The power-on self-tests (`crate::post`): the job running, a test job
+    // on the engine, all done, the groups that failed; the test memory's
+    // read burst, and the writes compared.
+    kat_idx: DFF<Bits<3>>,
+    kat_on: DFF<Bit>,
+    kat_done: DFF<Bit>,
+    kat_fails: DFF<Bits<4>>,
+    kr_addr: DFF<Bits<8>>,
+    kr_left: DFF<Bits<9>>,
+    kw_count: DFF<Bits<17>>,
+    kw_bad: DFF<Bit>,
+    kat_rd: ROM<Bits<128>, 8>,
+    kat_wr: ROM<Bits<128>, 8>,
+    k_desc: Signal<Local, Bits<512>>,
+    k_unit: Signal<Local, Bits<2>>,
+    k_grp: Signal<Local, Bits<2>>,
+    k_len: Signal<Local, Bits<32>>,
+    k_beats: Signal<Local, Bits<17>>,
+    k_last: Signal<Local, Bit>,
+    k_pass: Signal<Local, Bit>,
+    x_req_ready: Signal<Local, Bit>,
+    x_data_valid: Signal<Local, Bit>,
+    x_data: Signal<Local, Bits<128>>,
+    x_data_err: Signal<Local, Bit>,
+    x_w_ready: Signal<Local, Bit>,
+    x_w_err: Signal<Local, Bit>,
+    kd0: Constant<Bits<512>>,
+    kd1: Constant<Bits<512>>,
+    kd2: Constant<Bits<512>>,
+    kd3: Constant<Bits<512>>,
+    kd4: Constant<Bits<512>>,
+    // Per job ([`kat_meta`]): the unit, the group, the beats written and
+    // the out_len expected.
+    km0: Constant<Bits<53>>,
+    km1: Constant<Bits<53>>,
+    km2: Constant<Bits<53>>,
+    km3: Constant<Bits<53>>,
+    km4: Constant<Bits<53>>,
+    k_meta: Signal<Local, Bits<53>>,
+    st_fail: Signal<Local, Bits<4>>,
     zz_arm: DFF<Bit>,
     use_hash: DFF<Bit>,
     use_kem: DFF<Bit>,
@@ -328,7 +399,50 @@ pub struct Dispatcher {
 
 impl Default for Dispatcher {
     fn default() -> Self {
+        let jobs = kat_jobs();
+        assert_eq!(
+            jobs.len(),
+            5,
+            "the dispatcher sequences five self-test jobs"
+        );
+        assert_eq!(MEM_BEATS_LOG2, 8, "the test memory has 8 address bits");
+        let mem: Vec<Bits<128>> = kat_memory().iter().map(|b| le_bits(b)).collect();
         Self {
+            kat_idx: Default::default(),
+            kat_on: Default::default(),
+            kat_done: Default::default(),
+            kat_fails: Default::default(),
+            kr_addr: Default::default(),
+            kr_left: Default::default(),
+            kw_count: Default::default(),
+            kw_bad: Default::default(),
+            kat_rd: ROM::from(mem.clone().into_iter()),
+            kat_wr: ROM::from(mem.into_iter()),
+            k_desc: Default::default(),
+            k_unit: Default::default(),
+            k_grp: Default::default(),
+            k_len: Default::default(),
+            k_beats: Default::default(),
+            k_last: Default::default(),
+            k_pass: Default::default(),
+            k_meta: Default::default(),
+            st_fail: Default::default(),
+            x_req_ready: Default::default(),
+            x_data_valid: Default::default(),
+            x_data: Default::default(),
+            x_data_err: Default::default(),
+            x_w_ready: Default::default(),
+            x_w_err: Default::default(),
+            kd0: kat_desc(&jobs[0]),
+            kd1: kat_desc(&jobs[1]),
+            kd2: kat_desc(&jobs[2]),
+            kd3: kat_desc(&jobs[3]),
+            kd4: kat_desc(&jobs[4]),
+            km0: kat_meta(&jobs[0]),
+            km1: kat_meta(&jobs[1]),
+            km2: kat_meta(&jobs[2]),
+            km3: kat_meta(&jobs[3]),
+            km4: kat_meta(&jobs[4]),
             clock: Default::default(),
             reset: Default::default(),
             soft_reset: Default::default(),
@@ -374,7 +488,7 @@ impl Default for Dispatcher {
             rng_busy: Default::default(),
             kat_inject: Default::default(),
             selftest_done: Default::default(),
-            selftest_drbg_fail: Default::default(),
+            selftest_fail: Default::default(),
             bb_valid: Default::default(),
             bb_key: Default::default(),
             bb_epoch: Default::default(),
@@ -543,6 +657,14 @@ impl Logic for Dispatcher {
             vr_rec,
             vr_key,
             eng_started,
+            kat_idx,
+            kat_on,
+            kat_done,
+            kat_fails,
+            kr_addr,
+            kr_left,
+            kw_count,
+            kw_bad,
             zz_arm,
             use_hash,
             use_kem,
@@ -583,6 +705,61 @@ impl Logic for Dispatcher {
             first_mask,
             last_mask
         );
+        // The self-tests that failed: the DRBG's (its own unit), a test key's
+        // check value (the crypto engine), and the test jobs.
+        self.st_fail.next = self.kat_fails.q.val();
+        if self.rng.kat_fail.val() {
+            self.st_fail.next = self.st_fail.val() | bits::<4>(1);
+        }
+        if self.engine.kat_fail.val() {
+            self.st_fail.next = self.st_fail.val() | bits::<4>(2);
+        }
+        // The self-test job `kat_idx`.
+        self.k_desc.next = self.kd0.val();
+        self.k_meta.next = self.km0.val();
+        if self.kat_idx.q.val() == 1 {
+            self.k_desc.next = self.kd1.val();
+            self.k_meta.next = self.km1.val();
+        }
+        if self.kat_idx.q.val() == 2 {
+            self.k_desc.next = self.kd2.val();
+            self.k_meta.next = self.km2.val();
+        }
+        if self.kat_idx.q.val() == 3 {
+            self.k_desc.next = self.kd3.val();
+            self.k_meta.next = self.km3.val();
+        }
+        if self.kat_idx.q.val() == 4 {
+            self.k_desc.next = self.kd4.val();
+            self.k_meta.next = self.km4.val();
+        }
+        self.k_last.next = self.kat_idx.q.val() == 4;
+        self.k_unit.next = self.k_meta.val().get_bits::<2>(0);
+        self.k_grp.next = self.k_meta.val().get_bits::<2>(2);
+        self.k_beats.next = self.k_meta.val().get_bits::<17>(4);
+        self.k_len.next = self.k_meta.val().get_bits::<32>(21);
+        // The engines' DMA port: the host's, or during a self-test job the
+        // test memory, which takes one read burst at a time and accepts
+        // every write.
+        self.kat_rd.address.next = self.kr_addr.q.val();
+        self.x_req_ready.next = self.dmar_req_ready.val();
+        self.x_data_valid.next = self.dmar_data_valid.val();
+        self.x_data.next = self.dmar_data.val();
+        self.x_data_err.next = self.dmar_data_err.val();
+        self.x_w_ready.next = self.dmaw_ready.val();
+        self.x_w_err.next = self.dmaw_err.val();
+        if self.kat_on.q.val() {
+            self.x_req_ready.next = !self.kr_left.q.val().any();
+            self.x_data_valid.next = self.kr_left.q.val().any();
+            self.x_data.next = self.kat_rd.data.val();
+            if self.kat_inject.val().get_bit(self.k_grp.val().index()) {
+                // Fault injection: a flipped input bit.
+                self.x_data.next = self.kat_rd.data.val() ^ bits::<128>(1);
+            }
+            self.x_data_err.next = false;
+            self.x_w_ready.next = true;
+            self.x_w_err.next = false;
+        }
         // Ring arithmetic.
         self.sq_mask.next = bit_cast::<16, 17>(
             (bits::<17>(1) << bit_cast::<17, 5>(self.sq_log2.val())) - bits::<17>(1),
@@ -681,6 +858,7 @@ impl Logic for Dispatcher {
         self.engine.clock.next = self.clock.val();
         self.engine.reset.next = self.reset.val();
         self.engine.start.next = false;
+        self.engine.kat_end.next = false;
         self.engine.opcode.next = self.d_opcode.val();
         self.engine.slot.next = self.d_key_slot.val().get_bits::<6>(0);
         self.engine.src_addr.next = self.d_src_addr.val();
@@ -692,8 +870,8 @@ impl Logic for Dispatcher {
         self.engine.pad_bits.next = self.d_flags.val().get_bits::<3>(0);
         self.engine.dmar_req_ready.next = false;
         self.engine.dmar_data_valid.next = false;
-        self.engine.dmar_data.next = self.dmar_data.val();
-        self.engine.dmar_data_err.next = self.dmar_data_err.val();
+        self.engine.dmar_data.next = self.x_data.val();
+        self.engine.dmar_data_err.next = self.x_data_err.val();
         self.engine.dmaw_ready.next = true;
         self.engine.dmaw_err.next = false;
         // The hash engine likewise.
@@ -710,8 +888,8 @@ impl Logic for Dispatcher {
         self.hash.aux_addr.next = self.d_aux_addr.val();
         self.hash.dmar_req_ready.next = false;
         self.hash.dmar_data_valid.next = false;
-        self.hash.dmar_data.next = self.dmar_data.val();
-        self.hash.dmar_data_err.next = self.dmar_data_err.val();
+        self.hash.dmar_data.next = self.x_data.val();
+        self.hash.dmar_data_err.next = self.x_data_err.val();
         self.hash.dmaw_ready.next = false;
         self.hash.dmaw_err.next = false;
         // The ML-KEM engine likewise, with the crypto engine's key port.
@@ -729,8 +907,8 @@ impl Logic for Dispatcher {
         self.kem.aux_addr.next = self.d_aux_addr.val();
         self.kem.dmar_req_ready.next = false;
         self.kem.dmar_data_valid.next = false;
-        self.kem.dmar_data.next = self.dmar_data.val();
-        self.kem.dmar_data_err.next = self.dmar_data_err.val();
+        self.kem.dmar_data.next = self.x_data.val();
+        self.kem.dmar_data_err.next = self.x_data_err.val();
         self.kem.dmaw_ready.next = false;
         self.kem.dmaw_err.next = false;
         self.engine.kp_slot.next = self.kem.kp_slot.val();
@@ -751,7 +929,7 @@ impl Logic for Dispatcher {
         self.auth.reset.next = self.reset.val();
         self.auth.logout.next = self.queue_reset.val() | self.soft_reset.val();
         self.auth.test_mode.next = self.test_mode.val();
-        self.auth.blocked.next = self.rng.kat_fail.val();
+        self.auth.blocked.next = self.st_fail.val().any();
         self.auth.a_opcode.next = self.d_opcode.val();
         self.auth.start.next = false;
         self.auth.opcode.next = self.d_opcode.val();
@@ -762,8 +940,8 @@ impl Logic for Dispatcher {
         self.auth.dst_addr.next = self.d_dst_addr.val();
         self.auth.dmar_req_ready.next = false;
         self.auth.dmar_data_valid.next = false;
-        self.auth.dmar_data.next = self.dmar_data.val();
-        self.auth.dmar_data_err.next = self.dmar_data_err.val();
+        self.auth.dmar_data.next = self.x_data.val();
+        self.auth.dmar_data_err.next = self.x_data_err.val();
         self.auth.dmaw_ready.next = false;
         self.auth.dmaw_err.next = false;
         self.auth.rng_valid.next = false;
@@ -795,11 +973,14 @@ impl Logic for Dispatcher {
         self.rng.noise_sample.next = self.noise_sample.val();
         self.rng_ready.next = self.rng.seeded.val();
         self.rng_fault.next = self.rng.fault.val();
-        self.rng_busy.next = self.rng.busy.val() | self.vault.busy.val() | !self.auth.booted.val();
-        self.rng.kat_inject.next = self.kat_inject.val();
-        self.selftest_done.next = self.rng.kat_done.val();
-        self.selftest_drbg_fail.next = self.rng.kat_fail.val();
-        self.desc_check.blocked.next = self.rng.kat_fail.val();
+        self.rng_busy.next = self.rng.busy.val()
+            | self.vault.busy.val()
+            | !self.auth.booted.val()
+            | !self.kat_done.q.val();
+        self.rng.kat_inject.next = self.kat_inject.val().get_bit(0);
+        self.selftest_done.next = self.rng.kat_done.val() & self.kat_done.q.val();
+        self.selftest_fail.next = self.st_fail.val();
+        self.desc_check.blocked.next = self.st_fail.val().any();
         self.rng_job.clock.next = self.clock.val();
         self.rng_job.reset.next = self.reset.val();
         self.rng_job.start.next = false;
@@ -807,7 +988,8 @@ impl Logic for Dispatcher {
         self.rng_job.dst_len.next = self.d_dst_len.val();
         self.rng_job.dmaw_ready.next = false;
         self.rng_job.dmaw_err.next = false;
-        self.kem.card_rand.next = self.desc_check.kem_card_rand.val();
+        // (A self-test encapsulation takes m from the test memory.)
+        self.kem.card_rand.next = self.desc_check.kem_card_rand.val() & !self.kat_on.q.val();
         self.kem.rng_valid.next = false;
         self.kem.rng_block.next = self.rng.out_block.val();
         self.kem.rng_done.next = false;
@@ -994,6 +1176,13 @@ impl Logic for Dispatcher {
             self.e_status.next = self.engine.status.val();
             self.e_out_len.next = self.engine.out_len.val();
         }
+        // The expected beat at a self-test job's write address, and the
+        // verdict on a self-test job that is done.
+        self.kat_wr.address.next = self.e_w_addr.val().get_bits::<8>(4);
+        self.k_pass.next = (self.e_status.val() == self.st_ok.val())
+            & (self.e_out_len.val() == self.k_len.val())
+            & (self.kw_count.q.val() == self.k_beats.val())
+            & !self.kw_bad.q.val();
         self.is_copy.next = self.d_opcode.val() == self.op_copy.val();
         self.is_zz.next = self.d_opcode.val() == self.op_zz.val();
         // COPY geometry.
@@ -1242,45 +1431,79 @@ impl Logic for Dispatcher {
                         self.engine.start.next = true;
                     }
                 }
-                self.dmar_req_valid.next = self.e_req_valid.val();
+                self.dmar_req_valid.next = self.e_req_valid.val() & !self.kat_on.q.val();
                 self.dmar_req_addr.next = self.e_req_addr.val();
                 self.dmar_req_beats.next = self.e_req_beats.val();
-                self.dmar_data_ready.next = self.e_data_ready.val();
-                self.dmaw_valid.next = self.e_w_valid.val();
+                self.dmar_data_ready.next = self.e_data_ready.val() & !self.kat_on.q.val();
+                self.dmaw_valid.next = self.e_w_valid.val() & !self.kat_on.q.val();
                 self.dmaw_addr.next = self.e_w_addr.val();
                 self.dmaw_data.next = self.e_w_data.val();
                 self.dmaw_strb.next = self.e_w_strb.val();
                 if self.use_auth.q.val() {
-                    self.auth.dmar_req_ready.next = self.dmar_req_ready.val();
-                    self.auth.dmar_data_valid.next = self.dmar_data_valid.val();
-                    self.auth.dmaw_ready.next = self.dmaw_ready.val();
-                    self.auth.dmaw_err.next = self.dmaw_err.val();
+                    self.auth.dmar_req_ready.next = self.x_req_ready.val();
+                    self.auth.dmar_data_valid.next = self.x_data_valid.val();
+                    self.auth.dmaw_ready.next = self.x_w_ready.val();
+                    self.auth.dmaw_err.next = self.x_w_err.val();
                 } else if self.use_rng.q.val() {
-                    self.rng_job.dmaw_ready.next = self.dmaw_ready.val();
-                    self.rng_job.dmaw_err.next = self.dmaw_err.val();
+                    self.rng_job.dmaw_ready.next = self.x_w_ready.val();
+                    self.rng_job.dmaw_err.next = self.x_w_err.val();
                 } else if self.use_kem.q.val() {
-                    self.kem.dmar_req_ready.next = self.dmar_req_ready.val();
-                    self.kem.dmar_data_valid.next = self.dmar_data_valid.val();
-                    self.kem.dmaw_ready.next = self.dmaw_ready.val();
-                    self.kem.dmaw_err.next = self.dmaw_err.val();
+                    self.kem.dmar_req_ready.next = self.x_req_ready.val();
+                    self.kem.dmar_data_valid.next = self.x_data_valid.val();
+                    self.kem.dmaw_ready.next = self.x_w_ready.val();
+                    self.kem.dmaw_err.next = self.x_w_err.val();
                 } else if self.use_hash.q.val() {
-                    self.hash.dmar_req_ready.next = self.dmar_req_ready.val();
-                    self.hash.dmar_data_valid.next = self.dmar_data_valid.val();
-                    self.hash.dmaw_ready.next = self.dmaw_ready.val();
-                    self.hash.dmaw_err.next = self.dmaw_err.val();
+                    self.hash.dmar_req_ready.next = self.x_req_ready.val();
+                    self.hash.dmar_data_valid.next = self.x_data_valid.val();
+                    self.hash.dmaw_ready.next = self.x_w_ready.val();
+                    self.hash.dmaw_err.next = self.x_w_err.val();
                 } else {
-                    self.engine.dmar_req_ready.next = self.dmar_req_ready.val();
-                    self.engine.dmar_data_valid.next = self.dmar_data_valid.val();
-                    self.engine.dmaw_ready.next = self.dmaw_ready.val();
-                    self.engine.dmaw_err.next = self.dmaw_err.val();
+                    self.engine.dmar_req_ready.next = self.x_req_ready.val();
+                    self.engine.dmar_data_valid.next = self.x_data_valid.val();
+                    self.engine.dmaw_ready.next = self.x_w_ready.val();
+                    self.engine.dmaw_err.next = self.x_w_err.val();
                 }
-                self.req_fire.next = self.e_req_valid.val() & self.dmar_req_ready.val();
-                self.rx_fire.next = self.e_data_ready.val() & self.dmar_data_valid.val();
+                self.req_fire.next =
+                    self.e_req_valid.val() & self.x_req_ready.val() & !self.kat_on.q.val();
+                self.rx_fire.next =
+                    self.e_data_ready.val() & self.x_data_valid.val() & !self.kat_on.q.val();
+                if self.kat_on.q.val() {
+                    // A self-test job: the test memory serves its reads and
+                    // compares its writes.
+                    if self.e_req_valid.val() & self.x_req_ready.val() {
+                        self.kr_addr.d.next = self.e_req_addr.val().get_bits::<8>(4);
+                        self.kr_left.d.next = self.e_req_beats.val();
+                    }
+                    if self.x_data_valid.val() & self.e_data_ready.val() {
+                        self.kr_addr.d.next = self.kr_addr.q.val() + 1;
+                        self.kr_left.d.next = self.kr_left.q.val() - 1;
+                    }
+                    if self.e_w_valid.val() {
+                        self.kw_count.d.next = self.kw_count.q.val() + 1;
+                        if (self.e_w_data.val() != self.kat_wr.data.val())
+                            | (self.e_w_strb.val() != bits::<16>(0xffff))
+                        {
+                            self.kw_bad.d.next = true;
+                        }
+                    }
+                }
                 if self.e_done.val() & self.eng_started.q.val() {
                     self.job_status.d.next = self.e_status.val();
                     self.out_len.d.next = self.e_out_len.val();
                     self.state.d.next = DispState::Complete;
                     self.wr_err.d.next = false;
+                    if self.kat_on.q.val() {
+                        // Judged: no completion, and the next test.
+                        if !self.k_pass.val() {
+                            self.kat_fails.d.next = self.kat_fails.q.val()
+                                | (bits::<4>(1) << bit_cast::<4, 2>(self.k_grp.val()));
+                        }
+                        self.kat_idx.d.next = self.kat_idx.q.val() + 1;
+                        self.state.d.next = DispState::KatLoad;
+                        if self.k_last.val() {
+                            self.state.d.next = DispState::KatEnd;
+                        }
+                    }
                 }
             }
             DispState::Drain => {
@@ -1329,7 +1552,37 @@ impl Logic for Dispatcher {
                 }
                 if !self.outstanding.q.val().any() {
                     self.state.d.next = DispState::Idle;
+                    if !self.kat_done.q.val() {
+                        self.state.d.next = DispState::KatWait;
+                    }
                 }
+            }
+            DispState::KatWait => {
+                self.kat_idx.d.next = bits::<3>(0);
+                if self.engine.kat_phase.val() & self.engine.ready.val() {
+                    self.state.d.next = DispState::KatLoad;
+                }
+            }
+            DispState::KatLoad => {
+                // The job's descriptor, as if fetched; it goes straight to
+                // its engine (no checks, no login: the card's own job).
+                self.desc_r.d.next = self.k_desc.val();
+                self.kat_on.d.next = true;
+                self.eng_started.d.next = false;
+                self.kr_left.d.next = bits::<9>(0);
+                self.kw_count.d.next = bits::<17>(0);
+                self.kw_bad.d.next = false;
+                self.use_auth.d.next = false;
+                self.use_rng.d.next = false;
+                self.use_hash.d.next = self.k_unit.val() == 1;
+                self.use_kem.d.next = self.k_unit.val() == 2;
+                self.state.d.next = DispState::Engine;
+            }
+            DispState::KatEnd => {
+                self.kat_on.d.next = false;
+                self.kat_done.d.next = true;
+                self.engine.kat_end.next = true;
+                self.state.d.next = DispState::Idle;
             }
         }
 
@@ -1384,10 +1637,17 @@ impl Logic for Dispatcher {
             self.req_left.d.next = bits::<17>(0);
             self.in_left.d.next = bits::<17>(0);
             self.out_left.d.next = bits::<17>(0);
-            self.state.d.next = DispState::Flush;
+            if self.kat_done.q.val() {
+                // (The self-tests run on: they touch no host memory.)
+                self.state.d.next = DispState::Flush;
+            }
         }
         if self.reset.val() {
-            self.state.d.next = DispState::Idle;
+            // The self-tests first.
+            self.state.d.next = DispState::KatWait;
+            self.kat_on.d.next = false;
+            self.kat_done.d.next = false;
+            self.kat_fails.d.next = bits::<4>(0);
             self.sq_head_r.d.next = bits::<16>(0);
             self.cq_tail_r.d.next = bits::<16>(0);
             self.phase.d.next = true;

@@ -44,7 +44,7 @@
 //! anyway (it adds a pass that overwrites the plaintext with zeros).
 
 use crate::aes::{AesDecPipe, AesEncPipe, AesKeyExpand};
-use crate::consts::{c8, opcode, status};
+use crate::consts::{c8, le_bits, opcode, status};
 use crate::gf128::XtsMulAlpha;
 use crate::ghash::Ghash;
 use hsm_contract::crypto::{kcv_plaintext, policy, KeyAlg};
@@ -59,6 +59,10 @@ pub enum EngState {
     Init,
     /// Waiting for a job.
     Idle,
+    /// Power-on self-test: a test key entering its slot.
+    KatKey,
+    /// Power-on self-test: overwriting the test keys' slots.
+    KatSweep,
     /// Reading the slot record.
     RecWait,
     /// Checking the slot against the job.
@@ -177,6 +181,14 @@ pub struct CryptoEngine {
     pub pad_bits: Signal<In, Bits<3>>,
     /// Ready for a job (the key store has been cleared).
     pub ready: Signal<Out, Bit>,
+    /// The power-on self-tests' keys are in slots 0 and 1 ([`crate::post`]):
+    /// the dispatcher runs the test jobs, and then pulses `kat_end`.
+    pub kat_phase: Signal<Out, Bit>,
+    /// A test key's check value differed from the built-in one.
+    pub kat_fail: Signal<Out, Bit>,
+    /// Pulse (during `kat_phase`): the self-tests are over; overwrite the
+    /// test keys and restore the persistent ones.
+    pub kat_end: Signal<In, Bit>,
     /// Working on a job.
     pub busy: Signal<Out, Bit>,
     /// Pulse: the job is done.
@@ -364,6 +376,16 @@ pub struct CryptoEngine {
     // Restoring the key store from the vault after reset.
     restoring: DFF<Bit>,
     rs_idx: DFF<Bits<7>>,
+    // Self-test keys: which is entering, one entering, both in, a bad
+    // check value.
+    kat_n: DFF<Bit>,
+    kat_key: DFF<Bit>,
+    kat_hold: DFF<Bit>,
+    kat_bad: DFF<Bit>,
+    kat_rec0: Constant<Bits<512>>,
+    kat_rec1: Constant<Bits<512>>,
+    kat_key0: Constant<Bits<512>>,
+    kat_key1: Constant<Bits<512>>,
 
     // Locals.
     is_genc: Signal<Local, Bit>,
@@ -472,6 +494,7 @@ pub struct CryptoEngine {
 
 impl Default for CryptoEngine {
     fn default() -> Self {
+        let kat = crate::post::kat_keys();
         Self {
             clock: Default::default(),
             reset: Default::default(),
@@ -486,6 +509,17 @@ impl Default for CryptoEngine {
             params: Default::default(),
             pad_bits: Default::default(),
             ready: Default::default(),
+            kat_phase: Default::default(),
+            kat_fail: Default::default(),
+            kat_end: Default::default(),
+            kat_n: Default::default(),
+            kat_key: Default::default(),
+            kat_hold: Default::default(),
+            kat_bad: Default::default(),
+            kat_rec0: Constant::new(le_bits(&kat[0].record.to_bytes())),
+            kat_rec1: Constant::new(le_bits(&kat[1].record.to_bytes())),
+            kat_key0: Constant::new(le_bits(&kat[0].key)),
+            kat_key1: Constant::new(le_bits(&kat[1].key)),
             busy: Default::default(),
             done: Default::default(),
             status: Default::default(),
@@ -727,7 +761,8 @@ impl Logic for CryptoEngine {
             rq_addr, rq_left, rq2_addr, rq2_left, cnt, rem, out_rem, out_cnt, inflight, wr_addr,
             rki, rk_base, rk0, rk1, rk2, rk3, rk4, rk5, rk6, rk7, rk8, rk9, rk10, rk11, rk12, rk13,
             rk14, kbuf, lbuf, h, h_ok, j0, ctr, ekj0, exp_tag, tag, tw, t_a, t_b, held, part,
-            zero_left, kcv, fixed, serial, drawn, dup, restoring, rs_idx
+            zero_left, kcv, fixed, serial, drawn, dup, restoring, rs_idx, kat_n, kat_key, kat_hold,
+            kat_bad
         );
         // Sub-block clocks and the key store.
         self.enc.clock.next = self.clock.val();
@@ -1014,8 +1049,12 @@ impl Logic for CryptoEngine {
         self.ready.next = (self.state.q.val() != EngState::Init)
             & (self.state.q.val() != EngState::RsLoad)
             & (self.state.q.val() != EngState::RsWait)
+            & (self.state.q.val() != EngState::KatKey)
+            & (self.state.q.val() != EngState::KatSweep)
             & !self.restoring.q.val();
         self.busy.next = true;
+        self.kat_phase.next = self.kat_hold.q.val();
+        self.kat_fail.next = self.kat_bad.q.val();
         self.status.next = self.status_r.q.val();
         self.out_len.next = self.out_len_r.q.val();
 
@@ -1036,10 +1075,57 @@ impl Logic for CryptoEngine {
                 self.init_ctr.d.next = self.init_ctr.q.val() + 1;
                 self.serial.d.next = bits::<64>(0);
                 if self.init_ctr.q.val().get_bit(11) {
-                    // Then the slots kept in persistent storage.
-                    self.state.d.next = EngState::RsLoad;
+                    // Then the self-tests' keys (the persistent slots come
+                    // after the tests).
+                    self.state.d.next = EngState::KatKey;
+                    self.kat_n.d.next = false;
                     self.rs_idx.d.next = bits::<7>(0);
                     self.restoring.d.next = false;
+                }
+            }
+            EngState::KatKey => {
+                // A test key enters as a restored key does: expansion, then
+                // the check value, compared with its record's.
+                self.restoring.d.next = true;
+                self.kat_key.d.next = true;
+                self.j_op.d.next = bits::<8>(0);
+                self.j_slot.d.next = bits::<6>(0);
+                self.rec.d.next = self.kat_rec0.val();
+                self.kbuf.d.next = self.kat_key0.val();
+                if self.kat_n.q.val() {
+                    self.j_slot.d.next = bits::<6>(1);
+                    self.rec.d.next = self.kat_rec1.val();
+                    self.kbuf.d.next = self.kat_key1.val();
+                }
+                self.lbuf.d.next = bits::<256>(0);
+                self.fixed.d.next = bits::<32>(0);
+                self.j_params.d.next = bit_cast::<128, 8>(self.kat_rec0.val().get_bits::<8>(0))
+                    | (bit_cast::<128, 16>(self.kat_rec0.val().get_bits::<16>(16)) << 16);
+                if self.kat_n.q.val() {
+                    self.j_params.d.next = bit_cast::<128, 8>(self.kat_rec1.val().get_bits::<8>(0))
+                        | (bit_cast::<128, 16>(self.kat_rec1.val().get_bits::<16>(16)) << 16);
+                }
+                self.kcv.d.next = bits::<24>(0);
+                self.aes256.d.next = true;
+                self.cnt.d.next = bits::<17>(0);
+                self.rki.d.next = bits::<5>(0);
+                self.rk_base.d.next = bits::<5>(0);
+                self.rd_err.d.next = false;
+                self.state.d.next = EngState::KlExpand;
+            }
+            EngState::KatSweep => {
+                // Slots 0 and 1: 64 round-key entries and two records.
+                self.rk_ram.write_address.next = self.init_ctr.q.val().get_bits::<11>(0);
+                self.rk_ram.write_data.next = bits::<128>(0);
+                self.rk_ram.write_enable.next = true;
+                self.rec_ram.write_address.next = self.init_ctr.q.val().get_bits::<6>(5);
+                self.rec_ram.write_enable.next = true;
+                self.init_ctr.d.next = self.init_ctr.q.val() + 1;
+                if self.init_ctr.q.val() == bits::<12>(63) {
+                    // Then the slots kept in persistent storage.
+                    self.kat_hold.d.next = false;
+                    self.state.d.next = EngState::RsLoad;
+                    self.rs_idx.d.next = bits::<7>(0);
                 }
             }
             EngState::Idle => {
@@ -1048,7 +1134,10 @@ impl Logic for CryptoEngine {
                 self.rec_ram.read_address.next = self.kp_slot.val();
                 self.rk_ram.read_address.next = (bit_cast::<11, 6>(self.kp_slot.val()) << 5)
                     + bit_cast::<11, 2>(self.kp_index.val());
-                if self.kp_store.val() {
+                if self.kat_end.val() & self.kat_hold.q.val() {
+                    self.init_ctr.d.next = bits::<12>(0);
+                    self.state.d.next = EngState::KatSweep;
+                } else if self.kp_store.val() {
                     // A key from the ML-KEM engine, which checked the slot
                     // is empty: expand an AES-256 key, or write a seed.
                     self.j_slot.d.next = self.kp_slot.val();
@@ -1310,7 +1399,23 @@ impl Logic for CryptoEngine {
             }
             EngState::KlRecord => {
                 self.rec.d.next = self.new_rec.val();
-                if self.restoring.q.val() {
+                if self.kat_key.q.val() {
+                    // A self-test key: in its slot for the tests.
+                    self.rec_ram.write_enable.next = true;
+                    self.rec_ram.write_data.next = self.new_rec.val();
+                    if self.kcv.q.val() != self.rec.q.val().get_bits::<24>(32) {
+                        self.kat_bad.d.next = true;
+                    }
+                    self.kbuf.d.next = bits::<512>(0);
+                    self.restoring.d.next = false;
+                    self.kat_key.d.next = false;
+                    self.kat_n.d.next = true;
+                    self.state.d.next = EngState::KatKey;
+                    if self.kat_n.q.val() {
+                        self.kat_hold.d.next = true;
+                        self.state.d.next = EngState::Idle;
+                    }
+                } else if self.restoring.q.val() {
                     // A restored key: its record, unless the check value
                     // computed now differs from the stored one.
                     self.rec_ram.write_enable.next = true;
@@ -1947,6 +2052,10 @@ impl Logic for CryptoEngine {
         if self.reset.val() {
             self.state.d.next = EngState::Init;
             self.init_ctr.d.next = bits::<12>(0);
+            self.kat_n.d.next = false;
+            self.kat_key.d.next = false;
+            self.kat_hold.d.next = false;
+            self.kat_bad.d.next = false;
             self.rq_left.d.next = bits::<17>(0);
             self.rq2_left.d.next = bits::<17>(0);
             self.inflight.d.next = bits::<6>(0);

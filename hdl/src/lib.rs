@@ -33,6 +33,7 @@ pub mod gf128;
 pub mod ghash;
 pub mod hash;
 pub mod kem_engine;
+pub mod post;
 pub mod pqc;
 pub mod regs;
 pub mod rng;

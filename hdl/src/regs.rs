@@ -8,6 +8,14 @@
 use hsm_contract::regs::{self, Field, Register};
 use rust_hdl::prelude::*;
 
+// `selftest_fail` is SELFTEST bits 3:0.
+const _: () = assert!(
+    regs::selftest::DRBG.lsb == 0
+        && regs::selftest::AES.lsb == 1
+        && regs::selftest::SHA3.lsb == 2
+        && regs::selftest::MLKEM.lsb == 3
+);
+
 fn addr(r: &Register) -> Constant<Bits<12>> {
     Constant::new((r.offset as u64).into())
 }
@@ -64,9 +72,9 @@ pub struct RegisterFile {
     pub rng_fault: Signal<In, Bit>,
     /// The power-on self-tests have finished (`SELFTEST.DONE`).
     pub selftest_done: Signal<In, Bit>,
-    /// The DRBG's known-answer test failed (`SELFTEST.DRBG`,
-    /// `STATUS.SELFTEST_FAILED`).
-    pub selftest_drbg: Signal<In, Bit>,
+    /// Which power-on self-tests failed: bit i is `SELFTEST` bit i (DRBG,
+    /// AES, SHA3, MLKEM); any sets `STATUS.SELFTEST_FAILED`.
+    pub selftest_fail: Signal<In, Bits<4>>,
     /// The tamper input (level; a rising edge zeroizes).
     pub tamper: Signal<In, Bit>,
     /// Pulse: a CARD_ZEROIZE job has completed.
@@ -184,7 +192,6 @@ pub struct RegisterFile {
     b_st_rng_fault: Constant<Bits<5>>,
     b_st_selftest: Constant<Bits<5>>,
     b_st_zeroized: Constant<Bits<5>>,
-    b_sf_drbg: Constant<Bits<5>>,
     b_sf_done: Constant<Bits<5>>,
     b_f_rd: Constant<Bits<5>>,
     b_f_wr: Constant<Bits<5>>,
@@ -220,12 +227,11 @@ impl RegisterFile {
             rng_ready: Default::default(),
             rng_fault: Default::default(),
             selftest_done: Default::default(),
-            selftest_drbg: Default::default(),
+            selftest_fail: Default::default(),
             b_st_rng_ready: bitpos(&regs::status::RNG_READY),
             b_st_rng_fault: bitpos(&regs::status::RNG_FAULT),
             b_st_selftest: bitpos(&regs::status::SELFTEST_FAILED),
             b_st_zeroized: bitpos(&regs::status::ZEROIZED),
-            b_sf_drbg: bitpos(&regs::selftest::DRBG),
             b_sf_done: bitpos(&regs::selftest::DONE),
             test_mode_out: Default::default(),
             queue_enable: Default::default(),
@@ -399,7 +405,10 @@ impl Logic for RegisterFile {
             .replace_bit(self.b_st_fault.val().index(), self.fault.q.val().any())
             .replace_bit(self.b_st_rng_ready.val().index(), self.rng_ready.val())
             .replace_bit(self.b_st_rng_fault.val().index(), self.rng_fault.val())
-            .replace_bit(self.b_st_selftest.val().index(), self.selftest_drbg.val())
+            .replace_bit(
+                self.b_st_selftest.val().index(),
+                self.selftest_fail.val().any(),
+            )
             .replace_bit(
                 self.b_st_zeroized.val().index(),
                 self.zeroized.val() & !self.zz_pend.q.val(),
@@ -452,8 +461,7 @@ impl Logic for RegisterFile {
             self.rd.next = self.fault_addr.q.val().get_bits::<32>(32);
         }
         if self.reg_addr.val() == self.a_selftest.val() {
-            self.rd.next = bits::<32>(0)
-                .replace_bit(self.b_sf_drbg.val().index(), self.selftest_drbg.val())
+            self.rd.next = bit_cast::<32, 4>(self.selftest_fail.val())
                 .replace_bit(self.b_sf_done.val().index(), self.selftest_done.val());
         }
         if self.reg_addr.val() == self.a_sq_base_lo.val() {

@@ -64,11 +64,11 @@ pub struct HsmCard {
     pub noise_valid: Signal<In, Bit>,
     /// Noise source: an 8-bit sample.
     pub noise_sample: Signal<In, Bits<8>>,
-    /// Self-test fault injection into the DRBG's known-answer test (it
-    /// widens to one bit per test as the card gets more): the simulated
-    /// card's test input, sampled while the tests run; tied low on a real
-    /// card.
-    pub selftest_inject: Signal<In, Bit>,
+    /// Self-test fault injection, one bit per `SELFTEST` group (bit 0 the
+    /// DRBG's known-answer test, 1 AES, 2 SHA3, 3 MLKEM: see
+    /// [`crate::post`]): the simulated card's test input, sampled while the
+    /// tests run; tied low on a real card.
+    pub selftest_inject: Signal<In, Bits<4>>,
     /// Tamper input: a rising edge zeroizes the card (on a real card the
     /// enclosure's tamper circuit; the simulated card's `hsmctl sim
     /// tamper`).
@@ -222,7 +222,7 @@ impl Logic for HsmCard {
         self.regs.rng_fault.next = self.disp.rng_fault.val();
         self.disp.kat_inject.next = self.selftest_inject.val();
         self.regs.selftest_done.next = self.disp.selftest_done.val();
-        self.regs.selftest_drbg.next = self.disp.selftest_drbg_fail.val();
+        self.regs.selftest_fail.next = self.disp.selftest_fail.val();
 
         self.disp.bb_valid.next = self.bb_valid.val();
         self.disp.bb_key.next = self.bb_key.val();

@@ -348,7 +348,7 @@ void cycle(HsmSim* s) {
     // The noise source runs while the card enables it: one sample a cycle.
     t->noise_valid = t->noise_enable;
     t->noise_sample = t->noise_enable ? noise_sample(s) : 0;
-    t->selftest_inject = s->selftest_inject & 1;  // bit 0: the DRBG's test, the one there is
+    t->selftest_inject = s->selftest_inject & 0xf;  // SELFTEST bits 3:0: DRBG, AES, SHA3, MLKEM
     t->tamper = s->tamper;
     // The storage ports.
     t->bb_valid = s->bb_valid;

@@ -8,7 +8,7 @@
 //! | `status` | `{"state":"idle"\|"busy","pid":N,"test_mode":bool,"cycles":N,"target":"sim-verilator","image":{...},"min_security_version":N}` ([`ControlStatus`], [`ImageInfo`]) |
 //! | `load PATH` | `{"loaded":{...}}` ([`ImageInfo`]) once the card runs the package at PATH (checked as the [`crate::loader`] module says), or `{"error":"..."}` with the card unchanged; refused while a client is connected |
 //! | `noise getrandom\|stuck\|biased` | `{"noise":"..."}`: what feeds the card's noise-source port from the next sample on ([`crate::NoiseSource`]; `stuck` and `biased` are faults for tests of the card's health tests) |
-//! | `selftest-inject MASK` | `{"selftest_inject":MASK}`: the card's self-test fault-injection input (bit 0: the DRBG's known-answer test), which makes the self-tests of the next reset fail; `0` ends it. A test hook |
+//! | `selftest-inject MASK` | `{"selftest_inject":MASK}`: the card's self-test fault-injection input, one bit per `SELFTEST` group (bit 0 the DRBG, 1 AES, 2 SHA3, 3 MLKEM), which makes that group's tests fail at the next reset; `0` ends it. A test hook |
 //! | `tamper` | `{"tamper":{"cycles":N,"zeroized":bool}}` once the card has zeroized: a pulse on the card's tamper input (as an enclosure's tamper switch gives), then the card clocked until it is idle; `cycles` counts from the pulse, `zeroized` is `STATUS.ZEROIZED` afterwards ([`TamperReport`]) |
 //! | `stop` | `{"stopping":true}`; the server then ends the current session at once (its client sees the connection close), removes its sockets and, in the `hsm-sim` binary, exits |
 //! | anything else | `{"error":"..."}` |
