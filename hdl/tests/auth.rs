@@ -7,15 +7,13 @@ mod bench;
 
 use bench::*;
 use hsm_contract::auth::{AuthInfo, Role, AUTH_RECORD};
-use hsm_contract::crypto::{policy, KeyAlg, KeyLoadParams};
+use hsm_contract::crypto::KeyAlg;
 use hsm_contract::{regs, Completion, Descriptor, Opcode, Status};
 
 const PIN_ADDR: u64 = DATA_ADDR + 0x200;
 
 fn card_init(b: &mut Bench, r: &mut Rings, label: &str, pin: &[u8], limit: u8) -> Completion {
-    let mut l = [0u8; 32];
-    l[..label.len()].copy_from_slice(label.as_bytes());
-    b.put(LABEL_ADDR, &l);
+    put_label(b, label);
     b.put(PIN_ADDR, pin);
     let mut d = desc(Opcode::CardInit, 0);
     d.src_addr = PIN_ADDR;
@@ -57,18 +55,7 @@ fn info(b: &mut Bench, r: &mut Rings) -> AuthInfo {
 }
 
 fn generate(b: &mut Bench, r: &mut Rings, slot: u16, label: &str) -> Completion {
-    let mut l = [0u8; 32];
-    l[..label.len()].copy_from_slice(label.as_bytes());
-    b.put(LABEL_ADDR, &l);
-    let mut d = desc(Opcode::KeyGenerate, slot);
-    d.aux_addr = LABEL_ADDR;
-    d.aux_len = 32;
-    d.params = KeyLoadParams {
-        alg: KeyAlg::Aes256 as u8,
-        policy: policy::ENCRYPT | policy::DECRYPT,
-    }
-    .to_bytes();
-    run1(b, r, d)
+    key_generate(b, r, slot, KeyAlg::Aes256, label)
 }
 
 fn slot_info(b: &mut Bench, r: &mut Rings, slot: u16) -> Completion {

@@ -9,7 +9,7 @@ use bench::*;
 use hsm_contract::crypto::{
     kcv_plaintext, pad16, policy, GcmParams, KeyAlg, KeyLoadParams, SlotRecord,
 };
-use hsm_contract::{storage, Completion, Descriptor, Opcode, Status};
+use hsm_contract::{storage, Descriptor, Opcode, Status};
 
 /// The record SLOT_INFO writes for `slot`.
 fn slot_info(b: &mut Bench, r: &mut Rings, slot: u16) -> SlotRecord {
@@ -447,22 +447,6 @@ fn xts_data_units_of_any_bit_length() {
             );
         }
     }
-}
-
-fn key_generate(b: &mut Bench, r: &mut Rings, slot: u16, alg: KeyAlg, label: &str) -> Completion {
-    let mut l = [0u8; 32];
-    l[..label.len()].copy_from_slice(label.as_bytes());
-    b.put(LABEL_ADDR, &l);
-    let mut d = desc(Opcode::KeyGenerate, slot);
-    d.aux_addr = LABEL_ADDR;
-    d.aux_len = 32;
-    d.params = KeyLoadParams {
-        alg: alg as u8,
-        policy: policy::ENCRYPT | policy::DECRYPT,
-    }
-    .to_bytes();
-    assert_eq!(d.precheck(false), None, "operational mode accepts {d:?}");
-    r.run(b, &[d])[0]
 }
 
 /// A GCM encryption of `pt` with a caller IV (test mode), for comparing

@@ -12,12 +12,6 @@ use hsm_contract::crypto::{policy, GcmParams, KeyAlg, SlotRecord};
 use hsm_contract::kem::{KemParams, KemSet};
 use hsm_contract::{regs, Descriptor, Opcode, Status};
 
-fn put_label(b: &mut Bench, label: &str) {
-    let mut l = [0u8; 32];
-    l[..label.len()].copy_from_slice(label.as_bytes());
-    b.put(LABEL_ADDR, &l);
-}
-
 fn load(b: &mut Bench, r: &mut Rings, slot: u16, alg: KeyAlg, key: &[u8]) {
     let c = load_key(b, r, slot, alg, key, &format!("key-{slot}"));
     assert_eq!(c.status(), Some(Status::Ok), "{alg:?}");

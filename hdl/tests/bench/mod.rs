@@ -461,6 +461,35 @@ pub fn run1(b: &mut Bench, r: &mut Rings, d: Descriptor) -> Completion {
     r.run(b, &[d])[0]
 }
 
+/// Writes `label`, zero-padded to 32 bytes, at [`LABEL_ADDR`].
+pub fn put_label(b: &mut Bench, label: &str) {
+    let mut l = [0u8; 32];
+    l[..label.len()].copy_from_slice(label.as_bytes());
+    b.put(LABEL_ADDR, &l);
+}
+
+/// KEY_GENERATE of an `alg` key into `slot`, labelled `label`, policy
+/// ENCRYPT and DECRYPT (a descriptor any mode accepts); its completion.
+pub fn key_generate(
+    b: &mut Bench,
+    r: &mut Rings,
+    slot: u16,
+    alg: KeyAlg,
+    label: &str,
+) -> Completion {
+    put_label(b, label);
+    let mut d = desc(Opcode::KeyGenerate, slot);
+    d.aux_addr = LABEL_ADDR;
+    d.aux_len = 32;
+    d.params = KeyLoadParams {
+        alg: alg as u8,
+        policy: policy::ENCRYPT | policy::DECRYPT,
+    }
+    .to_bytes();
+    assert_eq!(d.precheck(false), None, "operational mode accepts {d:?}");
+    r.run(b, &[d])[0]
+}
+
 /// KEY_LOAD (test mode) of `key` as `alg` into `slot`, labelled `label`,
 /// policy ENCRYPT and DECRYPT; its completion.
 pub fn load_key(
@@ -472,9 +501,7 @@ pub fn load_key(
     label: &str,
 ) -> Completion {
     b.put(KEY_ADDR, key);
-    let mut l = [0u8; 32];
-    l[..label.len()].copy_from_slice(label.as_bytes());
-    b.put(LABEL_ADDR, &l);
+    put_label(b, label);
     let mut d = desc(Opcode::KeyLoad, slot);
     d.src_addr = KEY_ADDR;
     d.src_len = key.len() as u32;
