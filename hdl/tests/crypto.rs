@@ -11,15 +11,6 @@ use hsm_contract::crypto::{
 };
 use hsm_contract::{storage, Descriptor, Opcode, Status};
 
-/// The record SLOT_INFO writes for `slot`.
-fn slot_info(b: &mut Bench, r: &mut Rings, slot: u16) -> SlotRecord {
-    let mut d = desc(Opcode::SlotInfo, slot);
-    d.dst_addr = DST_ADDR;
-    d.dst_len = 64;
-    assert_eq!(run1(b, r, d).status(), Some(Status::Ok));
-    SlotRecord::from_bytes(&b.get(DST_ADDR, 64).try_into().unwrap())
-}
-
 /// The key check value of an AES key: its encryption of sixteen 0x01
 /// bytes, first three bytes.
 fn kcv(key: &[u8]) -> [u8; 3] {

@@ -6,7 +6,7 @@
 mod bench;
 
 use bench::*;
-use hsm_contract::crypto::{kcv_plaintext, KeyAlg, SlotRecord};
+use hsm_contract::crypto::{kcv_plaintext, KeyAlg};
 use hsm_contract::hash::HashAlg;
 use hsm_contract::{regs, Opcode, Status};
 use hsm_hdl::post::{self, KatGroup};
@@ -32,14 +32,6 @@ fn sha3_job(b: &mut Bench, r: &mut Rings) -> Status {
     d.dst_addr = DST_ADDR;
     d.dst_len = 32;
     run1(b, r, d).status().unwrap()
-}
-
-fn slot_info(b: &mut Bench, r: &mut Rings, slot: u16) -> SlotRecord {
-    let mut d = desc(Opcode::SlotInfo, slot);
-    d.dst_addr = DST_ADDR;
-    d.dst_len = 64;
-    assert_eq!(run1(b, r, d).status(), Some(Status::Ok));
-    SlotRecord::from_bytes(&b.get(DST_ADDR, 64).try_into().unwrap())
 }
 
 /// On a fresh card every test passes, no host memory is read or written,

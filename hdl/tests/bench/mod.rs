@@ -2,7 +2,7 @@
 //! a DMA responder that follow `docs/card-ports.md`, and register access.
 #![allow(dead_code)]
 
-use hsm_contract::crypto::{policy, KeyAlg, KeyLoadParams};
+use hsm_contract::crypto::{policy, KeyAlg, KeyLoadParams, SlotRecord};
 use hsm_contract::{
     regs, storage, Completion, Descriptor, Opcode, COMPLETION_BYTES, DESCRIPTOR_BYTES,
     DESCRIPTOR_VERSION,
@@ -513,4 +513,13 @@ pub fn load_key(
     }
     .to_bytes();
     r.run(b, &[d])[0]
+}
+
+/// The record SLOT_INFO writes for `slot` (the job must succeed).
+pub fn slot_info(b: &mut Bench, r: &mut Rings, slot: u16) -> SlotRecord {
+    let mut d = desc(Opcode::SlotInfo, slot);
+    d.dst_addr = DST_ADDR;
+    d.dst_len = 64;
+    assert_eq!(run1(b, r, d).status(), Some(hsm_contract::Status::Ok));
+    SlotRecord::from_bytes(&b.get(DST_ADDR, 64).try_into().unwrap())
 }
