@@ -99,6 +99,19 @@ impl Shadow {
         card.accept("top", &mut w);
     }
 
+    /// Every word that is not all zeros: RAM path, address and bits.
+    pub fn nonzero_words(&self) -> Vec<(String, u64, BitVec)> {
+        self.rams
+            .iter()
+            .flat_map(|(path, words)| {
+                words
+                    .iter()
+                    .filter(|(_, w)| w.iter().any(|b| *b))
+                    .map(move |(a, w)| (path.clone(), *a, w.clone()))
+            })
+            .collect()
+    }
+
     /// RAMs with words that are not all zeros: path and how many.
     pub fn nonzero(&self) -> Vec<(String, usize)> {
         self.rams
