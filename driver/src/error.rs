@@ -140,6 +140,19 @@ pub enum Error {
         waited: Duration,
     },
 
+    /// The card stopped answering while jobs were outstanding: a simulated
+    /// card's process ended, or a real card left the bus. Its outstanding
+    /// jobs are lost.
+    #[error("{device}: the card stopped answering while waiting for {what}: {reason}; the outstanding jobs are lost: restart the card (`hsmctl sim start` for a simulated one), then run them again")]
+    CardGone {
+        /// The device.
+        device: String,
+        /// What the driver waited for.
+        what: String,
+        /// How it found out.
+        reason: String,
+    },
+
     /// A job completed with a status other than OK.
     #[error("job {job_id} failed with status {} ({:#06x}): {}", status.name(), *status as u16, status.summary())]
     JobFailed {

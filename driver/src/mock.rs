@@ -58,6 +58,8 @@ pub(crate) struct State {
     pub rng_fault: bool,
     /// RNG_GENERATE jobs run so far (the filler's seed).
     pub rng_jobs: u32,
+    /// Model a card that left the bus: every register reads all ones.
+    pub gone: bool,
 }
 
 /// A key slot of the mock card.
@@ -428,6 +430,9 @@ impl Transport for MockTransport {
 
     fn read32(&self, offset: u32) -> Result<u32> {
         let s = self.0.state();
+        if s.gone {
+            return Ok(u32::MAX);
+        }
         Ok(match offset {
             o if o == regs::ID.offset => hsm_contract::DESIGN_ID,
             o if o == regs::CONTRACT_VERSION.offset => s.contract_version,

@@ -28,6 +28,11 @@ use crate::dma::DmaBuffer;
 use crate::error::{Error, Result};
 use crate::transport::Transport;
 
+/// How long a wait for completions goes without asking whether the card
+/// still answers (one `ID` register read): a card that died fails the wait
+/// within this, not at the queue's timeout.
+pub const LIVENESS_PERIOD: Duration = Duration::from_millis(100);
+
 /// How [`QueuePair::wait`] waits when polling finds nothing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WaitMode {
@@ -465,19 +470,44 @@ impl QueuePair {
         Ok(n)
     }
 
+    /// What a wait waits for, for its errors.
+    fn awaited(&self) -> String {
+        match self.inflight.front() {
+            Some(id) => format!(
+                "completion of job {id} ({} outstanding, CQ head {})",
+                self.inflight.len(),
+                self.cq_head
+            ),
+            None => "completions".into(),
+        }
+    }
+
     fn timeout_error(&self, waited: Duration) -> Error {
         Error::Timeout {
             device: self.t.device().into(),
-            what: match self.inflight.front() {
-                Some(id) => format!(
-                    "completion of job {id} ({} outstanding, CQ head {})",
-                    self.inflight.len(),
-                    self.cq_head
-                ),
-                None => "completions".into(),
-            },
+            what: self.awaited(),
             waited,
         }
+    }
+
+    /// Whether the card still answers: its `ID` register reads the design
+    /// identity. A waiting queue asks every [`LIVENESS_PERIOD`], so that a
+    /// card that died (a killed simulator, a surprise removal, where reads
+    /// return all ones) fails the wait at once instead of at its timeout.
+    ///
+    /// # Errors
+    /// [`Error::CardGone`].
+    fn check_alive(&self) -> Result<()> {
+        let reason = match self.t.read32(regs::ID.offset) {
+            Ok(hsm_contract::DESIGN_ID) => return Ok(()),
+            Ok(id) => format!("the ID register reads {id:#010x}"),
+            Err(e) => e.to_string(),
+        };
+        Err(Error::CardGone {
+            device: self.t.device().into(),
+            what: self.awaited(),
+            reason,
+        })
     }
 
     /// Wait until at least one completion arrives, consume what is there
@@ -490,9 +520,11 @@ impl QueuePair {
     ///
     /// # Errors
     /// [`Error::Timeout`] when nothing completes within the queue's timeout
-    /// (naming the job waited for), and the errors of [`QueuePair::poll`].
+    /// (naming the job waited for), [`Error::CardGone`] when the card stops
+    /// answering meanwhile, and the errors of [`QueuePair::poll`].
     pub fn wait(&mut self, out: &mut Vec<JobCompletion>) -> Result<usize> {
         let start = Instant::now();
+        let mut checked = start;
         let mut spins = 0u32;
         loop {
             let n = self.poll(out)?;
@@ -502,6 +534,10 @@ impl QueuePair {
             let waited = start.elapsed();
             if waited >= self.timeout {
                 return Err(self.timeout_error(waited));
+            }
+            if checked.elapsed() >= LIVENESS_PERIOD {
+                self.check_alive()?;
+                checked = Instant::now();
             }
             match self.mode {
                 WaitMode::Poll => {
@@ -516,7 +552,8 @@ impl QueuePair {
                         return Ok(n);
                     }
                     self.stats.irq_sleeps += 1;
-                    self.t.wait_irq(self.timeout - waited)?;
+                    self.t
+                        .wait_irq((self.timeout - waited).min(LIVENESS_PERIOD))?;
                 }
             }
         }
@@ -535,11 +572,12 @@ impl QueuePair {
 
     /// Wait, reading only memory, until `count` completions are ready
     /// (see [`QueuePair::ready`]); consume nothing. Used to time the card
-    /// without register traffic.
+    /// without register traffic (but for one `ID` read per
+    /// [`LIVENESS_PERIOD`] of waiting).
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] when fewer than `count` jobs are
-    /// outstanding; [`Error::Timeout`].
+    /// outstanding; [`Error::Timeout`]; [`Error::CardGone`].
     pub fn wait_ready(&mut self, count: usize) -> Result<()> {
         if count > self.inflight.len() {
             return Err(Error::InvalidArgument(format!(
@@ -551,6 +589,7 @@ impl QueuePair {
         let mut spins = 0u32;
         let mut last = 0;
         let mut progress = Instant::now();
+        let mut checked = progress;
         loop {
             let r = self.ready();
             if r >= count {
@@ -562,6 +601,10 @@ impl QueuePair {
             }
             if progress.elapsed() >= self.timeout {
                 return Err(self.timeout_error(start.elapsed()));
+            }
+            if checked.elapsed() >= LIVENESS_PERIOD {
+                self.check_alive()?;
+                checked = Instant::now();
             }
             spins = spins.saturating_add(1);
             backoff(spins);
@@ -838,6 +881,35 @@ mod tests {
         assert!(
             e.contains("timed out waiting for completion of job 17 (3 outstanding"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn a_card_that_stops_answering_fails_the_wait_at_once() {
+        let mock = MockCard::new();
+        let mut c = card(&mock);
+        let q = c
+            .start_queue(QueueConfig {
+                timeout: Duration::from_secs(30),
+                ..cfg(4, 4)
+            })
+            .unwrap();
+        mock.state().hold = true;
+        q.submit(&nops(5, 2)).unwrap();
+        mock.state().gone = true;
+        let start = Instant::now();
+        let e = q.wait(&mut Vec::new()).unwrap_err();
+        assert!(matches!(e, Error::CardGone { .. }), "{e}");
+        let e = e.to_string();
+        assert!(
+            e.contains("stopped answering while waiting for completion of job 5")
+                && e.contains("reads 0xffffffff"),
+            "{e}"
+        );
+        assert!(
+            start.elapsed() < 3 * LIVENESS_PERIOD,
+            "{:?}",
+            start.elapsed()
         );
     }
 
