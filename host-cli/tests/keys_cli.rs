@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{s, text, Sim};
+use common::{lasting, lasting_slots, s, text, Sim};
 
 fn slots(sim: &Sim) -> serde_json::Value {
     let o = sim.ok(&["slot", "list", "--json"], b"");
@@ -307,21 +307,6 @@ fn power_on_self_tests_on_demand_and_in_info() {
     sim.ok(&["selftest"], b"");
     sim.ok(&["random", "--bytes", "16", "--hex"], b"");
     assert_eq!(slots(&sim)["used"], 0, "the key made before is gone");
-}
-
-/// A listed slot without what moves at a reset (the GCM invocations of this
-/// boot and the boot epoch).
-fn lasting(e: &serde_json::Value) -> serde_json::Value {
-    let mut e = e.clone();
-    let o = e.as_object_mut().unwrap();
-    o.remove("invocations");
-    o.remove("boot_epoch");
-    e
-}
-
-/// Every slot of a `slot list --json` listing, [`lasting`].
-fn lasting_slots(v: &serde_json::Value) -> Vec<serde_json::Value> {
-    v["slots"].as_array().unwrap().iter().map(lasting).collect()
 }
 
 /// The slot `label` of a `slot list --json` listing.

@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{fails, json, s, text, Sim};
+use common::{fails, json, lasting_slots, s, text, Sim};
 
 #[test]
 fn an_operator_session_from_init_to_zeroization() {
@@ -205,4 +205,178 @@ fn an_operator_session_from_init_to_zeroization() {
     // And it is initialised again from scratch.
     ok(&["card", "init", "--label", "fresh", "--new-pin-file", s(&so)]);
     assert_eq!(sim.info()["auth"]["label"], "fresh");
+}
+
+/// The auth state as `hsmctl info --json` reports it.
+fn auth(sim: &Sim) -> serde_json::Value {
+    sim.info()["auth"].clone()
+}
+
+/// `hsmctl ARGS --device CARD` in a plain child process (for a worker
+/// thread, which cannot share the `Sim`): whether it succeeded, or `None`
+/// when the card was gone.
+fn hsmctl(device: &str, args: &[&str]) -> Option<bool> {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_hsmctl"))
+        .args(args)
+        .args(["--device", device])
+        .output()
+        .ok()?;
+    let err = text(&o.stderr);
+    (o.status.success() || err.contains("tries left")).then_some(o.status.success())
+}
+
+/// SIGKILL at any moment of a stream of PIN operations loses nothing: the
+/// officer setting the user's PIN (a new auth record), and the user's logins
+/// with a wrong PIN and with the right one (each seals the failure counter
+/// before the comparison and again after it). After every restart the card
+/// is initialised and whole, its label and the officer's PIN are unchanged,
+/// the user's PIN is the old one or the new one, no counter is past what
+/// one interrupted login can leave, and the key made before is intact.
+#[test]
+fn a_card_killed_during_pin_operations_keeps_its_label_pins_and_keys() {
+    let sim = Sim::start_with_state("pin-kill", false);
+    sim.info();
+    sim.init_card();
+    let (so, user_a) = sim.pin_files();
+    let user_b = sim.path("user-b.pin");
+    std::fs::write(&user_b, "user-b-pin\n").unwrap();
+    let wrong = sim.path("wrong.pin");
+    std::fs::write(&wrong, "not-the-pin\n").unwrap();
+    sim.ok(
+        &["key", "generate", "--alg", "aes-256", "--label", "keep"],
+        b"",
+    );
+    let list =
+        |pin: &std::path::Path| sim.run(&["slot", "list", "--json", "--pin-file", s(pin)], b"");
+    let kept = lasting_slots(&json(&list(&user_a)));
+    let mut current = user_a.clone();
+    for round in 0..4u64 {
+        let device = sim.device.clone();
+        let paths = [so.clone(), user_a.clone(), user_b.clone(), wrong.clone()];
+        let killed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stop = std::sync::Arc::clone(&killed);
+        let worker = std::thread::spawn(move || {
+            let [so, a, b, wrong] = paths.each_ref().map(|p| s(p).to_owned());
+            let mut done = 0;
+            for i in 0.. {
+                if stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    break; // not on the restarted card
+                }
+                let new = if i % 2 == 0 { &b } else { &a };
+                let steps: [&[&str]; 3] = [
+                    &["user", "set-pin", "--role", "so", "--pin-file", &so],
+                    &["slot", "list", "--pin-file", &wrong],
+                    &["slot", "list", "--pin-file", new],
+                ];
+                for (k, step) in steps.iter().enumerate() {
+                    let mut args = step.to_vec();
+                    if k == 0 {
+                        args.extend(["--new-pin-file", new]);
+                    }
+                    match hsmctl(&device, &args) {
+                        Some(ok) => assert_eq!(ok, k != 1, "{args:?}"),
+                        None => return done,
+                    }
+                    done += 1;
+                }
+            }
+            done
+        });
+        std::thread::sleep(std::time::Duration::from_millis(200 + 170 * round));
+        killed.store(true, std::sync::atomic::Ordering::SeqCst);
+        sim.kill_and_restart();
+        let done = worker.join().unwrap();
+        let v = auth(&sim);
+        assert_eq!(v["initialized"], true, "round {round}: {v}");
+        assert_eq!(v["damaged"], false, "round {round}: {v}");
+        assert_eq!(v["label"], "test-card", "round {round}: {v}");
+        assert_eq!(v["user_pin_set"], true, "round {round}: {v}");
+        // A kill between a login's two seals leaves one failure counted;
+        // the user's wrong login before it may have left another.
+        assert!(
+            v["so_failures"].as_u64().unwrap() <= 1,
+            "round {round}: {v}"
+        );
+        assert!(
+            v["user_failures"].as_u64().unwrap() <= 2,
+            "round {round}: {v}"
+        );
+        // The user's PIN is one of the two; the other is merely wrong.
+        let (right, other) = if list(&user_a).status.success() {
+            (&user_a, &user_b)
+        } else {
+            (&user_b, &user_a)
+        };
+        let o = list(right);
+        assert!(o.status.success(), "round {round}: {}", text(&o.stderr));
+        assert_eq!(lasting_slots(&json(&o)), kept, "round {round}");
+        fails(&list(other), 4, &["tries left"]);
+        // The officer's PIN still works, and resets the user's counter.
+        sim.ok(
+            &["user", "set-pin", "--role", "so", "--pin-file", s(&so)]
+                .into_iter()
+                .chain(["--new-pin-file", s(right)])
+                .collect::<Vec<_>>(),
+            b"",
+        );
+        eprintln!(
+            "round {round}: killed after {done} operations, user PIN {}",
+            if *right == current {
+                "unchanged"
+            } else {
+                "changed"
+            }
+        );
+        current = right.clone();
+    }
+}
+
+/// SIGKILL during `hsmctl card init` leaves the card either initialised,
+/// with its label and the officer's PIN, or not initialised at all (and then
+/// initialisable), never half of it.
+#[test]
+fn a_card_killed_during_initialisation_is_initialised_or_new() {
+    let sim = Sim::start_with_state("init-kill", false);
+    sim.info();
+    let so = sim.path("so.pin");
+    std::fs::write(&so, "officer-pin\n").unwrap();
+    let mut seen = [0u32; 2];
+    // Kills 5 ms apart, from before the init job to after hsmctl is done
+    // (it takes some 40 ms here).
+    for round in 0..10u64 {
+        let label = format!("card-{round}");
+        let device = sim.device.clone();
+        let args = ["card", "init", "--label", &label, "--new-pin-file", s(&so)].map(str::to_owned);
+        let worker = std::thread::spawn(move || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            hsmctl(&device, &args)
+        });
+        std::thread::sleep(std::time::Duration::from_millis(10 + 5 * round));
+        sim.kill_and_restart();
+        let _ = worker.join().unwrap();
+        let v = auth(&sim);
+        assert_eq!(v["damaged"], false, "round {round}: {v}");
+        if v["initialized"] == true {
+            seen[1] += 1;
+            assert_eq!(v["label"], label.as_str(), "round {round}: {v}");
+            assert_eq!(v["user_pin_set"], false, "round {round}: {v}");
+        } else {
+            seen[0] += 1;
+            assert_eq!(v["label"], "", "round {round}: {v}");
+            sim.ok(
+                &["card", "init", "--label", &label, "--new-pin-file", s(&so)],
+                b"",
+            );
+        }
+        // The officer's PIN works: it zeroizes the card for the next round.
+        let o = sim.ok(
+            &["card", "zeroize", "--force", "--json", "--pin-file", s(&so)],
+            b"",
+        );
+        assert_eq!(json(&o)["zeroized"], true);
+    }
+    eprintln!(
+        "kills left the card new {} times, initialised {} times",
+        seen[0], seen[1]
+    );
 }

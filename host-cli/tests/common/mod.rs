@@ -515,3 +515,18 @@ impl Drop for Sim {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+/// A listed slot without what moves at a reset (the GCM invocations of this
+/// boot and the boot epoch).
+pub fn lasting(e: &serde_json::Value) -> serde_json::Value {
+    let mut e = e.clone();
+    let o = e.as_object_mut().unwrap();
+    o.remove("invocations");
+    o.remove("boot_epoch");
+    e
+}
+
+/// Every slot of a `slot list --json` listing, [`lasting`].
+pub fn lasting_slots(v: &serde_json::Value) -> Vec<serde_json::Value> {
+    v["slots"].as_array().unwrap().iter().map(lasting).collect()
+}
