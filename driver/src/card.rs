@@ -606,7 +606,8 @@ impl Card {
         self.t.alloc_dma(len)
     }
 
-    /// Soft-reset the card and start its queue pair with `cfg`.
+    /// Soft-reset the card and start its queue pair with `cfg`. The reset
+    /// ends the queue's login: log in again afterwards.
     ///
     /// # Errors
     /// As [`QueuePair`] set-up: bad sizes, rejected configuration,

@@ -8,6 +8,7 @@ use clap::Args;
 use hsm_contract::{Descriptor, Status};
 use hsm_driver::{QueueConfig, WaitMode};
 
+use crate::login::{LoginArgs, RoleArg};
 use crate::{print_json, print_out, DeviceArg};
 
 const COPY_BYTES: usize = 1 << 20;
@@ -27,6 +28,9 @@ time waiting for the card; mean over the rounds";
 pub struct BenchArgs {
     #[command(flatten)]
     device: DeviceArg,
+    /// On an initialised card the key jobs need a login (the user's by default).
+    #[command(flatten)]
+    login: LoginArgs,
     /// Print one JSON object
     #[arg(long)]
     json: bool,
@@ -55,12 +59,15 @@ pub fn run(a: &BenchArgs) -> anyhow::Result<ExitCode> {
         "--batch {n} needs rings of 2^{log2} entries, the card supports 2^{}",
         card.capabilities().ring_max_log2
     );
-    let q = card.start_queue(QueueConfig {
+    card.start_queue(QueueConfig {
         sq_log2: log2,
         cq_log2: log2,
         mode: WaitMode::Poll,
         timeout: Duration::from_secs(a.timeout),
     })?;
+    // The login belongs to the queue, so it follows the queue's start.
+    a.login.login(&mut card, RoleArg::User)?;
+    let q = card.queue()?;
 
     // NOP batches.
     eprintln!("bench: {} rounds of {n} NOP jobs on {device} ...", a.rounds);

@@ -34,6 +34,7 @@ use hsm_contract::kem::KemSet;
 use hsm_contract::Status;
 use hsm_driver::{label_bytes, GcmIv, Job, JobOutput, JobResult};
 
+use crate::login::{LoginArgs, RoleArg};
 use crate::{print_json, print_out, DeviceArg};
 
 /// `hsmctl selftest` arguments.
@@ -41,6 +42,9 @@ use crate::{print_json, print_out, DeviceArg};
 pub struct SelftestArgs {
     #[command(flatten)]
     device: DeviceArg,
+    /// With `--vectors`, on an initialised card: the login for the key jobs (the user's by default).
+    #[command(flatten)]
+    login: LoginArgs,
     /// NIST vector files (.rsp): AES-GCM encrypt/decrypt, XTS-AES, SHA-3, SHAKE, ML-KEM. Without
     /// them: rerun the card's power-on known-answer tests (a device reset)
     #[arg(long, value_name = "FILE", num_args = 1..)]
@@ -502,6 +506,7 @@ pub fn run(a: &SelftestArgs) -> anyhow::Result<ExitCode> {
             card.device()
         );
     }
+    a.login.login(&mut card, RoleArg::User)?;
     let free: Vec<u16> = card
         .list_slots()?
         .into_iter()

@@ -660,3 +660,50 @@ fn selftest_runs_every_ml_kem_vector() {
     let out = text(&o.stdout);
     assert_eq!(out.lines().last().unwrap(), "150 passed, 0 failed", "{out}");
 }
+
+/// The test-mode tools log in like every other command on an initialised
+/// card: `selftest --vectors` and `bench` take `--pin-file`, and without
+/// it (and no terminal) say so instead of failing job by job.
+#[test]
+fn test_mode_tools_log_in_on_an_initialised_card() {
+    let sim = Sim::start("test-login", true);
+    sim.info();
+    sim.init_card();
+    let user = sim.pin_files().1;
+    // The first ten [ENCRYPT] vectors of XTSGenAES256.rsp.
+    let xts =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors/aes-xts/XTSGenAES256.rsp");
+    let text_xts = std::fs::read_to_string(xts).unwrap();
+    let cut = text_xts.match_indices("COUNT = ").nth(10).unwrap().0;
+    let file = sim.path("xts10.rsp");
+    std::fs::write(&file, &text_xts[..cut]).unwrap();
+
+    let o = sim.run(&["selftest", "--vectors", s(&file)], b"");
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("--pin-file"),
+        "{}",
+        text(&o.stderr)
+    );
+    let o = sim.ok(
+        &["selftest", "--vectors", s(&file), "--pin-file", s(&user)],
+        b"",
+    );
+    assert_eq!(text(&o.stdout).lines().last(), Some("10 passed, 0 failed"));
+
+    let o = sim.run(&["bench", "--json", "--batch", "20", "--rounds", "1"], b"");
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("--pin-file"),
+        "{}",
+        text(&o.stderr)
+    );
+    let args = ["bench", "--json", "--batch", "20", "--rounds", "1"];
+    let o = sim.ok(&[&args[..], &["--pin-file", s(&user)]].concat(), b"");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(
+        v["aes256_gcm_encrypt_bytes_per_cycle"].as_f64().unwrap() > 0.0,
+        "{v}"
+    );
+    assert!(v["aes_note"].is_null(), "{v}");
+}
