@@ -962,7 +962,6 @@ impl Logic for Dispatcher {
         self.hash.ext_buf_mask.next = self.kx_mask.q.val();
         self.hash.ext_buf_data.next = self.kx_data.q.val();
         self.hash.ext_start.next = self.kx_start.q.val();
-        self.hash.ext_rd_idx.next = bits::<5>(0);
         self.auth.k_rd_data.next = self.kx_rd.q.val();
         // The random bit generator, lent to the ML-KEM engine or the
         // RNG_GENERATE job engine (jobs run one at a time).

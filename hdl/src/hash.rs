@@ -139,8 +139,6 @@ pub struct HashEngine {
     pub ext_buf_data: Signal<In, Bits<128>>,
     /// Lent core: `start`.
     pub ext_start: Signal<In, Bit>,
-    /// Lent core: `rd_idx`.
-    pub ext_rd_idx: Signal<In, Bits<5>>,
     /// The core's `rd_data`.
     pub core_rd_data: Signal<Out, Bits<128>>,
 
@@ -293,7 +291,6 @@ impl Default for HashEngine {
             ext_buf_mask: Default::default(),
             ext_buf_data: Default::default(),
             ext_start: Default::default(),
-            ext_rd_idx: Default::default(),
             core_rd_data: Default::default(),
             core: Default::default(),
             state: Default::default(),
@@ -820,7 +817,8 @@ impl Logic for HashEngine {
             self.core.buf_data.next = self.ext_buf_data.val();
             self.core.start.next = self.ext_start.val();
             self.core.st_we.next = false;
-            self.core.rd_idx.next = self.ext_rd_idx.val();
+            // The borrower reads lanes 0 and 1 only (its verifier).
+            self.core.rd_idx.next = bits::<5>(0);
         }
         if self.reset.val() {
             self.state.d.next = HashState::Idle;

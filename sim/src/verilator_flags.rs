@@ -18,11 +18,15 @@ pub const VERILATOR_ARGS: &[&str] = &[
     "-Wno-WIDTH",
     "-Wno-DECLFILENAME",
     "-Wno-UNUSEDPARAM",
-    // The auth unit and the dispatcher read each other's outputs within a
-    // cycle through always blocks Verilator does not split, which it
-    // reports as a circular path although no bit depends on itself; it
-    // then settles those blocks by iterating. (Registering the auth
-    // unit's DMA port would remove the warning; see the auth unit.)
+    // The dispatcher's one always block routes the DMA ports of the crypto,
+    // ML-KEM, hash and auth engines (and the self-tests' memory), and each
+    // engine's one always block both reads its port's ready and data and
+    // drives its request. Verilator does not split always blocks, so it
+    // reports each pair as a circular path although no bit depends on
+    // itself (a true loop would not settle: Verilator stops with "didn't
+    // converge"); it settles those blocks by iterating. Removing it means
+    // registering the routed ports (a cycle per handshake) or moving each
+    // engine's request logic into a block of its own.
     "-Wno-UNOPTFLAT",
 ];
 

@@ -468,6 +468,22 @@ pub fn put_label(b: &mut Bench, label: &str) {
     b.put(LABEL_ADDR, &l);
 }
 
+/// A descriptor `op` (KEY_GENERATE or KEY_LOAD) for an `alg` key in
+/// `slot`, policy ENCRYPT and DECRYPT, with `label` written at
+/// [`LABEL_ADDR`] as its `aux`.
+fn labelled(b: &mut Bench, op: Opcode, slot: u16, alg: KeyAlg, label: &str) -> Descriptor {
+    put_label(b, label);
+    let mut d = desc(op, slot);
+    d.aux_addr = LABEL_ADDR;
+    d.aux_len = 32;
+    d.params = KeyLoadParams {
+        alg: alg as u8,
+        policy: policy::ENCRYPT | policy::DECRYPT,
+    }
+    .to_bytes();
+    d
+}
+
 /// KEY_GENERATE of an `alg` key into `slot`, labelled `label`, policy
 /// ENCRYPT and DECRYPT (a descriptor any mode accepts); its completion.
 pub fn key_generate(
@@ -477,15 +493,7 @@ pub fn key_generate(
     alg: KeyAlg,
     label: &str,
 ) -> Completion {
-    put_label(b, label);
-    let mut d = desc(Opcode::KeyGenerate, slot);
-    d.aux_addr = LABEL_ADDR;
-    d.aux_len = 32;
-    d.params = KeyLoadParams {
-        alg: alg as u8,
-        policy: policy::ENCRYPT | policy::DECRYPT,
-    }
-    .to_bytes();
+    let d = labelled(b, Opcode::KeyGenerate, slot, alg, label);
     assert_eq!(d.precheck(false), None, "operational mode accepts {d:?}");
     r.run(b, &[d])[0]
 }
@@ -501,17 +509,9 @@ pub fn load_key(
     label: &str,
 ) -> Completion {
     b.put(KEY_ADDR, key);
-    put_label(b, label);
-    let mut d = desc(Opcode::KeyLoad, slot);
+    let mut d = labelled(b, Opcode::KeyLoad, slot, alg, label);
     d.src_addr = KEY_ADDR;
     d.src_len = key.len() as u32;
-    d.aux_addr = LABEL_ADDR;
-    d.aux_len = 32;
-    d.params = KeyLoadParams {
-        alg: alg as u8,
-        policy: policy::ENCRYPT | policy::DECRYPT,
-    }
-    .to_bytes();
     r.run(b, &[d])[0]
 }
 

@@ -14,8 +14,8 @@ pub fn lint(name: &str, verilog: &str) {
             "-Wno-WIDTH",
             "-Wno-DECLFILENAME",
             "-Wno-UNUSEDPARAM",
-            // As in the simulated card's build (sim/src/verilator_flags.rs):
-            // the dispatcher and the auth unit read each other's outputs
+            // As in the simulated card's build (sim/src/verilator_flags.rs,
+            // which says why): the dispatcher routes the engines' DMA ports
             // through always blocks Verilator does not split.
             "-Wno-UNOPTFLAT",
         ])
