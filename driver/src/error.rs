@@ -276,9 +276,9 @@ impl Error {
         }
     }
 
-    /// Whether the error means the device cannot be reached or is in use
-    /// (as opposed to a failed job or a driver bug): CLI tools map these
-    /// to their "device unavailable" exit code.
+    /// Whether the error means the device cannot be reached, is in use or
+    /// stopped answering (as opposed to a failed job or a driver bug): CLI
+    /// tools map these to their "device unavailable" exit code.
     pub fn is_device_unavailable(&self) -> bool {
         matches!(
             self,
@@ -287,6 +287,7 @@ impl Error {
                 | Error::Vfio { .. }
                 | Error::WrongDevice { .. }
                 | Error::IncompatibleContract { .. }
+                | Error::CardGone { .. }
         )
     }
 }

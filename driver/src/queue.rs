@@ -501,7 +501,19 @@ impl QueuePair {
         let reason = match self.t.read32(regs::ID.offset) {
             Ok(hsm_contract::DESIGN_ID) => return Ok(()),
             Ok(id) => format!("the ID register reads {id:#010x}"),
-            Err(e) => e.to_string(),
+            Err(e) => {
+                let mut reason = e.to_string();
+                let mut source = std::error::Error::source(&e);
+                while let Some(s) = source {
+                    // Some errors print their source themselves.
+                    let s_text = s.to_string();
+                    if !reason.contains(&s_text) {
+                        reason = format!("{reason}: {s_text}");
+                    }
+                    source = s.source();
+                }
+                reason
+            }
         };
         Err(Error::CardGone {
             device: self.t.device().into(),

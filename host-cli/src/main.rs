@@ -37,8 +37,8 @@ pub mod exit {
     pub const ERROR: u8 = 1;
     /// Bad command line (clap's own code).
     pub const USAGE: u8 = 2;
-    /// The device is unavailable: no card, card busy, wrong card, VFIO
-    /// not set up.
+    /// The device is unavailable: no card, card busy, wrong card, card
+    /// stopped answering, VFIO not set up.
     pub const UNAVAILABLE: u8 = 3;
     /// A job completed with an error status.
     pub const JOB_FAILED: u8 = 4;
@@ -52,7 +52,8 @@ Exit codes:
   1  error (anything not listed below)
   2  usage error (bad command line)
   3  device unavailable: no card at the socket or PCI address, the card is
-     busy with another client, not this design, or VFIO is not set up
+     busy with another client, not this design, stopped answering, or VFIO
+     is not set up
   4  a job on the card failed (its status code is printed), or the input of
      `decrypt` is not authentic: a tag did not verify, or the file was
      truncated, reordered, extended or is not an hsmctl file

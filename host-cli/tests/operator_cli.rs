@@ -380,3 +380,51 @@ fn a_card_killed_during_initialisation_is_initialised_or_new() {
         seen[0], seen[1]
     );
 }
+
+/// A card killed while `hsmctl encrypt` streams a file through it: hsmctl
+/// fails at once (not at the queue's 30 s timeout) with the "device
+/// unavailable" exit code and says the card stopped answering, and leaves
+/// neither the output file nor its temporary file behind.
+#[test]
+fn encryption_on_a_card_that_dies_fails_at_once_and_leaves_no_output() {
+    let sim = Sim::start("enc-kill", false);
+    sim.info();
+    sim.init_card();
+    let user = sim.pin_files().1;
+    sim.ok(
+        &["key", "generate", "--alg", "aes-256", "--label", "disk"],
+        b"",
+    );
+    let out_dir = sim.path("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    let (pt, enc) = (sim.path("big.img"), out_dir.join("big.img.hsm"));
+    std::fs::write(&pt, vec![0x5a; 64 << 20]).unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_hsmctl"))
+        .args([
+            "encrypt",
+            "--slot",
+            "disk",
+            "--in",
+            s(&pt),
+            "--out",
+            s(&enc),
+        ])
+        .args(["--device", &sim.device, "--pin-file", s(&user)])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    let killed = std::time::Instant::now();
+    sim.kill_and_restart();
+    let o = child.wait_with_output().unwrap();
+    let after = killed.elapsed();
+    let err = fails(&o, 3, &["stopped answering"]);
+    assert!(
+        after < std::time::Duration::from_secs(5),
+        "hsmctl took {after:?} to notice"
+    );
+    let left: Vec<_> = std::fs::read_dir(&out_dir).unwrap().collect();
+    assert!(left.is_empty(), "left behind: {left:?}\n{err}");
+    eprintln!("hsmctl failed within {after:?} of the kill (the restart included): {err}");
+}
