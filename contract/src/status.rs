@@ -221,7 +221,7 @@ impl Status {
             Status::PinLocked => "the role is locked after too many wrong PINs (or the auth record is damaged): the security officer unlocks the user by setting a new user PIN; a locked security officer leaves only zeroization and a new initialisation",
             Status::PinNotSet => "the user's PIN is not set yet; the security officer sets it (`hsmctl user set-pin --role so`)",
             Status::BadRole => "the role code in params byte 0 is not 1 (security officer) or 2 (user)",
-            Status::InvocationsExhausted => "the key has made the 2^44 GCM encryptions with card IVs that one boot allows; reset the card (the boot epoch moves its counter on) and retry",
+            Status::InvocationsExhausted => "the key has made the 2^44 GCM encryptions with card IVs that one boot allows; reset the card (the boot epoch moves its counter on) and retry; after 2^20 - 2 boots the epochs are spent and card IVs are refused for good",
         }
     }
 }

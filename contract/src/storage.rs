@@ -35,7 +35,12 @@
 //! every key's counter starts the boot at `epoch << `[`EPOCH_SHIFT`]. A card
 //! IV can therefore never repeat across power cycles; within one boot a key
 //! has 2^44 invocations, after which card-IV encryption with it fails with
-//! `INVOCATIONS_EXHAUSTED` until the next reset.
+//! `INVOCATIONS_EXHAUSTED` until the next reset. The last epoch
+//! (2^[`EPOCH_BITS`] - 1) is never used: a store that holds it keeps it at
+//! every later boot, and every key's counter starts such a boot spent, so
+//! after 2^20 - 2 boots card-IV encryption fails with
+//! `INVOCATIONS_EXHAUSTED` for good (decryption, and encryption with the
+//! caller's IVs in test mode, still work). Zeroization keeps the epoch too.
 //!
 //! # Zeroization
 //! A rising edge of the card's `tamper` input, or a `CARD_ZEROIZE` job

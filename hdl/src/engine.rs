@@ -977,6 +977,12 @@ impl Logic for CryptoEngine {
         // creation number; every key's invocation counter starts this boot
         // at the epoch.
         self.inv_base.next = bit_cast::<64, 20>(self.v_epoch.val()) << 44;
+        if self.v_epoch.val().all() {
+            // The last epoch, which the vault keeps at every later boot, is
+            // never used: every key's counter starts it spent, so no card
+            // IV can come twice.
+            self.inv_base.next = !bits::<64>(0);
+        }
         self.new_rec.next = bit_cast::<512, 8>(self.k_alg.val())
             | (bit_cast::<512, 16>(self.k_policy.val()) << 16)
             | (bit_cast::<512, 24>(self.kcv.q.val()) << 32)

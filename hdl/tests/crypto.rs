@@ -9,7 +9,7 @@ use bench::*;
 use hsm_contract::crypto::{
     kcv_plaintext, pad16, policy, GcmParams, KeyAlg, KeyLoadParams, SlotRecord,
 };
-use hsm_contract::{storage, Descriptor, Opcode, Status};
+use hsm_contract::{storage, Completion, Descriptor, Opcode, Status};
 
 /// The key check value of an AES key: its encryption of sixteen 0x01
 /// bytes, first three bytes.
@@ -230,6 +230,23 @@ fn gcm_long_iv_and_short_tag() {
     assert_eq!(b.get(DST_ADDR + 64 + 13, 3), vec![0xcc; 3], "tag strobes");
 }
 
+/// AES-GCM encryption of `pt` with `slot`'s key and a card IV (written
+/// after the ciphertext and tag); its completion.
+fn card_iv_encrypt(b: &mut Bench, r: &mut Rings, slot: u16, pt: &[u8]) -> Completion {
+    b.put(SRC_ADDR, pt);
+    let p = GcmParams {
+        iv_len: 0,
+        tag_len: 16,
+        flags: GcmParams::CARD_IV,
+        aad_len: 0,
+    };
+    let mut d = gcm_job(Opcode::AesGcmEncrypt, slot, &[], None, &[], pt.len(), 16);
+    d.params = p.to_bytes();
+    d.aux_len = 0;
+    d.dst_len = p.dst_len(pt.len() as u64, false) as u32;
+    run1(b, r, d)
+}
+
 #[test]
 fn gcm_card_iv_counts_invocations() {
     let (mut b, mut r) = card();
@@ -238,18 +255,7 @@ fn gcm_card_iv_counts_invocations() {
     let fixed = slot_info(&mut b, &mut r, 9).iv_fixed;
     for n in 0..2u64 {
         let pt = pattern(40, n);
-        b.put(SRC_ADDR, &pt);
-        let p = GcmParams {
-            iv_len: 0,
-            tag_len: 16,
-            flags: GcmParams::CARD_IV,
-            aad_len: 0,
-        };
-        let mut d = gcm_job(Opcode::AesGcmEncrypt, 9, &[], None, &[], 40, 16);
-        d.params = p.to_bytes();
-        d.aux_len = 0;
-        d.dst_len = p.dst_len(40, false) as u32;
-        let c = run1(&mut b, &mut r, d);
+        let c = card_iv_encrypt(&mut b, &mut r, 9, &pt);
         assert_eq!(c.status(), Some(Status::Ok));
         let iv = b.get(DST_ADDR + 64, 12);
         let mut want_iv = fixed.to_vec();
@@ -673,6 +679,42 @@ fn slots_survive_a_power_cycle_sealed_under_the_master_key() {
     assert_eq!(slot_info(&mut b, &mut r, 3).alg, KeyAlg::Empty as u8);
     assert_eq!(b.store.master.unwrap().1, 2, "the boot epoch");
     assert_eq!(slot_info(&mut b, &mut r, 11).label[..5], *b"after");
+}
+
+/// The boot epochs run out without a card IV coming twice: the last epoch
+/// is never used, so a card that reaches it refuses card-IV encryption at
+/// that boot and every later one (the vault keeps the epoch), while a key's
+/// explicit-IV encryption still works.
+#[test]
+fn the_last_boot_epoch_is_never_used() {
+    let (mut b, mut r) = card();
+    let c = key_generate(&mut b, &mut r, 7, KeyAlg::Aes256, "k");
+    assert_eq!(c.status(), Some(Status::Ok));
+    let last = (1u32 << storage::EPOCH_BITS) - 1;
+    let mut store = b.store.clone();
+    store.master.as_mut().unwrap().1 = last - 2;
+    let pt = pattern(32, 5);
+    // Epoch 2^20 - 2, the last one used: card IVs as ever.
+    let (mut b, mut r) = reboot(store);
+    let c = card_iv_encrypt(&mut b, &mut r, 7, &pt);
+    assert_eq!(c.status(), Some(Status::Ok));
+    assert_eq!(b.store.master.unwrap().1, last - 1);
+    let first = u64::from(last - 1) << storage::EPOCH_SHIFT;
+    assert_eq!(b.get(DST_ADDR + 48 + 4, 8), first.to_le_bytes());
+    // The next boots reach the last epoch and stay there: refused.
+    for boot in 0..2 {
+        let (mut b2, mut r2) = reboot(b.store.clone());
+        assert_eq!(slot_info(&mut b2, &mut r2, 7).invocations, u64::MAX);
+        assert_eq!(b2.store.master.unwrap().1, last, "boot {boot}");
+        let c = card_iv_encrypt(&mut b2, &mut r2, 7, &pt);
+        assert_eq!(
+            c.status(),
+            Some(Status::InvocationsExhausted),
+            "boot {boot}"
+        );
+        seal(&mut b2, &mut r2, 7, &pt);
+        b = b2;
+    }
 }
 
 /// Storage that fails its checks is refused, slot by slot: an altered
