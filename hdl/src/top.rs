@@ -91,6 +91,15 @@ pub struct HsmCard {
     pub bb_ack: Signal<In, Bit>,
     /// Master-key store: with `bb_ack`, the write is stored.
     pub bb_ok: Signal<In, Bit>,
+    /// Master-key store: the freshness entry to read or write.
+    pub bb_ver_index: Signal<Out, Bits<7>>,
+    /// Master-key store: the freshness entry `bb_ver_index` named in the
+    /// cycle before (a synchronous read).
+    pub bb_ver: Signal<In, Bits<64>>,
+    /// Master-key store: pulse, write `bb_wver` to entry `bb_ver_index`.
+    pub bb_vwrite: Signal<Out, Bit>,
+    /// Master-key store: the freshness entry to write.
+    pub bb_wver: Signal<Out, Bits<64>>,
     /// Record store: pulse, an operation (`hsm_contract::storage::nv_op`).
     pub nv_req: Signal<Out, Bit>,
     /// Record store: the operation.
@@ -155,6 +164,10 @@ impl HsmCard {
             bb_wepoch: Default::default(),
             bb_ack: Default::default(),
             bb_ok: Default::default(),
+            bb_ver_index: Default::default(),
+            bb_ver: Default::default(),
+            bb_vwrite: Default::default(),
+            bb_wver: Default::default(),
             nv_req: Default::default(),
             nv_op: Default::default(),
             nv_index: Default::default(),
@@ -229,6 +242,10 @@ impl Logic for HsmCard {
         self.disp.bb_epoch.next = self.bb_epoch.val();
         self.disp.bb_ack.next = self.bb_ack.val();
         self.disp.bb_ok.next = self.bb_ok.val();
+        self.disp.bb_ver.next = self.bb_ver.val();
+        self.bb_ver_index.next = self.disp.bb_ver_index.val();
+        self.bb_vwrite.next = self.disp.bb_vwrite.val();
+        self.bb_wver.next = self.disp.bb_wver.val();
         self.bb_write.next = self.disp.bb_write.val();
         self.bb_wvalid.next = self.disp.bb_wvalid.val();
         self.bb_wkey.next = self.disp.bb_wkey.val();

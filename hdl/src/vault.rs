@@ -27,9 +27,18 @@
 //!   cycle only) `out_rec` holds the slot record (index, format and
 //!   invocation counter cleared) and `out_key` the key entry.
 //! - SEAL `index`, `cmd_rec`, `cmd_key`: wrap and write the record, then
-//!   commit it; `ok` when the store says it is stored. `entropy_fail` when
-//!   no master key could be drawn.
-//! - ERASE `index`: remove the record; `ok` when it is gone.
+//!   commit it, then write its freshness entry (live, the new version);
+//!   `ok` when the store says both are stored. `entropy_fail` when no
+//!   master key could be drawn.
+//! - ERASE `index`: write its freshness entry (not live, a new version),
+//!   then remove the record; `ok` when it is gone.
+//!
+//! LOAD opens a record only if its version is at least the floor in its
+//! freshness entry; an older or missing record is damaged (`present`, not
+//! `ok`) when the entry is live, and absent otherwise (see
+//! [`hsm_contract::storage`], *Freshness*). A card whose master key is
+//! stored but whose boot epoch could not be written seals and erases
+//! nothing this boot (it never draws a second master key).
 //!
 //! The working register holding a record in the clear is overwritten with
 //! zeros when the command ends, as is the drawn master key once stored.
@@ -39,7 +48,9 @@
 
 use crate::aes::iter::Aes256Iter;
 use crate::aes::AesKeyExpand;
-use hsm_contract::storage::{nv_op, EPOCH_BITS, RECORDS, SLOT_FORMAT};
+use hsm_contract::storage::{
+    nv_op, ENTRY_LIVE_BIT, EPOCH_BITS, RECORDS, SLOT_FORMAT, VERSION_SEQ_BITS,
+};
 use rust_hdl::prelude::*;
 
 /// Vault commands (`cmd_op`).
@@ -56,6 +67,7 @@ pub mod vault_cmd {
 const KW_ICV: u64 = 0xa6a6_a6a6_a6a6_a6a6;
 
 const _: () = assert!(EPOCH_BITS == 20);
+const _: () = assert!(VERSION_SEQ_BITS == 43 && ENTRY_LIVE_BIT == 63);
 const _: () = assert!(RECORDS <= 128);
 
 /// Vault states.
@@ -95,6 +107,10 @@ pub enum VaultState {
     Wrap,
     /// KW: waiting for the block.
     WrapWait,
+    /// Writing the record's freshness entry.
+    VerWrite,
+    /// Waiting for the store's acknowledgement.
+    VerWait,
     /// One record-store operation: the request.
     NvSend,
     /// Waiting for its acknowledgement.
@@ -138,6 +154,15 @@ pub struct Vault {
     pub bb_ack: Signal<In, Bit>,
     /// Master-key store: with `bb_ack`, the write is stored.
     pub bb_ok: Signal<In, Bit>,
+    /// Master-key store: the freshness entry to read or write.
+    pub bb_ver_index: Signal<Out, Bits<7>>,
+    /// Master-key store: the freshness entry `bb_ver_index` named in the
+    /// cycle before (a synchronous read).
+    pub bb_ver: Signal<In, Bits<64>>,
+    /// Master-key store: pulse, write `bb_wver` to entry `bb_ver_index`.
+    pub bb_vwrite: Signal<Out, Bit>,
+    /// Master-key store: the freshness entry to write.
+    pub bb_wver: Signal<Out, Bits<64>>,
     /// Record store: pulse, an operation.
     pub nv_req: Signal<Out, Bit>,
     /// Record store: the operation ([`hsm_contract::storage::nv_op`]).
@@ -213,6 +238,8 @@ pub struct Vault {
     zz: DFF<Bit>,
     no_master: DFF<Bit>,
     epoch_q: DFF<Bits<20>>,
+    seq: DFF<Bits<43>>,
+    wver: DFF<Bits<64>>,
     ok_q: DFF<Bit>,
     present_q: DFF<Bit>,
     entropy_q: DFF<Bit>,
@@ -224,6 +251,11 @@ pub struct Vault {
     rec_in: Signal<Local, Bits<512>>,
     rec_out: Signal<Local, Bits<512>>,
     beat_sh: Signal<Local, Bits<11>>,
+    ver_now: Signal<Local, Bits<64>>,
+    spent: Signal<Local, Bit>,
+    opens: Signal<Local, Bit>,
+    fresh: Signal<Local, Bit>,
+    live: Signal<Local, Bit>,
 
     icv: Constant<Bits<64>>,
     last_record: Constant<Bits<7>>,
@@ -252,6 +284,10 @@ impl Default for Vault {
             bb_wepoch: Default::default(),
             bb_ack: Default::default(),
             bb_ok: Default::default(),
+            bb_ver_index: Default::default(),
+            bb_ver: Default::default(),
+            bb_vwrite: Default::default(),
+            bb_wver: Default::default(),
             nv_req: Default::default(),
             nv_op: Default::default(),
             nv_index: Default::default(),
@@ -297,6 +333,8 @@ impl Default for Vault {
             zz: Default::default(),
             no_master: Default::default(),
             epoch_q: Default::default(),
+            seq: Default::default(),
+            wver: Default::default(),
             ok_q: Default::default(),
             present_q: Default::default(),
             entropy_q: Default::default(),
@@ -307,6 +345,11 @@ impl Default for Vault {
             rec_in: Default::default(),
             rec_out: Default::default(),
             beat_sh: Default::default(),
+            ver_now: Default::default(),
+            spent: Default::default(),
+            opens: Default::default(),
+            fresh: Default::default(),
+            live: Default::default(),
             icv: Constant::new(KW_ICV.into()),
             last_record: Constant::new(((RECORDS - 1) as u64).into()),
             fmt: Constant::new((SLOT_FORMAT as u64).into()),
@@ -325,7 +368,7 @@ impl Logic for Vault {
     fn update(&mut self) {
         dff_setup!(
             self, clock, state, op, index, nvop, beat, t, ra, mk, drawn, have_key, zz, no_master,
-            epoch_q, ok_q, present_q, entropy_q
+            epoch_q, seq, wver, ok_q, present_q, entropy_q
         );
         self.aes.clock.next = self.clock.val();
         self.aes.reset.next = self.reset.val();
@@ -369,13 +412,28 @@ impl Logic for Vault {
         }
         self.aes.block_in.next = self.blk.val();
 
-        // A record to seal: index at byte 1, the format at byte 7, no
-        // invocation counter.
+        // This command's version: the epoch above this boot's seal count.
+        // No version is used twice: the last epoch comes back at every
+        // boot, and a spent count would wrap.
+        self.ver_now.next =
+            (bit_cast::<64, 20>(self.epoch_q.q.val()) << 43) | bit_cast::<64, 43>(self.seq.q.val());
+        self.spent.next = self.epoch_q.q.val().all() | self.seq.q.val().all();
+        // A record to seal: index at byte 1, the format at byte 7, the
+        // version in bytes 8..16 (where the invocation counter sits).
         self.rec_in.next = bit_cast::<512, 8>(self.cmd_rec.val().get_bits::<8>(0))
             | (bit_cast::<512, 7>(self.cmd_index.val()) << 8)
             | (bit_cast::<512, 40>(self.cmd_rec.val().get_bits::<40>(16)) << 16)
             | (bit_cast::<512, 8>(self.fmt.val()) << 56)
+            | (bit_cast::<512, 64>(self.ver_now.val()) << 64)
             | ((self.cmd_rec.val() >> 128) << 128);
+        // An opened record: its integrity value, index and format, and
+        // its version against the floor of its freshness entry.
+        self.opens.next = (self.a_cur.val() == self.icv.val())
+            & (self.r_cur.val().get_bits::<8>(8) == bit_cast::<8, 7>(self.index.q.val()))
+            & (self.r_cur.val().get_bits::<8>(56) == self.fmt.val());
+        self.live.next = self.bb_ver.val().get_bit(63);
+        self.fresh.next =
+            self.r_cur.val().get_bits::<64>(64) >= (self.bb_ver.val() & !(bits::<64>(1) << 63));
         // An opened record, those fields cleared.
         self.rec_out.next = bit_cast::<512, 8>(self.r_cur.val().get_bits::<8>(0))
             | (bit_cast::<512, 40>(self.r_cur.val().get_bits::<40>(16)) << 16)
@@ -413,6 +471,9 @@ impl Logic for Vault {
             self.nv_wdata.next = self.ra.q.val().get_bits::<128>(1024);
         }
         self.bb_write.next = false;
+        self.bb_ver_index.next = self.index.q.val();
+        self.bb_vwrite.next = false;
+        self.bb_wver.next = self.wver.q.val();
         self.bb_wvalid.next = true;
         self.bb_wkey.next = self.mk.q.val();
         self.bb_wepoch.next = self.epoch_q.q.val();
@@ -452,6 +513,7 @@ impl Logic for Vault {
         match self.state.q.val() {
             VaultState::Boot => {
                 self.epoch_q.d.next = bits::<20>(0);
+                self.seq.d.next = bits::<43>(0);
                 self.have_key.d.next = false;
                 self.no_master.d.next = !self.bb_valid.val();
                 self.index.d.next = bits::<7>(0);
@@ -538,10 +600,18 @@ impl Logic for Vault {
                     if self.cmd_op.val() == self.op_load.val() {
                         self.nvop.d.next = self.nv_read.val();
                         self.state.d.next = VaultState::NvSend;
+                    } else if (self.have_key.q.val() & self.spent.val())
+                        | (!self.have_key.q.val() & !self.no_master.q.val())
+                    {
+                        // No fresh version, or a stored master key this
+                        // boot cannot use: nothing is written.
+                        self.state.d.next = VaultState::Finish;
                     } else if self.cmd_op.val() == self.op_seal.val() {
                         self.ra.d.next = bit_cast::<1152, 64>(self.icv.val())
                             | (bit_cast::<1152, 512>(self.rec_in.val()) << 64)
                             | (bit_cast::<1152, 512>(self.cmd_key.val()) << 576);
+                        self.wver.d.next = self.ver_now.val() | (bits::<64>(1) << 63);
+                        self.seq.d.next = self.seq.q.val() + 1;
                         self.nvop.d.next = self.nv_write.val();
                         self.drawn.d.next = false;
                         self.mk.d.next = bits::<256>(0);
@@ -553,6 +623,13 @@ impl Logic for Vault {
                     } else {
                         self.nvop.d.next = self.nv_erase.val();
                         self.state.d.next = VaultState::NvSend;
+                        if self.have_key.q.val() {
+                            // The entry first: from then on the record
+                            // is gone, whatever the store still holds.
+                            self.wver.d.next = self.ver_now.val();
+                            self.seq.d.next = self.seq.q.val() + 1;
+                            self.state.d.next = VaultState::VerWrite;
+                        }
                     }
                 }
             }
@@ -636,6 +713,8 @@ impl Logic for Vault {
                         self.ra.d.next = self.ra.q.val()
                             | (bit_cast::<1152, 128>(self.nv_rdata.val()) << self.beat_sh.val());
                         if !self.nv_ok.val() {
+                            // Missing: damaged if it must exist.
+                            self.present_q.d.next = self.live.val();
                             self.state.d.next = VaultState::Finish;
                         } else if self.beat.q.val() == 8 {
                             self.present_q.d.next = true;
@@ -654,6 +733,26 @@ impl Logic for Vault {
                         // COMMIT, ERASE.
                         self.ok_q.d.next = self.nv_ok.val();
                         self.state.d.next = VaultState::Finish;
+                        if (self.nvop.q.val() == self.nv_commit.val()) & self.nv_ok.val() {
+                            // Stored: now its entry.
+                            self.ok_q.d.next = false;
+                            self.state.d.next = VaultState::VerWrite;
+                        }
+                    }
+                }
+            }
+            VaultState::VerWrite => {
+                self.bb_vwrite.next = true;
+                self.state.d.next = VaultState::VerWait;
+            }
+            VaultState::VerWait => {
+                if self.bb_ack.val() {
+                    self.ok_q.d.next = self.bb_ok.val();
+                    self.state.d.next = VaultState::Finish;
+                    if (self.op.q.val() != self.op_seal.val()) & self.bb_ok.val() {
+                        // ERASE: the entry is stored, now the record.
+                        self.ok_q.d.next = false;
+                        self.state.d.next = VaultState::NvSend;
                     }
                 }
             }
@@ -680,9 +779,11 @@ impl Logic for Vault {
                 }
             }
             VaultState::Check => {
-                self.ok_q.d.next = (self.a_cur.val() == self.icv.val())
-                    & (self.r_cur.val().get_bits::<8>(8) == bit_cast::<8, 7>(self.index.q.val()))
-                    & (self.r_cur.val().get_bits::<8>(56) == self.fmt.val());
+                self.ok_q.d.next = self.opens.val() & self.fresh.val();
+                // An older copy of an erased record, or of one whose seal
+                // never finished, is absent; any other that does not open
+                // is damaged.
+                self.present_q.d.next = !(self.opens.val() & !self.fresh.val() & !self.live.val());
                 self.state.d.next = VaultState::Finish;
             }
             VaultState::Finish => {

@@ -293,6 +293,60 @@ fn roles_pins_lockout_and_a_power_cycle() {
     assert_eq!(info(&mut b, &mut r).failure_limit, 5);
 }
 
+/// The auth record cannot be rolled back or removed by someone who can
+/// write the record store: an older copy (before a lockout) or no record
+/// at all makes the card damaged, not unlocked and not new.
+#[test]
+fn the_auth_record_cannot_be_rolled_back_or_removed() {
+    let boot = |store| {
+        let mut b = Bench::with_store(4 << 20, false, store);
+        b.run_until_idle(100_000);
+        let r = Rings::setup(&mut b, 4, 4);
+        (b, r)
+    };
+    let mut b = Bench::new(4 << 20, false);
+    b.run_until_idle(100_000);
+    let mut r = Rings::setup(&mut b, 4, 4);
+    assert_eq!(
+        st(card_init(&mut b, &mut r, "vault-r", SO, 2)),
+        Some(Status::Ok)
+    );
+    let before = b.store.clone();
+    for _ in 0..2 {
+        assert_eq!(
+            st(login(&mut b, &mut r, Role::SecurityOfficer, b"wrong")),
+            Some(Status::PinIncorrect)
+        );
+    }
+    assert!(info(&mut b, &mut r).so_locked());
+    let locked = b.store.clone();
+    let (mut b, mut r) = boot(locked.clone());
+    let i = info(&mut b, &mut r);
+    assert!(i.initialized && !i.damaged && i.so_locked());
+
+    // The record from before the lockout: damaged, nobody logs in.
+    let mut rolled = locked.clone();
+    let auth = AUTH_RECORD as u8;
+    rolled.records.insert(auth, before.records[&auth]);
+    let (mut b, mut r) = boot(rolled);
+    let i = info(&mut b, &mut r);
+    assert!(i.initialized && i.damaged, "{i:?}");
+    assert_eq!(
+        st(login(&mut b, &mut r, Role::SecurityOfficer, SO)),
+        Some(Status::PinLocked)
+    );
+    // No record: damaged too, and not initialisable over its keys.
+    let mut removed = locked;
+    removed.records.remove(&auth);
+    let (mut b, mut r) = boot(removed);
+    let i = info(&mut b, &mut r);
+    assert!(i.initialized && i.damaged, "{i:?}");
+    assert_eq!(
+        st(card_init(&mut b, &mut r, "thief", b"0000", 0)),
+        Some(Status::AlreadyInitialized)
+    );
+}
+
 #[test]
 fn a_locked_officer_leaves_zeroization_only() {
     let mut b = Bench::new(4 << 20, false);

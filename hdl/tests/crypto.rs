@@ -637,10 +637,17 @@ fn slots_survive_a_power_cycle_sealed_under_the_master_key() {
         let plain = open_record(&b.store, slot as u8);
         assert_eq!(plain[1], slot as u8, "the slot index");
         assert_eq!(plain[7], storage::SLOT_FORMAT);
-        assert_eq!(plain[8..16], [0u8; 8], "no invocation counter");
+        // No invocation counter: the version, which the freshness table
+        // names as the floor of a live record.
+        let version = u64::from_le_bytes(plain[8..16].try_into().unwrap());
+        let entry = b.store.versions[&(slot as u8)];
+        assert!(storage::is_live(entry), "slot {slot}: entry {entry:#x}");
+        assert_eq!(entry, version | 1 << storage::ENTRY_LIVE_BIT);
+        assert_eq!(version, storage::version(0, i as u64), "slot {slot}");
         let mut rec = plain[..64].to_vec();
         rec[1] = 0;
         rec[7] = 0;
+        rec[8..16].fill(0);
         assert_eq!(rec, before[i].to_bytes(), "slot {slot}: the record");
         // The key entry: the check value says it is the slot's key.
         let key = &plain[64..];
@@ -681,6 +688,70 @@ fn slots_survive_a_power_cycle_sealed_under_the_master_key() {
     assert_eq!(slot_info(&mut b, &mut r, 11).label[..5], *b"after");
 }
 
+/// No record rolls back: an older sealed copy of a slot, put back into the
+/// store, reads as damaged while its freshness entry is live, and as
+/// absent once the slot was cleared; a removed record of a live slot is
+/// damaged. What an interrupted seal leaves (the new record committed, its
+/// entry not yet written) opens, as does the old record.
+#[test]
+fn no_record_rolls_back() {
+    let (mut b, mut r) = card();
+    let gen = |b: &mut Bench, r: &mut Rings, label: &str| {
+        let c = key_generate(b, r, 2, KeyAlg::Aes256, label);
+        assert_eq!(c.status(), Some(Status::Ok), "{label}");
+    };
+    let clear = |b: &mut Bench, r: &mut Rings| {
+        let c = run1(b, r, desc(Opcode::KeyClear, 2));
+        assert_eq!(c.status(), Some(Status::Ok));
+    };
+    let label_of = |b: &mut Bench, r: &mut Rings| {
+        let info = slot_info(b, r, 2);
+        (info.alg, info.label[..3].to_vec())
+    };
+    let aes = KeyAlg::Aes256 as u8;
+    gen(&mut b, &mut r, "old");
+    let old = b.store.clone();
+    clear(&mut b, &mut r);
+    gen(&mut b, &mut r, "new");
+    let new = b.store.clone();
+
+    // The old copy put back over the new one: damaged, not the old key.
+    let mut rolled = new.clone();
+    rolled.records.insert(2, old.records[&2]);
+    let (mut b2, mut r2) = reboot(rolled);
+    assert_eq!(slot_info(&mut b2, &mut r2, 2).alg, KeyAlg::Damaged as u8);
+    // The record removed: damaged, not empty.
+    let mut removed = new.clone();
+    removed.records.remove(&2);
+    let (mut b2, mut r2) = reboot(removed);
+    assert_eq!(slot_info(&mut b2, &mut r2, 2).alg, KeyAlg::Damaged as u8);
+
+    // An interrupted seal: the new record with the old table opens, and so
+    // does the old record.
+    let mut torn = new.clone();
+    torn.versions = old.versions.clone();
+    let (mut b2, mut r2) = reboot(torn);
+    assert_eq!(label_of(&mut b2, &mut r2), (aes, b"new".to_vec()));
+    let (mut b2, mut r2) = reboot(old.clone());
+    assert_eq!(label_of(&mut b2, &mut r2), (aes, b"old".to_vec()));
+
+    // Cleared: either sealed copy put back reads as an empty slot, which
+    // takes a new key.
+    let (mut b, mut r) = reboot(new.clone());
+    assert_eq!(label_of(&mut b, &mut r), (aes, b"new".to_vec()));
+    clear(&mut b, &mut r);
+    assert!(!storage::is_live(b.store.versions[&2]));
+    let cleared = b.store.clone();
+    for back in [&old, &new] {
+        let mut restored = cleared.clone();
+        restored.records.insert(2, back.records[&2]);
+        let (mut b2, mut r2) = reboot(restored);
+        assert_eq!(slot_info(&mut b2, &mut r2, 2).alg, KeyAlg::Empty as u8);
+        gen(&mut b2, &mut r2, "3rd");
+        assert_eq!(label_of(&mut b2, &mut r2), (aes, b"3rd".to_vec()));
+    }
+}
+
 /// The boot epochs run out without a card IV coming twice: the last epoch
 /// is never used, so a card that reaches it refuses card-IV encryption at
 /// that boot and every later one (the vault keeps the epoch), while a key's
@@ -713,8 +784,36 @@ fn the_last_boot_epoch_is_never_used() {
             "boot {boot}"
         );
         seal(&mut b2, &mut r2, 7, &pt);
+        // No fresh record version either: nothing is sealed.
+        let c = key_generate(&mut b2, &mut r2, 8, KeyAlg::Aes128, "late");
+        assert_eq!(c.status(), Some(Status::StorageFailed), "boot {boot}");
+        assert!(!b2.store.records.contains_key(&8));
         b = b2;
     }
+}
+
+/// A boot whose epoch the master-key store did not take opens no record,
+/// and seals none: it never draws a second master key over the stored one
+/// (which would lose every key), even once the store works again.
+#[test]
+fn a_boot_without_its_epoch_never_replaces_the_master_key() {
+    let (mut b, mut r) = card();
+    let c = key_generate(&mut b, &mut r, 7, KeyAlg::Aes256, "k");
+    assert_eq!(c.status(), Some(Status::Ok));
+    let mut store = b.store.clone();
+    store.fail_master_writes = true;
+    let (mut b, mut r) = reboot(store);
+    // (A job waits for the boot to end.)
+    assert_eq!(slot_info(&mut b, &mut r, 7).alg, KeyAlg::Damaged as u8);
+    b.store.fail_master_writes = false;
+    let before = b.store.clone();
+    let c = key_generate(&mut b, &mut r, 8, KeyAlg::Aes128, "new");
+    assert_eq!(c.status(), Some(Status::StorageFailed));
+    assert_eq!(b.store.master, before.master, "the master key changed");
+    assert_eq!(b.store.records, before.records);
+    // The next boot stores its epoch and opens the key again.
+    let (mut b, mut r) = reboot(b.store.clone());
+    assert_eq!(slot_info(&mut b, &mut r, 7).alg, KeyAlg::Aes256 as u8);
 }
 
 /// Storage that fails its checks is refused, slot by slot: an altered

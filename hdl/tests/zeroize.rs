@@ -160,6 +160,10 @@ fn until_zeroized(b: &mut Bench) -> u64 {
 fn assert_nothing_left(b: &mut Bench, n: &Needles) -> Rings {
     assert!(b.store.master.is_none(), "the master key is erased");
     assert!(b.store.records.is_empty(), "every record is erased");
+    assert!(
+        b.store.versions.is_empty(),
+        "the freshness table is cleared"
+    );
     let shadow = b.shadow.as_ref().unwrap();
     // The only words left are those every reset's self-tests leave: the
     // ML-KEM test's public NIST vector, in the ML-KEM engine's memories.

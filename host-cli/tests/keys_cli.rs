@@ -353,7 +353,10 @@ fn keys_survive_a_restart_and_damaged_storage_is_refused() {
     assert_eq!(before["used"], 3, "{before}");
     // The master-key store, apart from one sealed record per key.
     let master = std::fs::metadata(state.join("master.key")).unwrap();
-    assert_eq!(master.len(), 37);
+    assert_eq!(
+        master.len() as usize,
+        hsm_contract::storage::MASTER_KEY_FILE_BYTES
+    );
     use std::os::unix::fs::PermissionsExt as _;
     assert_eq!(
         master.permissions().mode() & 0o077,
@@ -547,8 +550,10 @@ fn a_killed_card_loses_nothing_but_the_interrupted_operation() {
 /// record is left in the state directory.
 fn storage_is_empty(state: &std::path::Path) {
     let master = std::fs::read(state.join("master.key")).unwrap();
-    assert_eq!(master.len(), 37);
+    assert_eq!(master.len(), hsm_contract::storage::MASTER_KEY_FILE_BYTES);
     assert_eq!(master[..33], [0u8; 33], "valid flag and key overwritten");
+    let table = &master[hsm_contract::storage::MASTER_TABLE_OFFSET..];
+    assert!(table.iter().all(|&b| b == 0), "freshness table cleared");
     let records: Vec<_> = std::fs::read_dir(state)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -618,4 +623,84 @@ fn zeroization_and_the_tamper_input_leave_no_key() {
     assert_eq!(slots(&sim)["used"], 0);
     assert_eq!(sim.info()["status"]["zeroized"], true);
     storage_is_empty(&state);
+}
+
+/// No record rolls back through the state directory (the freshness table
+/// in the master-key store, `hsm_contract::storage`): an older copy of a
+/// key's record put back reads as damaged, an older copy of a deleted key's
+/// record stays deleted, and an auth record put back from before a failed
+/// login, or removed, leaves the card damaged: not unlocked, and not new
+/// (so nobody can initialise it over its keys).
+#[test]
+fn old_copies_of_records_are_refused() {
+    let sim = Sim::start_with_state("rollback", false);
+    sim.init_card();
+    let state = sim.state.clone().unwrap();
+    let record = |slot: u64| state.join(format!("record-{slot:02}.bin"));
+    let auth = record(hsm_contract::auth::AUTH_RECORD as u64);
+    let generate = |label: &str| {
+        sim.ok(
+            &["key", "generate", "--alg", "aes-256", "--label", label],
+            b"",
+        );
+        slot_of(&slots(&sim), label)["slot"].as_u64().unwrap()
+    };
+    let first = generate("first");
+    let old_key = std::fs::read(record(first)).unwrap();
+    let old_auth = std::fs::read(&auth).unwrap();
+    sim.ok(&["slot", "delete", "first", "--force"], b"");
+    assert_eq!(generate("second"), first, "the freed slot is reused");
+    // The first key's record over the second's: damaged.
+    sim.stop();
+    let second = std::fs::read(record(first)).unwrap();
+    std::fs::write(record(first), &old_key).unwrap();
+    sim.restart_stopped();
+    let v = slots(&sim);
+    assert_eq!(v["used"], 1, "{v}");
+    assert_eq!(v["slots"][0]["alg"], "damaged", "{v}");
+    // Deleted, then either copy put back: the slot stays free.
+    sim.ok(&["slot", "delete", &first.to_string(), "--force"], b"");
+    for copy in [&old_key, &second] {
+        sim.stop();
+        std::fs::write(record(first), copy).unwrap();
+        sim.restart_stopped();
+        let v = slots(&sim);
+        assert_eq!(v["used"], 0, "{v}");
+    }
+
+    // A failed login reseals the auth record with its failure counter;
+    // the copy from before it: damaged, and every login fails.
+    let wrong = sim.path("wrong.pin");
+    std::fs::write(&wrong, "not-the-pin\n").unwrap();
+    let o = sim.run(&["slot", "list", "--pin-file", s(&wrong)], b"");
+    assert_ne!(o.status.code(), Some(0));
+    assert_eq!(sim.info()["auth"]["user_failures"], 1);
+    sim.stop();
+    let counted = std::fs::read(&auth).unwrap();
+    std::fs::write(&auth, &old_auth).unwrap();
+    sim.restart_stopped();
+    let v = sim.info();
+    assert_eq!(v["auth"]["damaged"], true, "{v}");
+    let o = sim.run(&["slot", "list"], b"");
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o.stderr));
+    // Removed: still initialised and damaged, so `card init` is refused.
+    sim.stop();
+    std::fs::remove_file(&auth).unwrap();
+    sim.restart_stopped();
+    let v = sim.info();
+    assert_eq!(v["auth"]["initialized"], true, "{v}");
+    assert_eq!(v["auth"]["damaged"], true, "{v}");
+    let (so, _) = sim.pin_files();
+    let o = sim.run(
+        &["card", "init", "--label", "thief", "--new-pin-file", s(&so)],
+        b"",
+    );
+    assert_ne!(o.status.code(), Some(0), "initialised over its keys");
+    // The current record back: the card serves again.
+    sim.stop();
+    std::fs::write(&auth, &counted).unwrap();
+    sim.restart_stopped();
+    assert_eq!(sim.info()["auth"]["damaged"], false);
+    assert_eq!(sim.info()["auth"]["user_failures"], 1);
+    sim.ok(&["slot", "list"], b"");
 }

@@ -105,6 +105,7 @@ struct HsmSim {
     bool bb_valid = false;
     uint8_t bb_key[32] = {};
     uint32_t bb_epoch = 0;
+    uint64_t bb_table[HSM_NV_RECORDS] = {};  // the freshness table
     bool bb_ack_next = false;
     bool bb_ok_next = false;
     bool nv_present[HSM_NV_RECORDS] = {};
@@ -233,39 +234,64 @@ long read_file(const std::string& path, uint8_t* out, size_t cap) {
     return static_cast<long>(total);
 }
 
-// The master-key store's file image: valid, key, epoch (little-endian).
+// The master-key store's file image: valid, key, epoch, freshness table
+// (little-endian).
 void master_image(const HsmSim* s, uint8_t out[HSM_MASTER_KEY_FILE_BYTES]) {
     out[0] = s->bb_valid ? 1 : 0;
     std::memcpy(out + 1, s->bb_key, 32);
     for (int i = 0; i < 4; ++i) out[33 + i] = static_cast<uint8_t>(s->bb_epoch >> (8 * i));
+    for (int r = 0; r < HSM_NV_RECORDS; ++r) {
+        for (int i = 0; i < 8; ++i) {
+            out[HSM_MASTER_TABLE_OFFSET + 8 * r + i] = static_cast<uint8_t>(s->bb_table[r] >> (8 * i));
+        }
+    }
+}
+
+// Writes the master-key store's file, when there is a state directory.
+bool store_master(const HsmSim* s) {
+    if (s->state_dir.empty()) return true;
+    uint8_t image[HSM_MASTER_KEY_FILE_BYTES];
+    master_image(s, image);
+    const bool stored = write_atomic(s->state_dir, HSM_MASTER_KEY_FILE, image, sizeof image);
+    std::memset(image, 0, sizeof image);
+    return stored;
 }
 
 // Serves the storage ports' requests sampled at this rising edge; the answers
 // go out in the next cycle.
 void serve_storage(HsmSim* s, bool bb_write, bool bb_wvalid, const uint8_t* bb_wkey, uint32_t bb_wepoch,
-                   bool nv_req, unsigned nv_op, unsigned nv_index, unsigned nv_beat, const uint8_t* nv_wdata) {
+                   bool bb_vwrite, unsigned bb_ver_index, uint64_t bb_wver, bool nv_req, unsigned nv_op,
+                   unsigned nv_index, unsigned nv_beat, const uint8_t* nv_wdata) {
     if (bb_write) {
-        bool stored = true;
         const bool old_valid = s->bb_valid;
         uint8_t old_key[32];
         std::memcpy(old_key, s->bb_key, 32);
         const uint32_t old_epoch = s->bb_epoch;
+        uint64_t old_table[HSM_NV_RECORDS];
+        std::memcpy(old_table, s->bb_table, sizeof old_table);
         s->bb_valid = bb_wvalid;
         std::memcpy(s->bb_key, bb_wkey, 32);
         s->bb_epoch = bb_wepoch;
-        if (!s->state_dir.empty()) {
-            uint8_t image[HSM_MASTER_KEY_FILE_BYTES];
-            master_image(s, image);
-            stored = write_atomic(s->state_dir, HSM_MASTER_KEY_FILE, image, sizeof image);
-            if (!stored) {
-                // Not stored: the store keeps what it had, and says so.
-                s->bb_valid = old_valid;
-                std::memcpy(s->bb_key, old_key, 32);
-                s->bb_epoch = old_epoch;
-            }
-            std::memset(image, 0, sizeof image);
+        // Clearing the valid bit clears the freshness table with it.
+        if (!bb_wvalid) std::memset(s->bb_table, 0, sizeof s->bb_table);
+        const bool stored = store_master(s);
+        if (!stored) {
+            // Not stored: the store keeps what it had, and says so.
+            s->bb_valid = old_valid;
+            std::memcpy(s->bb_key, old_key, 32);
+            s->bb_epoch = old_epoch;
+            std::memcpy(s->bb_table, old_table, sizeof old_table);
         }
         std::memset(old_key, 0, sizeof old_key);
+        s->bb_ack_next = true;
+        s->bb_ok_next = stored;
+    }
+    if (bb_vwrite) {
+        const unsigned index = bb_ver_index % HSM_NV_RECORDS;
+        const uint64_t old = s->bb_table[index];
+        s->bb_table[index] = bb_wver;
+        const bool stored = store_master(s);
+        if (!stored) s->bb_table[index] = old;
         s->bb_ack_next = true;
         s->bb_ok_next = stored;
     }
@@ -358,6 +384,8 @@ void cycle(HsmSim* s) {
         t->bb_key[w] = word;
     }
     t->bb_epoch = s->bb_epoch & ((1u << HSM_EPOCH_BITS) - 1);
+    // The freshness entry the card named in the cycle before.
+    t->bb_ver = s->bb_table[t->bb_ver_index % HSM_NV_RECORDS];
     t->bb_ack = s->bb_ack_next;
     t->bb_ok = s->bb_ok_next;
     s->bb_ack_next = false;
@@ -394,6 +422,9 @@ void cycle(HsmSim* s) {
     const bool bb_write = t->bb_write;
     const bool bb_wvalid = t->bb_wvalid;
     const uint32_t bb_wepoch = t->bb_wepoch;
+    const bool bb_vwrite = t->bb_vwrite;
+    const unsigned bb_ver_index = t->bb_ver_index;
+    const uint64_t bb_wver = t->bb_wver;
     uint8_t bb_wkey[32];
     for (int w = 0; w < 8; ++w) {
         uint32_t word = t->bb_wkey[w];
@@ -412,7 +443,8 @@ void cycle(HsmSim* s) {
     t->clock = 1;
     t->eval();
     dump(s, 2 * now + 1);
-    serve_storage(s, bb_write, bb_wvalid, bb_wkey, bb_wepoch, nv_req, nv_op, nv_index, nv_beat, nv_wdata);
+    serve_storage(s, bb_write, bb_wvalid, bb_wkey, bb_wepoch, bb_vwrite, bb_ver_index, bb_wver, nv_req, nv_op,
+                  nv_index, nv_beat, nv_wdata);
     std::memset(bb_wkey, 0, sizeof bb_wkey);
     s->stats.cycles = now + 1;
 
@@ -668,8 +700,14 @@ HSM_EXPORT int hsm_sim_set_storage(HsmSim* s, const char* dir, char* err, size_t
     }
     const bool valid = n > 0 && image[0] == 1;
     uint32_t epoch = 0;
+    uint64_t table[HSM_NV_RECORDS] = {};
     if (n > 0) {
         for (int i = 0; i < 4; ++i) epoch |= static_cast<uint32_t>(image[33 + i]) << (8 * i);
+        for (int r = 0; r < HSM_NV_RECORDS; ++r) {
+            for (int i = 0; i < 8; ++i) {
+                table[r] |= static_cast<uint64_t>(image[HSM_MASTER_TABLE_OFFSET + 8 * r + i]) << (8 * i);
+            }
+        }
     }
     std::vector<uint8_t> recs(sizeof s->nv_records, 0);
     bool present[HSM_NV_RECORDS] = {};
@@ -689,6 +727,7 @@ HSM_EXPORT int hsm_sim_set_storage(HsmSim* s, const char* dir, char* err, size_t
     std::memset(s->bb_key, 0, 32);
     if (n > 0) std::memcpy(s->bb_key, image + 1, 32);
     s->bb_epoch = epoch;
+    std::memcpy(s->bb_table, table, sizeof table);
     std::memset(image, 0, sizeof image);
     for (unsigned i = 0; i < HSM_NV_RECORDS; ++i) {
         s->nv_present[i] = present[i];

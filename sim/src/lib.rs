@@ -52,9 +52,11 @@
 //!   holds the stored card image (`image.pkg`), which the card starts from,
 //!   the highest security version accepted (`security-version`), and the
 //!   card's persistent storage (`hsm_contract::storage`): the master-key
-//!   store `master.key` (a real card keeps it in battery-backed RAM, apart
-//!   from the records) and one sealed record per key slot
-//!   (`record-NN.bin`), each written atomically. Without a state directory
+//!   store `master.key` (the master key, the boot epoch and the records'
+//!   freshness table: a real card keeps it in battery-backed RAM, apart
+//!   from the records, where nobody can put back an older copy) and one
+//!   sealed record per key slot (`record-NN.bin`), each written
+//!   atomically. Without a state directory
 //!   the storage lives in memory: keys survive a device reset, not the
 //!   process, nor a card-image load.
 //!

@@ -48,6 +48,10 @@ pub struct Bench {
 pub struct Store {
     /// The master-key store: key and epoch, when it holds a key.
     pub master: Option<([u8; 32], u32)>,
+    /// The master-key store's freshness table (absent entries are 0).
+    pub versions: std::collections::BTreeMap<u8, u64>,
+    /// Freshness-table writes seen.
+    pub version_writes: u64,
     /// The record store.
     pub records: std::collections::BTreeMap<u8, [u8; storage::RECORD_BYTES]>,
     /// Beats staged for the next commit.
@@ -137,7 +141,11 @@ impl Bench {
         let sample = if enable { self.noise as u8 } else { 0 };
         // The stores answer in the cycle after a request.
         let master = self.store.master;
+        // The freshness table answers the entry named in the cycle before.
+        let entry = self.card.bb_ver_index.val().to_u64() as u8;
+        let version = self.store.versions.get(&entry).copied().unwrap_or(0);
         let c = &mut self.card;
+        c.bb_ver.next = version.into();
         c.bb_valid.next = master.is_some();
         let (mkey, mepoch) = master.unwrap_or(([0; 32], 0));
         c.bb_key.next = (bit_cast::<256, 128>(to_bits128(u128::from_le_bytes(
@@ -210,8 +218,19 @@ impl Bench {
             let epoch = c.bb_wepoch.val().to_u64() as u32;
             if !self.store.fail_master_writes {
                 self.store.master = c.bb_wvalid.val().then_some((key, epoch));
+                if !c.bb_wvalid.val() {
+                    self.store.versions.clear();
+                }
             }
             self.store.master_writes += 1;
+            self.bb_reply = true;
+        }
+        if c.bb_vwrite.val() {
+            let index = c.bb_ver_index.val().to_u64() as u8;
+            if !self.store.fail_master_writes {
+                self.store.versions.insert(index, c.bb_wver.val().to_u64());
+            }
+            self.store.version_writes += 1;
             self.bb_reply = true;
         }
         if c.nv_req.val() {
