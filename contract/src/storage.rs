@@ -129,7 +129,9 @@ pub const fn version(epoch: u32, seq: u64) -> u64 {
 }
 
 /// Whether the vault opens a record of `version` whose freshness-table entry
-/// is `entry` (the reference the RTL is tested against).
+/// is `entry`: the rule the vault's LOAD applies, and which the RTL bench's
+/// rollback test (`hdl/tests/crypto.rs`, `no_record_rolls_back`) checks its
+/// answers against.
 pub const fn is_fresh(entry: u64, version: u64) -> bool {
     version >= entry & !(1u64 << ENTRY_LIVE_BIT)
 }

@@ -296,6 +296,7 @@ pub struct Dispatcher {
     // two state machines that read each other (no combinational loop).
     vr_ready: DFF<Bit>,
     vr_epoch: DFF<Bits<20>>,
+    vr_last: DFF<Bit>,
     vr_done: DFF<Bit>,
     vr_ok: DFF<Bit>,
     vr_present: DFF<Bit>,
@@ -522,6 +523,7 @@ impl Default for Dispatcher {
             vault: Default::default(),
             vr_ready: Default::default(),
             vr_epoch: Default::default(),
+            vr_last: Default::default(),
             vr_done: Default::default(),
             vr_ok: Default::default(),
             vr_present: Default::default(),
@@ -663,6 +665,7 @@ impl Logic for Dispatcher {
             clock,
             vr_ready,
             vr_epoch,
+            vr_last,
             vr_done,
             vr_ok,
             vr_present,
@@ -1042,6 +1045,7 @@ impl Logic for Dispatcher {
         self.vault.nv_rdata.next = self.nv_rdata.val();
         self.vr_ready.d.next = self.vault.ready.val();
         self.vr_epoch.d.next = self.vault.epoch.val();
+        self.vr_last.d.next = self.vault.last_epoch.val();
         self.vr_done.d.next = self.vault.done.val();
         self.vr_ok.d.next = self.vault.ok.val();
         self.vr_present.d.next = self.vault.present.val();
@@ -1053,6 +1057,7 @@ impl Logic for Dispatcher {
         // it runs a job; the engine restores the key slots after it.
         self.engine.v_ready.next = self.vr_ready.q.val() & self.auth.booted.val();
         self.engine.v_epoch.next = self.vr_epoch.q.val();
+        self.engine.v_last_epoch.next = self.vr_last.q.val();
         self.auth.v_ready.next = self.vr_ready.q.val();
         self.auth.v_done.next = self.vr_done.q.val();
         self.auth.v_ok.next = self.vr_ok.q.val();

@@ -245,6 +245,8 @@ pub struct CryptoEngine {
     pub v_ready: Signal<In, Bit>,
     /// Vault: this boot's epoch, the high bits of every invocation counter.
     pub v_epoch: Signal<In, Bits<20>>,
+    /// Vault: this boot's epoch is the last, which is never used.
+    pub v_last_epoch: Signal<In, Bit>,
     /// Vault: pulse, a command (`crate::vault::vault_cmd`).
     pub v_cmd: Signal<Out, Bit>,
     /// Vault: the command.
@@ -547,6 +549,7 @@ impl Default for CryptoEngine {
             rng_fail: Default::default(),
             v_ready: Default::default(),
             v_epoch: Default::default(),
+            v_last_epoch: Default::default(),
             v_cmd: Default::default(),
             v_op: Default::default(),
             v_index: Default::default(),
@@ -977,7 +980,7 @@ impl Logic for CryptoEngine {
         // creation number; every key's invocation counter starts this boot
         // at the epoch.
         self.inv_base.next = bit_cast::<64, 20>(self.v_epoch.val()) << 44;
-        if self.v_epoch.val().all() {
+        if self.v_last_epoch.val() {
             // The last epoch, which the vault keeps at every later boot, is
             // never used: every key's counter starts it spent, so no card
             // IV can come twice.

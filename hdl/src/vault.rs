@@ -199,6 +199,9 @@ pub struct Vault {
     pub busy: Signal<Out, Bit>,
     /// This boot's epoch.
     pub epoch: Signal<Out, Bits<20>>,
+    /// This boot's epoch is the last (all ones), which is never used: the
+    /// vault seals nothing and every key's invocations start spent.
+    pub last_epoch: Signal<Out, Bit>,
     /// Pulse: a command.
     pub cmd: Signal<In, Bit>,
     /// The command ([`vault_cmd`]).
@@ -306,6 +309,7 @@ impl Default for Vault {
             ready: Default::default(),
             busy: Default::default(),
             epoch: Default::default(),
+            last_epoch: Default::default(),
             cmd: Default::default(),
             cmd_op: Default::default(),
             cmd_index: Default::default(),
@@ -417,7 +421,8 @@ impl Logic for Vault {
         // boot, and a spent count would wrap.
         self.ver_now.next =
             (bit_cast::<64, 20>(self.epoch_q.q.val()) << 43) | bit_cast::<64, 43>(self.seq.q.val());
-        self.spent.next = self.epoch_q.q.val().all() | self.seq.q.val().all();
+        self.last_epoch.next = self.epoch_q.q.val().all();
+        self.spent.next = self.last_epoch.val() | self.seq.q.val().all();
         // A record to seal: index at byte 1, the format at byte 7, the
         // version in bytes 8..16 (where the invocation counter sits).
         self.rec_in.next = bit_cast::<512, 8>(self.cmd_rec.val().get_bits::<8>(0))

@@ -589,6 +589,11 @@ fn open_record(store: &Store, slot: u8) -> Vec<u8> {
         .expect("the record opens with the reference")
 }
 
+/// The version sealed in slot `slot`'s record of `store`.
+fn sealed_version(store: &Store, slot: u8) -> u64 {
+    u64::from_le_bytes(open_record(store, slot)[8..16].try_into().unwrap())
+}
+
 /// A card whose storage is `store`, booted.
 fn reboot(store: Store) -> (Bench, Rings) {
     let mut b = Bench::with_store(4 << 20, true, store);
@@ -715,6 +720,15 @@ fn no_record_rolls_back() {
     gen(&mut b, &mut r, "new");
     let new = b.store.clone();
 
+    // What the contract's rule says of each copy against each table, which
+    // the card's answers below follow.
+    let floor = |s: &Store| s.versions[&2];
+    let (v_old, v_new) = (sealed_version(&old, 2), sealed_version(&new, 2));
+    assert!(v_new > v_old);
+    assert!(storage::is_live(floor(&new)) && storage::is_fresh(floor(&new), v_new));
+    assert!(!storage::is_fresh(floor(&new), v_old));
+    assert!(storage::is_fresh(floor(&old), v_new));
+
     // The old copy put back over the new one: damaged, not the old key.
     let mut rolled = new.clone();
     rolled.records.insert(2, old.records[&2]);
@@ -742,6 +756,7 @@ fn no_record_rolls_back() {
     clear(&mut b, &mut r);
     assert!(!storage::is_live(b.store.versions[&2]));
     let cleared = b.store.clone();
+    assert!(!storage::is_fresh(floor(&cleared), v_new));
     for back in [&old, &new] {
         let mut restored = cleared.clone();
         restored.records.insert(2, back.records[&2]);

@@ -231,9 +231,9 @@ fn a_failed_noise_source_stops_key_generation() {
 }
 
 /// `hsmctl selftest` without vectors reruns the card's power-on
-/// known-answer tests (a reset, refused while keys are loaded unless
-/// `--force`); `hsmctl info` reports them, and a failed one (injected by
-/// the simulator) blocks every job until a reset that passes.
+/// known-answer tests (a device reset; the slots come back from persistent
+/// storage); `hsmctl info` reports them, and a failed one (injected by the
+/// simulator) blocks every job until a reset that passes.
 #[test]
 fn power_on_self_tests_on_demand_and_in_info() {
     let sim = Sim::start("selftest-post", false);

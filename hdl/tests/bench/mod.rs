@@ -50,8 +50,6 @@ pub struct Store {
     pub master: Option<([u8; 32], u32)>,
     /// The master-key store's freshness table (absent entries are 0).
     pub versions: std::collections::BTreeMap<u8, u64>,
-    /// Freshness-table writes seen.
-    pub version_writes: u64,
     /// The record store.
     pub records: std::collections::BTreeMap<u8, [u8; storage::RECORD_BYTES]>,
     /// Beats staged for the next commit.
@@ -230,7 +228,6 @@ impl Bench {
             if !self.store.fail_master_writes {
                 self.store.versions.insert(index, c.bb_wver.val().to_u64());
             }
-            self.store.version_writes += 1;
             self.bb_reply = true;
         }
         if c.nv_req.val() {
