@@ -130,6 +130,17 @@ fn an_operator_session_from_init_to_zeroization() {
     assert_eq!(std::fs::read(&dec).unwrap(), std::fs::read(&pt).unwrap());
     assert_eq!(sim.info()["auth"]["label"], "ops-card");
 
+    // A PIN from standard input (`--pin-file -`), as a script would pass it.
+    let o = sim.ok(
+        &["slot", "list", "--pin-file", "-", "--json"],
+        b"battery staple\n",
+    );
+    let listed = json(&o).to_string();
+    assert!(
+        listed.contains("\"disk\"") && listed.contains("\"kem\""),
+        "{listed}"
+    );
+
     // Five wrong PINs lock the user; the right one then does not help.
     for left in (0..5).rev() {
         let o = run(&["slot", "list", "--pin-file", s(&wrong)]);
