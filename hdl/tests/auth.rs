@@ -10,40 +10,6 @@ use hsm_contract::auth::{AuthInfo, Role, AUTH_RECORD};
 use hsm_contract::crypto::KeyAlg;
 use hsm_contract::{regs, Completion, Descriptor, Opcode, Status};
 
-const PIN_ADDR: u64 = DATA_ADDR + 0x200;
-
-fn card_init(b: &mut Bench, r: &mut Rings, label: &str, pin: &[u8], limit: u8) -> Completion {
-    put_label(b, label);
-    b.put(PIN_ADDR, pin);
-    let mut d = desc(Opcode::CardInit, 0);
-    d.src_addr = PIN_ADDR;
-    d.src_len = pin.len() as u32;
-    d.aux_addr = LABEL_ADDR;
-    d.aux_len = 32;
-    d.params[0] = limit;
-    run1(b, r, d)
-}
-
-fn pin_job(b: &mut Bench, r: &mut Rings, op: Opcode, role: Role, pin: &[u8]) -> Completion {
-    // Whatever follows the PIN in memory is not part of it.
-    let mut m = pin.to_vec();
-    m.extend_from_slice(&[0xa5; 64]);
-    b.put(PIN_ADDR, &m);
-    let mut d = desc(op, 0);
-    d.src_addr = PIN_ADDR;
-    d.src_len = pin.len() as u32;
-    d.params[0] = role as u8;
-    run1(b, r, d)
-}
-
-fn login(b: &mut Bench, r: &mut Rings, role: Role, pin: &[u8]) -> Completion {
-    pin_job(b, r, Opcode::Login, role, pin)
-}
-
-fn set_pin(b: &mut Bench, r: &mut Rings, role: Role, pin: &[u8]) -> Completion {
-    pin_job(b, r, Opcode::SetPin, role, pin)
-}
-
 fn info(b: &mut Bench, r: &mut Rings) -> AuthInfo {
     let mut d = desc(Opcode::CardInfo, 0);
     d.dst_addr = DST_ADDR;

@@ -1,16 +1,17 @@
 //! Zeroization, by CARD_ZEROIZE and by the tamper input, through the whole
 //! card in rust-hdl's simulator. After it, every signal and every RAM word
-//! of the card is searched for the keys it held (and for the master key and
-//! the DRBG's state): none is left, every RAM holds zeros, and the storage
-//! holds neither master key nor records.
+//! of the card is searched for the keys it held (and for the master key,
+//! the DRBG's state and the PIN salts and verifiers): none is left, every
+//! RAM holds zeros, and the storage holds neither master key nor records.
 
 mod bench;
 
 use bench::scan::{snapshot, BitVec, Needles, Shadow};
 use bench::*;
+use hsm_contract::auth::{Role, AUTH_RECORD};
 use hsm_contract::crypto::{policy, GcmParams, KeyAlg, SlotRecord};
 use hsm_contract::kem::{KemParams, KemSet};
-use hsm_contract::{regs, Descriptor, Opcode, Status};
+use hsm_contract::{regs, storage, Descriptor, Opcode, Status};
 
 fn load(b: &mut Bench, r: &mut Rings, slot: u16, alg: KeyAlg, key: &[u8]) {
     let c = load_key(b, r, slot, alg, key, &format!("key-{slot}"));
@@ -69,12 +70,16 @@ fn status_bit(b: &mut Bench, f: &regs::Field) -> bool {
 }
 
 /// The card's secrets: three keys, a KEM seed, and everything it has drawn
-/// for itself (the master key, the DRBG's working state).
+/// for itself (the master key, the DRBG's working state, the PIN salts and
+/// verifiers).
 struct Secrets {
     aes: Vec<u8>,
     xts: Vec<u8>,
     kem_seed: Vec<u8>,
 }
+
+const SO_PIN: &[u8] = b"officer-pin";
+const USER_PIN: &[u8] = b"user-pin";
 
 /// A card in test mode, watched from its first cycle, holding an AES-256
 /// key (slot 2, used once), an XTS key pair (slot 5) and an ML-KEM-512 key
@@ -95,7 +100,16 @@ fn card_with_keys() -> (Bench, Rings, Secrets) {
     b.put(SRC_ADDR, &pattern(64, 14));
     b.put(AUX_ADDR, &pattern(16, 15));
     assert_eq!(run1(&mut b, &mut r, gcm(2, 64)).status(), Some(Status::Ok));
-    assert_eq!(b.store.records.len(), 3);
+    // Then the card is initialised, both PINs set, and the user logged in.
+    let ok = Some(Status::Ok);
+    assert_eq!(card_init(&mut b, &mut r, "zz", SO_PIN, 0).status(), ok);
+    assert_eq!(
+        login(&mut b, &mut r, Role::SecurityOfficer, SO_PIN).status(),
+        ok
+    );
+    assert_eq!(set_pin(&mut b, &mut r, Role::User, USER_PIN).status(), ok);
+    assert_eq!(login(&mut b, &mut r, Role::User, USER_PIN).status(), ok);
+    assert_eq!(b.store.records.len(), 4);
     (b, r, s)
 }
 
@@ -119,9 +133,16 @@ fn needles(b: &Bench, s: &Secrets) -> Needles {
         })
         .collect();
     assert_eq!(drbg.len(), 48, "the DRBG's key and V");
-    let n = Needles::new(&[&s.aes, &s.xts, &s.kem_seed, &mk, &drbg]);
+    // The auth record's key entry: each role's salt and verifier.
+    let sealed = &b.store.records[&(AUTH_RECORD as u8)];
+    let plain = aes_kw::KekAes256::from(mk)
+        .unwrap_vec(&sealed[..storage::SEALED_BYTES])
+        .expect("the auth record opens with the reference");
+    let pins = &plain[64..storage::PLAIN_BYTES];
+    assert!(pins.chunks(16).all(|c| c.iter().any(|x| *x != 0)));
+    let n = Needles::new(&[&s.aes, &s.xts, &s.kem_seed, &mk, &drbg, pins]);
     let hits = n.find(&b.card, b.shadow.as_ref().unwrap());
-    for what in ["engine.rk_ram", "vault.rk_ram", ".drbg."] {
+    for what in ["engine.rk_ram", "vault.rk_ram", ".drbg.", ".auth."] {
         assert!(
             hits.iter().any(|h| h.contains(what)),
             "before zeroization the search finds secrets in {what}: {hits:?}"
@@ -196,6 +217,11 @@ fn card_zeroize_leaves_nothing_in_the_card_or_its_storage() {
     let n = needles(&b, &s);
     assert!(!status_bit(&mut b, &regs::status::ZEROIZED));
     let (old_mk, _) = b.store.master.unwrap();
+    // The user may not zeroize; the officer may.
+    let c = run1(&mut b, &mut r, desc(Opcode::CardZeroize, 0));
+    assert_eq!(c.status(), Some(Status::RoleDenied));
+    let c = login(&mut b, &mut r, Role::SecurityOfficer, SO_PIN);
+    assert_eq!(c.status(), Some(Status::Ok));
     let c = run1(&mut b, &mut r, desc(Opcode::CardZeroize, 0));
     assert_eq!(c.status(), Some(Status::Ok));
     let cycles = until_zeroized(&mut b);

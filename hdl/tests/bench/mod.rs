@@ -2,6 +2,7 @@
 //! a DMA responder that follow `docs/card-ports.md`, and register access.
 #![allow(dead_code)]
 
+use hsm_contract::auth::Role;
 use hsm_contract::crypto::{policy, KeyAlg, KeyLoadParams, SlotRecord};
 use hsm_contract::{
     regs, storage, Completion, Descriptor, Opcode, COMPLETION_BYTES, DESCRIPTOR_BYTES,
@@ -475,6 +476,46 @@ pub fn desc(op: Opcode, slot: u16) -> Descriptor {
 pub fn run1(b: &mut Bench, r: &mut Rings, d: Descriptor) -> Completion {
     assert_eq!(d.precheck(true), None, "{d:?}");
     r.run(b, &[d])[0]
+}
+
+/// Where the auth helpers put a PIN.
+pub const PIN_ADDR: u64 = DATA_ADDR + 0x200;
+
+/// CARD_INIT with card label `label`, the security officer's PIN `pin` and
+/// failure limit `limit` (0: the default).
+pub fn card_init(b: &mut Bench, r: &mut Rings, label: &str, pin: &[u8], limit: u8) -> Completion {
+    put_label(b, label);
+    b.put(PIN_ADDR, pin);
+    let mut d = desc(Opcode::CardInit, 0);
+    d.src_addr = PIN_ADDR;
+    d.src_len = pin.len() as u32;
+    d.aux_addr = LABEL_ADDR;
+    d.aux_len = 32;
+    d.params[0] = limit;
+    run1(b, r, d)
+}
+
+/// A LOGIN or SET_PIN job for `role` with `pin`.
+pub fn pin_job(b: &mut Bench, r: &mut Rings, op: Opcode, role: Role, pin: &[u8]) -> Completion {
+    // Whatever follows the PIN in memory is not part of it.
+    let mut m = pin.to_vec();
+    m.extend_from_slice(&[0xa5; 64]);
+    b.put(PIN_ADDR, &m);
+    let mut d = desc(op, 0);
+    d.src_addr = PIN_ADDR;
+    d.src_len = pin.len() as u32;
+    d.params[0] = role as u8;
+    run1(b, r, d)
+}
+
+/// LOGIN as `role`.
+pub fn login(b: &mut Bench, r: &mut Rings, role: Role, pin: &[u8]) -> Completion {
+    pin_job(b, r, Opcode::Login, role, pin)
+}
+
+/// SET_PIN of `role`.
+pub fn set_pin(b: &mut Bench, r: &mut Rings, role: Role, pin: &[u8]) -> Completion {
+    pin_job(b, r, Opcode::SetPin, role, pin)
 }
 
 /// Writes `label`, zero-padded to 32 bytes, at [`LABEL_ADDR`].
