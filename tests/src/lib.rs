@@ -7,7 +7,8 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use hsm_driver::{Card, DeviceSpec};
+use hsm_contract::Descriptor;
+use hsm_driver::{Card, DeviceSpec, JobCompletion};
 use hsm_sim::{SimCard, SimConfig};
 
 /// A simulated card serving on a private socket; stopped and cleaned up on
@@ -114,4 +115,17 @@ pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
             (x >> 24) as u8
         })
         .collect()
+}
+
+/// Run one raw descriptor on `card` (its job id set from the queue), then
+/// check that the card still serves a good job; the completion.
+///
+/// # Panics
+/// When the queue fails, or the card does not serve the next job.
+pub fn run_raw(card: &mut Card, mut d: Descriptor) -> JobCompletion {
+    let q = card.queue().expect("the card's queue");
+    d.job_id = q.next_job_id();
+    let c = q.run_batch(&[d]).expect("running the job").remove(0);
+    card.nop().expect("the card keeps serving after the job");
+    c
 }
